@@ -1,0 +1,120 @@
+"""Settings for fiscal, read strictly from the environment (django-environ).
+
+With no environment at all the project runs on SQLite, a local-memory cache and e-mail written to
+files, so `make run` and `make test` need nothing installed. Production and CI set DATABASE_URL and
+CACHE_URL. Every variable is listed in `.env.example`.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+if not DEBUG and SECRET_KEY == "dev-only-insecure-key-change-me" and env.bool("REQUIRE_SECRET_KEY", default=False):
+    raise environ.ImproperlyConfigured("SECRET_KEY must be set in production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "core",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fiscal_app.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "fiscal_app.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the dev server read while the import command writes; the timeout rides out the
+    # short write locks of concurrent imports instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://fiscal")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "pt-br"
+TIME_ZONE = env.str("TIME_ZONE", default="America/Sao_Paulo")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "emails")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fiscal <nao-responda@fiscal.local>")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# Import limits (bytes and counts). A document larger than FISCAL_MAX_XML_BYTES is refused before
+# parsing; ZIPs are bounded in entries, total uncompressed size and nesting so a ZIP bomb cannot
+# exhaust memory or disk.
+FISCAL_MAX_XML_BYTES = env.int("FISCAL_MAX_XML_BYTES", default=5 * 1024 * 1024)
+FISCAL_MAX_ZIP_ENTRIES = env.int("FISCAL_MAX_ZIP_ENTRIES", default=10_000)
+FISCAL_MAX_ZIP_TOTAL_BYTES = env.int("FISCAL_MAX_ZIP_TOTAL_BYTES", default=512 * 1024 * 1024)
+FISCAL_MAX_ZIP_DEPTH = env.int("FISCAL_MAX_ZIP_DEPTH", default=2)
+# Documents issued in homologation (tpAmb=2) have no fiscal value; refuse them unless asked.
+FISCAL_ACEITAR_HOMOLOGACAO = env.bool("FISCAL_ACEITAR_HOMOLOGACAO", default=False)
+# How many documents the import pipeline writes per transaction in bulk mode.
+FISCAL_IMPORT_BATCH_SIZE = env.int("FISCAL_IMPORT_BATCH_SIZE", default=200)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"simples": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "simples"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
