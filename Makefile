@@ -1,0 +1,32 @@
+# The two commands a newcomer runs: `make run` and `make test`. Both create .venv and install the
+# pinned requirements first, so a machine with only Python 3.11 and make is enough.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALADO := $(VENV)/.instalado
+
+.PHONY: run test bench migrate demo clean
+
+$(INSTALADO): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+migrate: $(INSTALADO)
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py carregar_demo
+
+run: demo
+	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(INSTALADO)
+	$(BIN)/python -m pytest
+
+bench: $(INSTALADO)
+	$(BIN)/python bench/importacao.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var

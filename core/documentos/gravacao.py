@@ -1,0 +1,348 @@
+"""Stage two of the import: store a batch of prepared documents in one short transaction.
+
+A batch loads the rows it may touch with three queries, decides for each document whether it is new,
+a duplicate or an upgrade (summary -> full XML, bare -> with protocol, a cancellation), then writes
+everything with bulk inserts. If the batch fails in the database (a concurrent importer stored the
+same key first, a value the database refuses) it is split and every document is retried alone, so
+one bad document never costs the others and never leaves half of itself behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+
+from core import signals
+from core.models import (
+    ArquivoXML,
+    CTe,
+    EstadoAssinatura,
+    EventoDocumento,
+    ImportLog,
+    NFe,
+    NFeItem,
+    Situacao,
+    TipoDocumento,
+)
+from core.tenancy import escopo, inserir
+
+from .campos import campos_cte, campos_evento, campos_nfe, campos_resumo_nfe, limitar
+from .dados import DadosCTe, DadosEvento, DadosNFe, ResumoNFe
+from .preparacao import Falha, Preparado
+
+logger = logging.getLogger(__name__)
+
+SITUACAO_DO_RESUMO = {1: Situacao.RESUMO, 2: Situacao.DENEGADA, 3: Situacao.CANCELADA}
+TIPOS_CANCELAMENTO = frozenset({"110111", "110112"})
+
+
+@dataclass
+class Resultado:
+    """What happened to one file: `sucesso`, `duplicado` or `erro`, with a message for people."""
+
+    arquivo: str
+    status: str
+    mensagem: str
+    chave: str = ""
+    tipo_xml: str = ""
+    documento: Any = None  # the NFe, CTe or EventoDocumento stored or found
+
+    @property
+    def ok(self) -> bool:
+        return self.status != ImportLog.Status.ERRO
+
+
+def gravar(organizacao, itens: list[Preparado | Falha], *, origem: str, usuario=None) -> list[Resultado]:
+    """Store `itens` for `organizacao`; every item gets one Resultado and one ImportLog."""
+    if not itens:
+        return []
+    try:
+        return _gravar_lote(organizacao, itens, origem, usuario)
+    except (IntegrityError, DatabaseError) as erro:
+        if len(itens) > 1:
+            logger.info("lote de %s documentos falhou (%s); gravando um a um", len(itens), erro)
+            return [r for item in itens for r in gravar(organizacao, [item], origem=origem, usuario=usuario)]
+        return _gravar_sozinho_apos_falha(organizacao, itens[0], origem, usuario, erro)
+
+
+def _gravar_sozinho_apos_falha(organizacao, item, origem, usuario, erro) -> list[Resultado]:
+    # An IntegrityError alone usually means another importer stored the same key a moment ago: a
+    # second attempt sees that row and answers "duplicado". Anything else is this document's fault.
+    if isinstance(erro, IntegrityError):
+        try:
+            return _gravar_lote(organizacao, [item], origem, usuario)
+        except (IntegrityError, DatabaseError) as novo_erro:
+            erro = novo_erro
+    logger.warning("documento %s não pôde ser gravado: %s", item.nome, erro)
+    falha = Falha(item.nome, f"erro ao gravar no banco de dados: {erro}", item.chave, item.tipo_xml, item.nsu)
+    return _gravar_lote(organizacao, [falha], origem, usuario)
+
+
+def _gravar_lote(organizacao, itens, origem, usuario) -> list[Resultado]:
+    with transaction.atomic():
+        lote = _Lote(organizacao, origem, usuario, _Existentes.carregar(organizacao, itens))
+        for item in itens:
+            lote.aplicar(item)
+        lote.salvar()
+    return lote.resultados
+
+
+@dataclass
+class _Existentes:
+    """The rows a batch may touch, loaded up front so deciding costs no query per document."""
+
+    nfes: dict[str, NFe]
+    ctes: dict[str, CTe]
+    eventos: dict[tuple[str, str, int], EventoDocumento]
+
+    @classmethod
+    def carregar(cls, organizacao, itens) -> _Existentes:
+        chaves = {item.chave for item in itens if isinstance(item, Preparado)}
+        if not chaves:
+            return cls({}, {}, {})
+        eventos = escopo(EventoDocumento, organizacao).filter(chave__in=chaves)
+        return cls(
+            nfes={n.chave: n for n in escopo(NFe, organizacao).filter(chave__in=chaves)},
+            ctes={c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)},
+            eventos={(e.chave, e.tipo_evento, e.sequencia): e for e in eventos},
+        )
+
+    def cancelada_por_evento(self, chave: str) -> bool:
+        return any(e.cancela_documento for (c, _, _), e in self.eventos.items() if c == chave)
+
+    def eventos_orfaos(self, chave: str) -> list[EventoDocumento]:
+        return [e for (c, _, _), e in self.eventos.items() if c == chave and e.pk and not (e.nfe_id or e.cte_id)]
+
+
+@dataclass
+class _Lote:
+    organizacao: Any
+    origem: str
+    usuario: Any
+    existentes: _Existentes
+    arquivos: list[ArquivoXML] = field(default_factory=list)
+    nfes_novas: list[NFe] = field(default_factory=list)
+    ctes_novos: list[CTe] = field(default_factory=list)
+    itens_novos: list[NFeItem] = field(default_factory=list)
+    eventos_novos: list[EventoDocumento] = field(default_factory=list)
+    atualizacoes: dict[int, tuple[Any, set[str]]] = field(default_factory=dict)
+    orfaos_a_vincular: list[tuple[EventoDocumento, Any]] = field(default_factory=list)
+    logs: list[ImportLog] = field(default_factory=list)
+    sinais: list[tuple[Any, type, dict]] = field(default_factory=list)
+    resultados: list[Resultado] = field(default_factory=list)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def aplicar(self, item: Preparado | Falha) -> None:
+        if isinstance(item, Falha):
+            self._registrar(item, ImportLog.Status.ERRO, item.mensagem, None, item.chave)
+            return
+        dados = item.dados
+        if isinstance(dados, DadosNFe):
+            self._aplicar_documento(item, NFe, self.existentes.nfes, self.nfes_novas, "NF-e")
+        elif isinstance(dados, DadosCTe):
+            self._aplicar_documento(item, CTe, self.existentes.ctes, self.ctes_novos, "CT-e")
+        elif isinstance(dados, ResumoNFe):
+            self._aplicar_resumo(item)
+        else:
+            self._aplicar_evento(item)
+
+    def _aplicar_documento(self, item: Preparado, modelo, existentes: dict, novos: list, nome: str) -> None:
+        atual = existentes.get(item.chave)
+        if atual is None:
+            documento = self._novo_documento(item, modelo)
+            existentes[item.chave] = documento
+            novos.append(documento)
+            self._vincular_orfaos(item.chave, documento)
+            sinal = signals.nfe_importada_signal if modelo is NFe else signals.cte_importado_signal
+            self._sinal(sinal, documento)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada", documento)
+            return
+        motivo = self._motivo_de_atualizacao(atual, item)
+        if motivo is None:
+            self._registrar(item, ImportLog.Status.DUPLICADO, f"{nome} já importada (chave {item.chave})", atual)
+            return
+        self._completar(atual, item, modelo)
+        mensagem = {"xml_completo": "resumo substituído pelo XML completo", "protocolo": "protocolo de autorização anexado"}
+        self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} atualizada: {mensagem[motivo]}", atual)
+        if atual.pk:
+            self._sinal(signals.documento_atualizado_signal, atual, motivo=motivo, campos=["completa", "situacao"])
+
+    @staticmethod
+    def _motivo_de_atualizacao(atual, item: Preparado) -> str | None:
+        if not atual.completa:
+            return "xml_completo"
+        if atual.situacao == Situacao.SEM_PROTOCOLO and item.situacao != Situacao.SEM_PROTOCOLO:
+            return "protocolo"
+        return None
+
+    def _novo_documento(self, item: Preparado, modelo):
+        campos = campos_nfe(item.dados) if modelo is NFe else campos_cte(item.dados)
+        documento = modelo(organizacao=self.organizacao, **campos, **self._proveniencia(item))
+        documento.situacao = item.situacao
+        documento.completa = True
+        documento.assinatura = EstadoAssinatura.VALIDA
+        documento.digest_value = item.assinatura.digest_value
+        if self.existentes.cancelada_por_evento(item.chave):
+            documento.situacao = Situacao.CANCELADA
+        if modelo is NFe:
+            self._novos_itens(documento, item.dados)
+        return documento
+
+    def _completar(self, documento, item: Preparado, modelo) -> None:
+        campos = campos_nfe(item.dados) if modelo is NFe else campos_cte(item.dados)
+        cancelada = documento.situacao == Situacao.CANCELADA
+        proveniencia = self._proveniencia(item)
+        if proveniencia["nsu"] is None:  # keep the NSU the summary came with
+            del proveniencia["nsu"]
+        for nome, valor in {**campos, **proveniencia}.items():
+            setattr(documento, nome, valor)
+        documento.situacao = Situacao.CANCELADA if cancelada else item.situacao
+        documento.completa = True
+        documento.assinatura = EstadoAssinatura.VALIDA
+        documento.digest_value = item.assinatura.digest_value
+        self._atualizar(documento, [*campos, "arquivo", "origem", "nsu", "situacao", "completa", "assinatura", "digest_value"])
+        if modelo is NFe:
+            if documento.pk:
+                escopo(NFeItem, self.organizacao).filter(nfe=documento).delete()
+            elif documento in self.nfes_novas:
+                self.itens_novos = [i for i in self.itens_novos if i.nfe is not documento]
+            self._novos_itens(documento, item.dados)
+
+    def _aplicar_resumo(self, item: Preparado) -> None:
+        dados: ResumoNFe = item.dados
+        situacao = SITUACAO_DO_RESUMO.get(dados.situacao_nfe, Situacao.RESUMO)
+        atual = self.existentes.nfes.get(item.chave)
+        if atual is None:
+            nfe = NFe(organizacao=self.organizacao, **campos_resumo_nfe(dados), **self._proveniencia(item))
+            nfe.situacao = Situacao.CANCELADA if self.existentes.cancelada_por_evento(item.chave) else situacao
+            nfe.completa = False
+            nfe.assinatura = EstadoAssinatura.AUSENTE
+            self.existentes.nfes[item.chave] = nfe
+            self.nfes_novas.append(nfe)
+            self._vincular_orfaos(item.chave, nfe)
+            self._sinal(signals.nfe_importada_signal, nfe)
+            self._registrar(item, ImportLog.Status.SUCESSO, "resumo de NF-e importado (aguardando XML completo)", nfe)
+        elif situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
+            self._cancelar(atual)
+            self._registrar(item, ImportLog.Status.SUCESSO, "NF-e marcada como cancelada pelo resumo", atual)
+        else:
+            self._registrar(item, ImportLog.Status.DUPLICADO, f"NF-e já importada (chave {item.chave})", atual)
+
+    def _aplicar_evento(self, item: Preparado) -> None:
+        dados: DadosEvento = item.dados
+        identidade = (dados.chave, dados.tipo_evento, dados.sequencia)
+        atual = self.existentes.eventos.get(identidade)
+        if atual is not None and (atual.completo or not dados.completo):
+            self._registrar(item, ImportLog.Status.DUPLICADO, f"evento {dados.tipo_evento} já importado", atual)
+            return
+        documento = self._documento_do_evento(dados)
+        if atual is None:
+            atual = EventoDocumento(organizacao=self.organizacao, **campos_evento(dados), **self._proveniencia(item))
+            self.existentes.eventos[identidade] = atual
+            self.eventos_novos.append(atual)
+            mensagem = f"evento {dados.tipo_evento} ({dados.descricao}) importado"
+        else:
+            for nome, valor in {**campos_evento(dados), **self._proveniencia(item)}.items():
+                setattr(atual, nome, valor)
+            self._atualizar(atual, [*campos_evento(dados), "arquivo", "origem", "nsu"])
+            mensagem = f"resumo do evento {dados.tipo_evento} substituído pelo evento completo"
+        atual.assinatura = EstadoAssinatura.VALIDA if item.assinatura else EstadoAssinatura.AUSENTE
+        self._atualizar(atual, ["assinatura"])
+        if documento is not None:
+            setattr(atual, dados.tipo_documento, documento)
+            self._atualizar(atual, [dados.tipo_documento])
+            self._efeito_no_documento(atual, documento)
+        self._registrar(item, ImportLog.Status.SUCESSO, mensagem, atual)
+
+    def _documento_do_evento(self, dados: DadosEvento):
+        if dados.tipo_documento == TipoDocumento.NFE:
+            return self.existentes.nfes.get(dados.chave)
+        return self.existentes.ctes.get(dados.chave)
+
+    def _efeito_no_documento(self, evento: EventoDocumento, documento) -> None:
+        if evento.cancela_documento and documento.situacao != Situacao.CANCELADA:
+            self._cancelar(documento)
+        elif documento.pk:
+            self._sinal(signals.documento_atualizado_signal, documento, motivo="evento", campos=["eventos"])
+
+    def _cancelar(self, documento) -> None:
+        documento.situacao = Situacao.CANCELADA
+        self._atualizar(documento, ["situacao"])
+        if documento.pk:
+            self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _proveniencia(self, item: Preparado) -> dict:
+        arquivo = ArquivoXML.de_bytes(self.organizacao, item.conteudo)
+        self.arquivos.append(arquivo)
+        return {"arquivo": arquivo, "origem": self.origem, "nsu": item.nsu}
+
+    def _novos_itens(self, nfe: NFe, dados: DadosNFe) -> None:
+        self.itens_novos.extend(
+            NFeItem(organizacao=self.organizacao, nfe=nfe, **limitar(NFeItem, asdict(item))) for item in dados.itens
+        )
+
+    def _vincular_orfaos(self, chave: str, documento) -> None:
+        for evento in self.existentes.eventos_orfaos(chave):
+            self.orfaos_a_vincular.append((evento, documento))
+
+    def _atualizar(self, objeto, campos) -> None:
+        """Queue an UPDATE of a row that already exists; new rows are simply inserted later."""
+        if objeto.pk is None:
+            return
+        _, pendentes = self.atualizacoes.setdefault(id(objeto), (objeto, set()))
+        pendentes.update(campos)
+
+    def _sinal(self, sinal, documento, **extra) -> None:
+        self.sinais.append((sinal, documento, extra))
+
+    def _registrar(self, item, status: str, mensagem: str, documento=None, chave: str = "") -> None:
+        self.logs.append(
+            ImportLog(
+                organizacao=self.organizacao,
+                arquivo=item.nome[-500:],
+                chave=chave or getattr(item, "chave", ""),
+                tipo_xml=item.tipo_xml,
+                status=status,
+                mensagem=mensagem,
+                origem=self.origem,
+                nsu=item.nsu,
+                usuario=self.usuario,
+            )
+        )
+        self.resultados.append(
+            Resultado(item.nome, status, mensagem, self.logs[-1].chave, item.tipo_xml, documento)
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def salvar(self) -> None:
+        inserir(ArquivoXML, self.organizacao, self.arquivos)
+        for objeto, campos in self.atualizacoes.values():
+            objeto.save(update_fields=sorted(campos | {"atualizado_em"}))
+        inserir(NFe, self.organizacao, self.nfes_novas)
+        inserir(CTe, self.organizacao, self.ctes_novos)
+        inserir(NFeItem, self.organizacao, self.itens_novos)
+        inserir(EventoDocumento, self.organizacao, self.eventos_novos)
+        self._salvar_vinculos_de_orfaos()
+        inserir(ImportLog, self.organizacao, self.logs)
+        for sinal, documento, extra in self.sinais:
+            signals.enviar_apos_commit(
+                sinal, type(documento), instance=documento, organizacao=self.organizacao, **extra
+            )
+        for log in self.logs:
+            if log.status == ImportLog.Status.ERRO:
+                signals.enviar_apos_commit(
+                    signals.import_log_signal, ImportLog, instance=log, organizacao=self.organizacao
+                )
+
+    def _salvar_vinculos_de_orfaos(self) -> None:
+        for evento, documento in self.orfaos_a_vincular:
+            campo = "nfe" if isinstance(documento, NFe) else "cte"
+            setattr(evento, campo, documento)
+            evento.save(update_fields=[campo, "atualizado_em"])

@@ -1,0 +1,212 @@
+"""Shared pieces of the readers: namespaces, errors and a fast child lookup that builds error paths."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from core.documentos.dados import ZERO, Parte, Protocolo, TipoDocumentoParte
+
+NS_NFE = "http://www.portalfiscal.inf.br/nfe"
+NS_CTE = "http://www.portalfiscal.inf.br/cte"
+
+# Old files carry no UTC offset; SEFAZ times without one are Brasília time.
+FUSO_PADRAO = ZoneInfo("America/Sao_Paulo")
+
+_NAO_ALFANUMERICO = re.compile(r"[^0-9A-Za-z]")
+
+
+class DocumentoNaoSuportado(ValueError):
+    """The root is not one of the fiscal documents this project imports."""
+
+
+class DocumentoIncompleto(ValueError):
+    """A required element is missing or holds a value that cannot be read."""
+
+
+def nome_local(el: etree._Element) -> str:
+    tag = el.tag
+    return tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
+
+
+class Grupo:
+    """The children of one element by local name, and the path used in error messages.
+
+    One pass over the children and dict lookups: measured ~3x faster than one `find` per field.
+    Namespaces of children are not checked here: the root's namespace was checked by `identificar`.
+    """
+
+    __slots__ = ("el", "caminho", "_filhos")
+
+    def __init__(self, el: etree._Element, caminho: str) -> None:
+        self.el = el
+        self.caminho = caminho
+        filhos: dict[str, etree._Element] = {}
+        for filho in el:
+            tag = filho.tag
+            if tag.__class__ is str:  # skips comments and processing instructions
+                filhos.setdefault(tag[tag.rfind("}") + 1 :], filho)  # first occurrence wins
+        self._filhos = filhos
+
+    def __contains__(self, nome: str) -> bool:
+        return nome in self._filhos
+
+    def _ausente(self, nome: str) -> DocumentoIncompleto:
+        return DocumentoIncompleto(f"elemento obrigatório ausente: {self.caminho}/{nome}")
+
+    def _invalido(self, nome: str, valor: str, oque: str) -> DocumentoIncompleto:
+        return DocumentoIncompleto(f"{oque} inválido em {self.caminho}/{nome}: {valor!r}")
+
+    def elemento(self, nome: str) -> etree._Element | None:
+        return self._filhos.get(nome)
+
+    def grupo(self, nome: str) -> Grupo:
+        el = self._filhos.get(nome)
+        if el is None:
+            raise self._ausente(nome)
+        return Grupo(el, f"{self.caminho}/{nome}")
+
+    def grupo_opcional(self, nome: str) -> Grupo | None:
+        el = self._filhos.get(nome)
+        return None if el is None else Grupo(el, f"{self.caminho}/{nome}")
+
+    def todos(self, nome: str) -> list[etree._Element]:
+        """Every child with that local name (repeated groups: det, infNFe, Comp...)."""
+        tag = self.el.tag
+        return list(self.el.iterchildren(tag[: tag.rfind("}") + 1] + nome))  # children share the parent's ns
+
+    def texto(self, nome: str) -> str:
+        el = self._filhos.get(nome)
+        if el is None:
+            raise self._ausente(nome)
+        return (el.text or "").strip()
+
+    def opcional(self, nome: str, padrao: str = "") -> str:
+        el = self._filhos.get(nome)
+        return padrao if el is None else (el.text or "").strip()
+
+    def inteiro(self, nome: str) -> int:
+        valor = self.texto(nome)
+        if not valor.isdigit():
+            raise self._invalido(nome, valor, "número")
+        return int(valor)
+
+    def inteiro_opcional(self, nome: str) -> int | None:
+        return self.inteiro(nome) if nome in self._filhos else None
+
+    def decimal(self, nome: str) -> Decimal:
+        return self._decimal(nome, self.texto(nome))
+
+    def decimal_opcional(self, nome: str) -> Decimal:
+        return self._decimal(nome, self.opcional(nome)) if nome in self._filhos else ZERO
+
+    def _decimal(self, nome: str, valor: str) -> Decimal:
+        try:
+            numero = Decimal(valor)  # never float: these are money amounts
+        except InvalidOperation:
+            raise self._invalido(nome, valor, "valor decimal") from None
+        if not numero.is_finite():
+            raise self._invalido(nome, valor, "valor decimal")
+        return numero
+
+    def data(self, nome: str) -> datetime:
+        return self._data(nome, self.texto(nome))
+
+    def data_opcional(self, nome: str) -> datetime | None:
+        valor = self.opcional(nome)
+        return self._data(nome, valor) if valor else None
+
+    def _data(self, nome: str, valor: str) -> datetime:
+        try:
+            momento = datetime.fromisoformat(valor)
+        except ValueError:
+            raise self._invalido(nome, valor, "data") from None
+        if momento.tzinfo is None:
+            momento = momento.replace(tzinfo=FUSO_PADRAO)
+        return momento
+
+    def parte(self, nome_endereco: str = "", *, estrangeiro: bool = False) -> Parte:
+        """CNPJ|CPF(|idEstrangeiro), xNome, IE and the address group named `nome_endereco`."""
+        tipo, documento = self.documento(estrangeiro=estrangeiro)
+        endereco = self.grupo_opcional(nome_endereco) if nome_endereco else None
+        return Parte(
+            documento=documento,
+            tipo_documento=tipo,
+            nome=self.opcional("xNome"),
+            uf=endereco.opcional("UF") if endereco else self.opcional("UF"),
+            ie=self.opcional("IE"),
+            codigo_municipio=endereco.opcional("cMun") if endereco else "",
+            municipio=endereco.opcional("xMun") if endereco else "",
+        )
+
+    def documento(self, *, estrangeiro: bool = False) -> tuple[str, str]:
+        if "CNPJ" in self._filhos:
+            return TipoDocumentoParte.CNPJ, normalizar_documento(self.opcional("CNPJ"))
+        if "CPF" in self._filhos:
+            return TipoDocumentoParte.CPF, normalizar_documento(self.opcional("CPF"))
+        if estrangeiro and "idEstrangeiro" in self._filhos:
+            return TipoDocumentoParte.ESTRANGEIRO, self.opcional("idEstrangeiro")
+        return TipoDocumentoParte.NENHUM, ""
+
+    def documento_obrigatorio(self) -> tuple[str, str]:
+        tipo, documento = self.documento()
+        if not documento:
+            raise self._ausente("CNPJ|CPF")
+        return tipo, documento
+
+
+def normalizar_documento(valor: str) -> str:
+    """Strip masks ("12.345.678/0001-95") and upper-case: alphanumeric CNPJs are upper-case only."""
+    return _NAO_ALFANUMERICO.sub("", valor).upper()
+
+
+def chave_do_id(grupo: Grupo, prefixo: str) -> str:
+    """infNFe/@Id = "NFe" + 44, infCte/@Id = "CTe" + 44: the key is the Id minus its prefix."""
+    valor = (grupo.el.get("Id") or "").strip()
+    if not valor:
+        raise DocumentoIncompleto(f"elemento obrigatório ausente: {grupo.caminho}/@Id")
+    if not valor.startswith(prefixo):
+        raise DocumentoIncompleto(f"valor inválido em {grupo.caminho}/@Id: {valor!r} (esperado {prefixo} + chave)")
+    return valor[len(prefixo) :].upper()
+
+
+def protocolo(inf_prot: Grupo, campo_chave: str) -> Protocolo:
+    """protNFe/protCTe infProt: what SEFAZ answered about the document."""
+    return Protocolo(
+        chave=inf_prot.texto(campo_chave),
+        codigo_status=inf_prot.inteiro("cStat"),
+        motivo=inf_prot.opcional("xMotivo"),
+        numero=inf_prot.opcional("nProt"),
+        data_recebimento=inf_prot.data_opcional("dhRecbto"),
+        digest_value=inf_prot.opcional("digVal"),
+        ambiente=inf_prot.inteiro_opcional("tpAmb"),
+    )
+
+
+def valor_icms(grupo_icms: Grupo | None) -> Decimal:
+    """ICMS/<ICMS00|ICMS20|...|ICMSSN900|ICMSOutraUF>: the one inner group's vICMS (0 when it has none)."""
+    if grupo_icms is None:
+        return ZERO
+    for filho in grupo_icms.el:
+        if filho.tag.__class__ is not str:
+            continue
+        interno = Grupo(filho, f"{grupo_icms.caminho}/{nome_local(filho)}")
+        if "vICMS" in interno:
+            return interno.decimal("vICMS")
+        if "vICMSOutraUF" in interno:  # CT-e: ICMS due to another UF is still the document's ICMS
+            return interno.decimal("vICMSOutraUF")
+        return ZERO
+    return ZERO
+
+
+def tipo_operacao(grupo: Grupo) -> str:
+    valor = grupo.texto("tpNF")
+    if valor == "0":
+        return "entrada"
+    if valor == "1":
+        return "saida"
+    raise DocumentoIncompleto(f"valor inválido em {grupo.caminho}/tpNF: {valor!r}")

@@ -1,0 +1,30 @@
+from .base import DaOrganizacao
+from .documentos import (
+    ArquivoXML,
+    CTe,
+    EstadoAssinatura,
+    EventoDocumento,
+    NFe,
+    NFeItem,
+    Origem,
+    Situacao,
+    TipoDocumento,
+)
+from .importacao import ImportLog
+from .organizacao import Membro, Organizacao
+
+__all__ = [
+    "ArquivoXML",
+    "CTe",
+    "DaOrganizacao",
+    "EstadoAssinatura",
+    "EventoDocumento",
+    "ImportLog",
+    "Membro",
+    "NFe",
+    "NFeItem",
+    "Organizacao",
+    "Origem",
+    "Situacao",
+    "TipoDocumento",
+]

@@ -1,0 +1,266 @@
+"""Fiscal documents (NF-e, CT-e), their items and events, and the original XML they came from."""
+
+import hashlib
+import zlib
+
+from django.db import models
+
+from core.documentos.validacao import CSTAT_EVENTO_REGISTRADO
+
+from .base import DaOrganizacao
+
+DINHEIRO = {"max_digits": 15, "decimal_places": 2, "default": 0}
+
+
+class Situacao(models.TextChoices):
+    RESUMO = "resumo", "Resumo (aguardando XML completo)"
+    AUTORIZADA = "autorizada", "Autorizada"
+    CANCELADA = "cancelada", "Cancelada"
+    DENEGADA = "denegada", "Denegada"
+    SEM_PROTOCOLO = "sem_protocolo", "Sem protocolo"
+
+
+class EstadoAssinatura(models.TextChoices):
+    VALIDA = "valida", "Válida"
+    AUSENTE = "ausente", "Ausente (resumo)"
+
+
+class Origem(models.TextChoices):
+    UPLOAD = "upload", "Upload"
+    PASTA = "pasta", "Pasta"
+    SEFAZ = "sefaz", "SEFAZ"
+
+
+class TipoDocumento(models.TextChoices):
+    NFE = "nfe", "NF-e"
+    CTE = "cte", "CT-e"
+
+
+class ArquivoXML(DaOrganizacao):
+    """The original bytes of an imported XML, compressed. It is a legal record: never rewritten."""
+
+    sha256 = models.CharField(max_length=64, db_index=True)
+    tamanho = models.PositiveIntegerField()
+    conteudo = models.BinaryField()
+    criado_em = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "arquivo XML"
+        verbose_name_plural = "arquivos XML"
+
+    @classmethod
+    def de_bytes(cls, organizacao, dados: bytes) -> "ArquivoXML":
+        return cls(
+            organizacao=organizacao,
+            sha256=hashlib.sha256(dados).hexdigest(),
+            tamanho=len(dados),
+            conteudo=zlib.compress(dados, 6),
+        )
+
+    def bytes_originais(self) -> bytes:
+        dados = zlib.decompress(bytes(self.conteudo))
+        if hashlib.sha256(dados).hexdigest() != self.sha256:
+            raise ValueError(f"XML armazenado {self.pk} não confere com seu SHA-256")
+        return dados
+
+    def __str__(self):
+        return f"{self.sha256[:12]} ({self.tamanho} bytes)"
+
+
+class DocumentoFiscal(DaOrganizacao):
+    """Fields shared by NF-e and CT-e: identity, parties, protocol and where it came from."""
+
+    chave = models.CharField(max_length=44)
+    modelo = models.CharField(max_length=2)
+    serie = models.PositiveIntegerField()
+    numero = models.PositiveIntegerField()
+    data_emissao = models.DateTimeField()
+    natureza_operacao = models.CharField(max_length=200, blank=True)
+    ambiente = models.PositiveSmallIntegerField(default=1)
+
+    emitente_documento = models.CharField(max_length=14)
+    emitente_nome = models.CharField(max_length=200, blank=True)
+    emitente_uf = models.CharField(max_length=2, blank=True)
+    emitente_ie = models.CharField(max_length=20, blank=True)
+    destinatario_documento = models.CharField(max_length=20, blank=True)
+    destinatario_nome = models.CharField(max_length=200, blank=True)
+    destinatario_uf = models.CharField(max_length=2, blank=True)
+
+    situacao = models.CharField(max_length=20, choices=Situacao.choices)
+    completa = models.BooleanField(default=True)
+    assinatura = models.CharField(max_length=10, choices=EstadoAssinatura.choices)
+    origem = models.CharField(max_length=10, choices=Origem.choices)
+    nsu = models.BigIntegerField(null=True, blank=True)
+
+    protocolo = models.CharField(max_length=20, blank=True)
+    data_recebimento = models.DateTimeField(null=True, blank=True)
+    codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    digest_value = models.CharField(max_length=64, blank=True)
+
+    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+")
+    criado_em = models.DateTimeField(auto_now_add=True)
+    atualizado_em = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.modelo}/{self.serie}/{self.numero} {self.chave}"
+
+
+def _indices(prefixo: str, *extras: str) -> list:
+    """Indexes for the API filters; every one starts with organizacao because every query does."""
+    campos = [
+        ("emissao", ["organizacao", "-data_emissao", "-id"]),
+        ("emit", ["organizacao", "emitente_documento"]),
+        ("dest", ["organizacao", "destinatario_documento"]),
+        ("sit", ["organizacao", "situacao", "data_emissao"]),
+        ("num", ["organizacao", "numero"]),
+    ] + [(extra, ["organizacao", extra]) for extra in extras]
+    return [models.Index(fields=f, name=f"{prefixo}_{nome}_idx") for nome, f in campos]
+
+
+class NFe(DocumentoFiscal):
+    """NF-e (modelo 55) or NFC-e (modelo 65), full or only its resNFe summary."""
+
+    class TipoOperacao(models.TextChoices):
+        ENTRADA = "entrada", "Entrada"
+        SAIDA = "saida", "Saída"
+
+    tipo_operacao = models.CharField(max_length=7, choices=TipoOperacao.choices)
+    data_saida_entrada = models.DateTimeField(null=True, blank=True)
+    destinatario_tipo_documento = models.CharField(max_length=12, blank=True)
+    valor_total = models.DecimalField(**DINHEIRO)
+    valor_produtos = models.DecimalField(**DINHEIRO)
+    valor_icms = models.DecimalField(**DINHEIRO)
+    valor_ipi = models.DecimalField(**DINHEIRO)
+    valor_frete = models.DecimalField(**DINHEIRO)
+    valor_desconto = models.DecimalField(**DINHEIRO)
+
+    class Meta:
+        verbose_name = "NF-e"
+        verbose_name_plural = "NF-e"
+        constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="nfe_chave_unica")]
+        indexes = _indices("nfe", "valor_total", "emitente_uf")
+
+
+class NFeItem(DaOrganizacao):
+    nfe = models.ForeignKey(NFe, on_delete=models.CASCADE, related_name="itens")
+    numero = models.PositiveSmallIntegerField()
+    codigo = models.CharField(max_length=60)
+    descricao = models.CharField(max_length=255)
+    ncm = models.CharField(max_length=8, blank=True)
+    cfop = models.CharField(max_length=4, blank=True)
+    unidade = models.CharField(max_length=10, blank=True)
+    ean = models.CharField(max_length=14, blank=True)
+    quantidade = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    valor_unitario = models.DecimalField(max_digits=21, decimal_places=10, default=0)
+    valor_total = models.DecimalField(**DINHEIRO)
+    valor_desconto = models.DecimalField(**DINHEIRO)
+    valor_icms = models.DecimalField(**DINHEIRO)
+    valor_ipi = models.DecimalField(**DINHEIRO)
+
+    class Meta:
+        verbose_name = "item de NF-e"
+        verbose_name_plural = "itens de NF-e"
+        ordering = ["nfe", "numero"]
+        constraints = [models.UniqueConstraint(fields=["nfe", "numero"], name="nfeitem_numero_unico")]
+
+    def __str__(self):
+        return f"{self.numero}: {self.descricao}"
+
+
+class CTe(DocumentoFiscal):
+    """CT-e (modelo 57) or CT-e OS (modelo 67)."""
+
+    cfop = models.CharField(max_length=4, blank=True)
+    tipo_cte = models.CharField(max_length=1, blank=True)
+    modal = models.CharField(max_length=2, blank=True)
+    tipo_servico = models.CharField(max_length=1, blank=True)
+    remetente_documento = models.CharField(max_length=14, blank=True)
+    remetente_nome = models.CharField(max_length=200, blank=True)
+    remetente_uf = models.CharField(max_length=2, blank=True)
+    expedidor_documento = models.CharField(max_length=14, blank=True)
+    expedidor_nome = models.CharField(max_length=200, blank=True)
+    expedidor_uf = models.CharField(max_length=2, blank=True)
+    recebedor_documento = models.CharField(max_length=14, blank=True)
+    recebedor_nome = models.CharField(max_length=200, blank=True)
+    recebedor_uf = models.CharField(max_length=2, blank=True)
+    tomador_papel = models.CharField(max_length=1, blank=True)
+    tomador_documento = models.CharField(max_length=14, blank=True)
+    tomador_nome = models.CharField(max_length=200, blank=True)
+    tomador_uf = models.CharField(max_length=2, blank=True)
+    codigo_municipio_inicio = models.CharField(max_length=7, blank=True)
+    municipio_inicio = models.CharField(max_length=60, blank=True)
+    uf_inicio = models.CharField(max_length=2, blank=True)
+    codigo_municipio_fim = models.CharField(max_length=7, blank=True)
+    municipio_fim = models.CharField(max_length=60, blank=True)
+    uf_fim = models.CharField(max_length=2, blank=True)
+    valor_prestacao = models.DecimalField(**DINHEIRO)
+    valor_receber = models.DecimalField(**DINHEIRO)
+    valor_carga = models.DecimalField(**DINHEIRO)
+    valor_icms = models.DecimalField(**DINHEIRO)
+    chaves_nfe = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "CT-e"
+        verbose_name_plural = "CT-e"
+        constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="cte_chave_unica")]
+        indexes = _indices("cte", "valor_prestacao", "tomador_documento", "modal") + [
+            models.Index(fields=["organizacao", "uf_inicio", "uf_fim"], name="cte_rota_idx"),
+        ]
+
+
+class EventoDocumento(DaOrganizacao):
+    """An event of an NF-e or CT-e. It may arrive before its document; it is linked when that comes."""
+
+    class Categoria(models.TextChoices):
+        CANCELAMENTO = "cancelamento", "Cancelamento"
+        CARTA_CORRECAO = "carta_correcao", "Carta de correção"
+        MANIFESTACAO = "manifestacao", "Manifestação do destinatário"
+        OUTRO = "outro", "Outro"
+
+    chave = models.CharField(max_length=44, help_text="Chave do documento a que o evento se refere")
+    tipo_documento = models.CharField(max_length=3, choices=TipoDocumento.choices)
+    nfe = models.ForeignKey(NFe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
+    cte = models.ForeignKey(CTe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
+    tipo_evento = models.CharField(max_length=6)
+    categoria = models.CharField(max_length=20, choices=Categoria.choices)
+    descricao = models.CharField(max_length=120, blank=True)
+    sequencia = models.PositiveSmallIntegerField(default=1)
+    data_evento = models.DateTimeField()
+    autor_documento = models.CharField(max_length=14, blank=True)
+    orgao = models.CharField(max_length=2, blank=True)
+    ambiente = models.PositiveSmallIntegerField(null=True, blank=True)
+    protocolo = models.CharField(max_length=20, blank=True)
+    data_registro = models.DateTimeField(null=True, blank=True)
+    codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    completo = models.BooleanField(default=True)
+    assinatura = models.CharField(max_length=10, choices=EstadoAssinatura.choices)
+    origem = models.CharField(max_length=10, choices=Origem.choices)
+    nsu = models.BigIntegerField(null=True, blank=True)
+    detalhes = models.JSONField(default=dict, blank=True)
+    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+")
+    criado_em = models.DateTimeField(auto_now_add=True)
+    atualizado_em = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "evento de documento"
+        verbose_name_plural = "eventos de documentos"
+        ordering = ["data_evento"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organizacao", "chave", "tipo_evento", "sequencia"], name="evento_unico"
+            )
+        ]
+        indexes = [models.Index(fields=["organizacao", "chave"], name="evento_chave_idx")]
+
+    def __str__(self):
+        return f"{self.tipo_evento} seq {self.sequencia} de {self.chave}"
+
+    @property
+    def cancela_documento(self) -> bool:
+        # A resEvento carries no cStat: SEFAZ only distributes registered events.
+        registrado = self.codigo_status is None or self.codigo_status in CSTAT_EVENTO_REGISTRADO
+        return self.categoria == self.Categoria.CANCELAMENTO and registrado
+

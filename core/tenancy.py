@@ -1,0 +1,43 @@
+"""The one way to read or write tenant-owned rows.
+
+Every query of a model that belongs to an organization goes through `escopo()`. Forgetting the
+organization is then a TypeError at the call site instead of a silent cross-tenant leak, and
+`tests/test_tenancy.py` fails if code reaches for `Model.objects` of a tenant model directly.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import DaOrganizacao, Membro, Organizacao
+
+
+class SemOrganizacao(LookupError):
+    """The user or token is not a member of any organization."""
+
+
+def escopo(modelo: type[DaOrganizacao], organizacao: Organizacao) -> QuerySet:
+    """All rows of `modelo` that belong to `organizacao`, and only those."""
+    if not (isinstance(modelo, type) and issubclass(modelo, DaOrganizacao)):
+        raise TypeError(f"{modelo!r} não pertence a uma organização")
+    if not isinstance(organizacao, Organizacao) or organizacao.pk is None:
+        raise TypeError(f"organização inválida para consultar {modelo.__name__}: {organizacao!r}")
+    return modelo._default_manager.filter(organizacao=organizacao)
+
+
+def organizacao_do_usuario(usuario) -> Organizacao:
+    """The organization a user works in; raises SemOrganizacao for users without one."""
+    if usuario is None or not usuario.is_authenticated:
+        raise SemOrganizacao("usuário não autenticado")
+    try:
+        return Membro.objects.select_related("organizacao").get(usuario=usuario).organizacao
+    except Membro.DoesNotExist:
+        raise SemOrganizacao(f"usuário {usuario.pk} não pertence a nenhuma organização") from None
+
+
+def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list) -> list:
+    """Bulk-insert rows, refusing any that would land in another organization."""
+    for objeto in objetos:
+        if objeto.organizacao_id != organizacao.pk:
+            raise ValueError(f"{modelo.__name__} da organização {objeto.organizacao_id} inserido em {organizacao.pk}")
+    return modelo._default_manager.bulk_create(objetos, batch_size=500)
