@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
@@ -47,6 +48,21 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
         else:
             usuario.set_unusable_password()
         usuario.save()
+        usuario.groups.add(grupo_de_membros())
         Membro.objects.create(usuario=usuario, organizacao=organizacao, papel=Membro.Papel.ADMINISTRADOR)
         token = Token.objects.create(user=usuario)
     return NovaOrganizacao(organizacao, usuario, token.key)
+
+
+GRUPO_MEMBROS = "Membros de organização"
+MODELOS_VISIVEIS = ["organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog"]
+
+
+def grupo_de_membros() -> Group:
+    """The admin permissions every member has: view their organization's data (the admin scopes it)."""
+    grupo, _ = Group.objects.get_or_create(name=GRUPO_MEMBROS)
+    permissoes = Permission.objects.filter(
+        content_type__app_label="core", codename__in=[f"view_{m}" for m in MODELOS_VISIVEIS]
+    )
+    grupo.permissions.set(permissoes)
+    return grupo

@@ -168,10 +168,11 @@ def _expandir_entrada(
 
 def _motivo_nome_inseguro(nome: str) -> str:
     """Path traversal names: absolute, drive-lettered, or climbing out with '..' (either slash)."""
+    # The raw name is repeated in the reason: callers may show the reason apart from the path.
     if nome.startswith(("/", "\\")) or _DRIVE.match(nome):
-        return "caminho absoluto não é permitido no ZIP"
+        return f"caminho absoluto não é permitido no ZIP: {nome}"
     if ".." in re.split(r"[/\\]", nome):
-        return "caminho com '..' não é permitido no ZIP"
+        return f"caminho com '..' não é permitido no ZIP: {nome}"
     if "\x00" in nome:
         return "nome de entrada inválido no ZIP"
     return ""
@@ -187,11 +188,12 @@ def _ler_entrada(
             # A nested ZIP may legitimately exceed one XML's size; it is bounded by the total budget.
             limite = orcamento.bytes if cabeca in (ZIP_MAGIC, ZIP_VAZIO_MAGIC) else limites.max_xml_bytes
             limite = min(limite, orcamento.bytes)
-            dados = cabeca + entrada.read(limite + 1 - len(cabeca))
+            # max(): read() with a negative size would read everything.
+            dados = cabeca + entrada.read(max(limite + 1 - len(cabeca), 0))
+    except NotImplementedError as exc:  # before RuntimeError, its base class
+        raise EntradaInvalida(nome, f"método de compressão não suportado ({exc})") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
         raise EntradaInvalida(nome, f"entrada corrompida no ZIP ({exc})") from exc
-    except NotImplementedError as exc:
-        raise EntradaInvalida(nome, f"método de compressão não suportado ({exc})") from exc
     if len(dados) > orcamento.bytes:
         raise _Parar(
             EntradaInvalida(nome, f"ZIP excede o limite total de {limites.max_zip_total_bytes} bytes descompactados")
@@ -205,6 +207,9 @@ def _ler_entrada(
 # --------------------------------------------------------------------------------------------------
 # Parsing XML
 # --------------------------------------------------------------------------------------------------
+
+MOTIVO_DTD = "DTD/entidades não são permitidos"
+_MARCAS_DOCTYPE = (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))
 
 _local = threading.local()
 
@@ -234,11 +239,17 @@ def ler_xml(conteudo: bytes, nome: str = "") -> etree._Element:
     try:
         raiz = etree.fromstring(conteudo, _parser())
     except etree.XMLSyntaxError as exc:
-        raise EntradaInvalida(nome, _motivo_sintaxe(conteudo, exc)) from None
+        # libxml2 may itself abort an entity bomb; the user still gets the DTD message.
+        motivo = MOTIVO_DTD if _tem_doctype(conteudo) else _motivo_sintaxe(conteudo, exc)
+        raise EntradaInvalida(nome, motivo) from None
     docinfo = raiz.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise EntradaInvalida(nome, "DTD/entidades não são permitidos")
+        raise EntradaInvalida(nome, MOTIVO_DTD)
     return raiz
+
+
+def _tem_doctype(conteudo: bytes) -> bool:
+    return any(marca in conteudo for marca in _MARCAS_DOCTYPE)
 
 
 def _sem_espacos_iniciais(conteudo: bytes) -> bytes:
@@ -256,5 +267,5 @@ def _motivo_sintaxe(conteudo: bytes, exc: etree.XMLSyntaxError) -> str:
         return f"não é XML (conteúdo binário): {mensagem}"
     inicio = conteudo[3:] if conteudo.startswith(BOM_UTF8) else conteudo
     if inicio.startswith(b"<") or conteudo.startswith(BOMS_UTF16):
-        return f"XML malformado ou truncado: {mensagem}"
+        return f"não é XML válido (malformado ou truncado): {mensagem}"
     return f"não é XML: {mensagem}"

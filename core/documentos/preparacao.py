@@ -40,6 +40,7 @@ LEITORES = {
     "resNFe": ler_resumo_nfe,
     "cteProc": ler_cte,
     "cteOSProc": ler_cte,
+    "CTeOS": ler_cte,
     "CTe": ler_cte,
     "resEvento": ler_evento,
     "procEventoNFe": ler_evento,
@@ -135,9 +136,13 @@ def _validar_evento(raiz, dados: DadosEvento) -> tuple[Assinatura | None, str]:
     conferir_ambiente(dados.ambiente)
     if not dados.completo:
         return None, ""
-    esperado = f"{dados.tipo_evento}{dados.chave}{dados.sequencia:02d}"
-    if dados.id_evento and dados.id_evento != esperado:
-        raise DocumentoRejeitado(f"Id do evento ID{dados.id_evento} difere do esperado ID{esperado}")
+    # NF-e events pad nSeqEvento to 2 digits in the Id; CT-e 4.00 events pad it to 3.
+    esperados = {f"{dados.tipo_evento}{dados.chave}{dados.sequencia:0{n}d}" for n in (2, 3)}
+    if dados.id_evento and dados.id_evento not in esperados:
+        raise DocumentoRejeitado(
+            f"Id do evento ID{dados.id_evento} não confere com tpEvento {dados.tipo_evento}, "
+            f"chave {dados.chave} e nSeqEvento {dados.sequencia}"
+        )
     assinatura = verificar_assinatura(elemento_assinado(raiz))
     conferir_evento_registrado(dados.protocolo, dados.chave)
     return assinatura, ""

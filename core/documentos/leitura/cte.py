@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from lxml import etree
 
 from core.documentos.dados import ZERO, DadosCTe, Parte, Protocolo
 
-from .comum import NS_CTE, DocumentoIncompleto, DocumentoNaoSuportado, Grupo, chave_do_id, nome_local, protocolo, valor_icms
+from .comum import (
+    NS_CTE,
+    DocumentoIncompleto,
+    DocumentoNaoSuportado,
+    Grupo,
+    chave_do_id,
+    nome_local,
+    protocolo,
+    valor_icms,
+)
 
 _CTE = f"{{{NS_CTE}}}CTe"
 _CTE_OS = f"{{{NS_CTE}}}CTeOS"
@@ -14,7 +25,12 @@ _CTE_PROC = f"{{{NS_CTE}}}cteProc"
 _CTE_OS_PROC = f"{{{NS_CTE}}}cteOSProc"
 
 # ide/toma3/toma -> the party group that is the tomador, and its address group.
-_PAPEIS_TOMA3 = {"0": ("rem", "enderReme"), "1": ("exped", "enderExped"), "2": ("receb", "enderReceb"), "3": ("dest", "enderDest")}
+_PAPEIS_TOMA3 = {
+    "0": ("rem", "enderReme"),
+    "1": ("exped", "enderExped"),
+    "2": ("receb", "enderReceb"),
+    "3": ("dest", "enderDest"),
+}
 
 
 def ler_cte(raiz: etree._Element) -> DadosCTe:
@@ -101,7 +117,9 @@ def _tomador(inf: Grupo, ide: Grupo, partes: dict[str, Grupo | None]) -> tuple[s
         nome, endereco = _PAPEIS_TOMA3[papel]
         grupo = partes[nome]
         if grupo is None:  # SEFAZ rejects this, so only a broken file gets here
-            raise DocumentoIncompleto(f"elemento obrigatório ausente: {inf.caminho}/{nome} (tomador de toma3/toma={papel})")
+            raise DocumentoIncompleto(
+                f"elemento obrigatório ausente: {inf.caminho}/{nome} (tomador indicado em toma3/toma={papel})"
+            )
         return papel, grupo.parte(endereco)
     toma4 = ide.grupo_opcional("toma4")
     if toma4 is not None:
@@ -112,7 +130,7 @@ def _tomador(inf: Grupo, ide: Grupo, partes: dict[str, Grupo | None]) -> tuple[s
     return "", None
 
 
-def _valor_carga(norm: Grupo | None) -> object:
+def _valor_carga(norm: Grupo | None) -> Decimal:
     carga = norm.grupo_opcional("infCarga") if norm else None
     return carga.decimal_opcional("vCarga") if carga else ZERO
 
@@ -123,6 +141,6 @@ def _chaves_nfe(norm: Grupo | None) -> list[str]:
         return []
     chaves = []
     for inf_nfe in inf_doc.todos("infNFe"):
-        chave = Grupo(inf_nfe, f"{inf_doc.caminho}/infNFe").texto("chave")
+        chave = Grupo(inf_nfe, f"{inf_doc.caminho}/infNFe", inf_doc.ns).texto("chave")
         chaves.append(chave.upper())
     return chaves

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from lxml import etree
 
@@ -15,15 +14,21 @@ from .comum import (
     DocumentoNaoSuportado,
     Grupo,
     chave_do_id,
+    decimal_em,
     nome_local,
     protocolo,
     tipo_operacao,
-    valor_icms,
 )
 
 _NFE = f"{{{NS_NFE}}}NFe"
 _NFE_PROC = f"{{{NS_NFE}}}nfeProc"
 _RES_NFE = f"{{{NS_NFE}}}resNFe"
+
+# One compiled XPath per item tax instead of five child lookups: the ICMS group's name varies
+# (ICMS00, ICMS20, ..., ICMSSN900) and only some have vICMS; string() gives "" when absent.
+_NS = {"n": NS_NFE}
+_VICMS_ITEM = etree.XPath("string(n:imposto/n:ICMS/*/n:vICMS)", namespaces=_NS)
+_VIPI_ITEM = etree.XPath("string(n:imposto/n:IPI/n:IPITrib/n:vIPI)", namespaces=_NS)
 
 
 def ler_nfe(raiz: etree._Element) -> DadosNFe:
@@ -65,7 +70,7 @@ def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
         valor_ipi=tot.decimal_opcional("vIPI"),
         valor_frete=tot.decimal_opcional("vFrete"),
         valor_desconto=tot.decimal_opcional("vDesc"),
-        itens=[_item(det, inf.caminho) for det in inf.todos("det")],
+        itens=[_item(det, inf) for det in inf.todos("det")],
         protocolo=prot,
         data_saida_entrada=ide.data_opcional("dhSaiEnt"),
         codigo_uf=ide.texto("cUF"),
@@ -88,13 +93,14 @@ def _emitente(emit: Grupo) -> Parte:
     return emit.parte("enderEmit")
 
 
-def _item(det: etree._Element, caminho: str) -> ItemNFe:
+def _item(det: etree._Element, inf: Grupo) -> ItemNFe:
     numero_texto = (det.get("nItem") or "").strip()
-    grupo = Grupo(det, f"{caminho}/det[{numero_texto or '?'}]")
-    if not numero_texto.isdigit():
-        raise DocumentoIncompleto(f"valor inválido em {caminho}/det/@nItem: {numero_texto!r}")
+    if not (numero_texto.isascii() and numero_texto.isdigit()):
+        raise DocumentoIncompleto(f"valor inválido em {inf.caminho}/det/@nItem: {numero_texto!r}")
+    grupo = Grupo(det, f"{inf.caminho}/det[{numero_texto}]", inf.ns)
     prod = grupo.grupo("prod")
-    imposto = grupo.grupo_opcional("imposto")
+    v_icms = _VICMS_ITEM(det).strip()
+    v_ipi = _VIPI_ITEM(det).strip()
     return ItemNFe(
         numero=int(numero_texto),
         codigo=prod.texto("cProd"),
@@ -106,16 +112,10 @@ def _item(det: etree._Element, caminho: str) -> ItemNFe:
         valor_unitario=prod.decimal_opcional("vUnCom"),
         valor_total=prod.decimal("vProd"),
         valor_desconto=prod.decimal_opcional("vDesc"),
-        valor_icms=valor_icms(imposto.grupo_opcional("ICMS")) if imposto else ZERO,
-        valor_ipi=_valor_ipi(imposto),
+        valor_icms=decimal_em(f"{grupo.caminho}/imposto/ICMS/*/vICMS", v_icms) if v_icms else ZERO,
+        valor_ipi=decimal_em(f"{grupo.caminho}/imposto/IPI/IPITrib/vIPI", v_ipi) if v_ipi else ZERO,
         ean=prod.opcional("cEAN"),
     )
-
-
-def _valor_ipi(imposto: Grupo | None) -> Decimal:
-    ipi = imposto.grupo_opcional("IPI") if imposto else None
-    trib = ipi.grupo_opcional("IPITrib") if ipi else None
-    return trib.decimal_opcional("vIPI") if trib else ZERO
 
 
 def ler_resumo_nfe(raiz: etree._Element) -> ResumoNFe:

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if org is None:
             raise CommandError(f"organização {organizacao!r} não encontrada (use o slug, ex.: criar_organizacao)")
         arquivos = self._listar(caminhos)
-        barra = tqdm(total=len(arquivos), unit="arq", disable=sem_progresso or None, file=self.stderr._out)
+        barra = tqdm(total=len(arquivos), unit="arq", disable=sem_progresso, file=self.stderr._out)
         contagem = Counter()
         resultados = importar(organizacao=org, entradas=self._ler(arquivos, barra), origem=Origem.PASTA)
         for resultado in resultados:

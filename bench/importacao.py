@@ -1,0 +1,115 @@
+"""Import throughput: bare lxml parse-and-extract versus the full pipeline, in one run.
+
+    .venv/bin/python bench/importacao.py [--n 5000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fiscal .venv/bin/python bench/importacao.py
+
+(a) parses each NF-e with lxml and extracts chave, emitente, destinatário, dhEmi and vNF with
+precompiled XPaths: the floor any importer pays. (b) runs `importar_xml` on the same files: parse,
+validate, verify the signature, store (SQLite file or PostgreSQL, in a throw-away test database),
+ImportLog and signals. Prints both rates and the ratio b/a (target >= 0.25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAIZ = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(RAIZ))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fiscal_app.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from lxml import etree  # noqa: E402
+
+from core.geracao.certificado import gerar_certificado  # noqa: E402
+from core.geracao.documentos import gerar_nfe  # noqa: E402
+
+NS = {"n": "http://www.portalfiscal.inf.br/nfe"}
+XPATHS = [
+    etree.XPath(caminho, namespaces=NS)
+    for caminho in (
+        "string(n:NFe/n:infNFe/@Id)",
+        "string(n:NFe/n:infNFe/n:emit/n:CNPJ)",
+        "string(n:NFe/n:infNFe/n:dest/n:CNPJ|n:NFe/n:infNFe/n:dest/n:CPF)",
+        "string(n:NFe/n:infNFe/n:ide/n:dhEmi)",
+        "string(n:NFe/n:infNFe/n:total/n:ICMSTot/n:vNF)",
+    )
+]
+
+
+def gerar_arquivos(pasta: Path, n: int) -> list[bytes]:
+    rng = random.Random(42)
+    certificados = [gerar_certificado(cnpj=cnpj, nome=f"EMITENTE {i}") for i, cnpj in enumerate(
+        ["11222333000181", "45723174000110", "19131243000197", "06990590000123"]
+    )]
+    conteudos = []
+    for i in range(n):
+        documento = gerar_nfe(certificado=certificados[i % 4], rng=rng, numero=i + 1, itens=rng.randint(1, 6))
+        (pasta / f"{documento.chave}-procNFe.xml").write_bytes(documento.xml)
+        conteudos.append(documento.xml)
+    return conteudos
+
+
+def medir_parse_puro(conteudos: list[bytes]) -> float:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    inicio = time.perf_counter()
+    for conteudo in conteudos:
+        raiz = etree.fromstring(conteudo, parser)
+        campos = [xpath(raiz) for xpath in XPATHS]
+        assert campos[0] and campos[4]
+    return len(conteudos) / (time.perf_counter() - inicio)
+
+
+def medir_pipeline(pasta: Path, n: int) -> float:
+    from core.models import ImportLog
+    from core.organizacoes import criar_organizacao
+    from core.tenancy import escopo
+
+    org = criar_organizacao(nome="Bench", email=f"bench{time.time_ns()}@bench.local").organizacao
+    inicio = time.perf_counter()
+    call_command("importar_xml", str(pasta), "--organizacao", org.slug, "--sem-progresso", stdout=open(os.devnull, "w"))
+    taxa = n / (time.perf_counter() - inicio)
+    sucesso = escopo(ImportLog, org).filter(status="sucesso").count()
+    assert sucesso == n, f"esperava {n} importados, vieram {sucesso}"
+    return taxa
+
+
+def main() -> None:
+    argumentos = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    argumentos.add_argument("--n", type=int, default=5000, help="quantos documentos (padrão 5000)")
+    opcoes = argumentos.parse_args()
+
+    banco = settings.DATABASES["default"]
+    with tempfile.TemporaryDirectory() as temporaria:
+        pasta = Path(temporaria) / "xml"
+        pasta.mkdir()
+        if banco["ENGINE"].endswith("sqlite3"):
+            banco.setdefault("TEST", {})["NAME"] = str(Path(temporaria) / "bench.sqlite3")
+        nome_original = banco["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
+            conteudos = gerar_arquivos(pasta, opcoes.n)
+            parse = max(medir_parse_puro(conteudos) for _ in range(3))
+            pipeline = medir_pipeline(pasta, opcoes.n)
+        finally:
+            connection.creation.destroy_test_db(nome_original, verbosity=0)
+    print(f"banco: {connection.vendor}")
+    print(f"(a) parse lxml + extração:    {parse:8.0f} NF-e/s")
+    print(f"(b) pipeline importar_xml:    {pipeline:8.0f} NF-e/s")
+    print(f"razão b/a: {pipeline / parse:.3f}  (meta >= 0.25)")
+
+
+if __name__ == "__main__":
+    main()

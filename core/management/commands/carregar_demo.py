@@ -1,0 +1,40 @@
+"""python manage.py carregar_demo: the demo organization, its user and token, and a few documents.
+
+Idempotent: run it again and the same organization and token come back and the documents come out
+as duplicates (keys are deterministic within a month).
+"""
+
+from collections import Counter
+
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from core.demo import DEMO_EMAIL, DEMO_SENHA, DEMO_SLUG, documentos_demo
+from core.documentos.importacao import Entrada, importar
+from core.models import Membro, Origem
+from core.organizacoes import criar_organizacao
+
+
+class Command(BaseCommand):
+    help = "Cria (ou reaproveita) a organização demo e carrega documentos de exemplo."
+
+    def handle(self, *args, **options):
+        membro = Membro.objects.select_related("usuario", "organizacao").filter(organizacao__slug=DEMO_SLUG).first()
+        if membro is None:
+            nova = criar_organizacao(nome="Empresa Demo", email=DEMO_EMAIL, senha=DEMO_SENHA, slug=DEMO_SLUG)
+            organizacao, usuario = nova.organizacao, nova.usuario
+        else:
+            organizacao, usuario = membro.organizacao, membro.usuario
+        token, _ = Token.objects.get_or_create(user=usuario)
+
+        entradas = [Entrada(nome, xml) for nome, xml in documentos_demo()]
+        contagem = Counter(r.status for r in importar(organizacao=organizacao, entradas=entradas, origem=Origem.UPLOAD))
+
+        self.stdout.write(
+            f"Documentos demo: {contagem['sucesso']} importados, {contagem['duplicado']} já existiam, "
+            f"{contagem['erro']} com erro"
+        )
+        self.stdout.write(f"Organização: {organizacao.nome} (slug: {organizacao.slug})")
+        self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  usuário: {usuario.username}  senha: {DEMO_SENHA}")
+        self.stdout.write("API: Authorization: Token <token abaixo>")
+        self.stdout.write(token.key)

@@ -1,0 +1,37 @@
+import pytest
+
+from core.organizacoes import criar_organizacao
+
+pytest_plugins = ["tests.fixtures_documentos"]
+
+
+@pytest.fixture
+def nova_org(db):
+    return criar_organizacao(nome="Comercial Alfa Ltda", email="dona@alfa.com.br", senha="senha-forte-123")
+
+
+@pytest.fixture
+def org(nova_org):
+    """The organization under test."""
+    return nova_org.organizacao
+
+
+@pytest.fixture
+def outra_org(db):
+    """Another customer: nothing of `org` may ever show up for it, and vice versa."""
+    return criar_organizacao(nome="Transportes Beta SA", email="dono@beta.com.br").organizacao
+
+
+@pytest.fixture(scope="session")
+def emissor():
+    """The A1 certificate of an NF-e emitter (CNPJ 11.222.333/0001-81), made once per session."""
+    from core.geracao.certificado import gerar_certificado
+
+    return gerar_certificado(cnpj="11222333000181", nome="DISTRIBUIDORA AURORA LTDA")
+
+
+@pytest.fixture(scope="session")
+def transportadora():
+    from core.geracao.certificado import gerar_certificado
+
+    return gerar_certificado(cnpj="19131243000197", nome="TRANSPORTES RAPIDO SUL LTDA")
