@@ -79,27 +79,10 @@ def verificar_assinatura(assinado: etree._Element) -> Assinatura:
     signed_info = _filho(assinatura, _SIGNED_INFO, "SignedInfo")
     hash_assinatura = _metodo_assinatura(signed_info)
     referencia = _referencia(signed_info, id_assinado)
-    calcular_digest = _metodo_digest(referencia)
-    # Signature wrapping: a second element with the same Id inside NFe/CTe/evento would make "#Id"
-    # ambiguous. Only the parent is searched: real CT-e OS protocols reuse the infCte Id outside it.
-    if _CONTAR_ID(pai, id=id_assinado) > 1:
-        raise AssinaturaInvalida(f"Id duplicado {id_assinado} dentro de {etree.QName(pai).localname}")
-    digest_value = _texto(referencia, _DIGEST_VALUE, "DigestValue")
-    # The Signature is the parent's child, so the enveloped transform removes nothing from the signed
-    # element: anything inside it, even another Signature, is content and must match the digest.
-    if calcular_digest(canonicalizar(assinado)).digest() != _b64(digest_value, "DigestValue"):
-        raise AssinaturaInvalida("digest não confere (conteúdo alterado após a assinatura)")
-    certificado_b64 = assinatura.findtext(_CERTIFICADO)
-    if not certificado_b64 or not certificado_b64.strip():
-        raise AssinaturaInvalida("certificado ausente em KeyInfo")
-    certificado_der = _b64(certificado_b64, "X509Certificate")
-    chave_publica = _chave_publica(certificado_der)
-    valor = _b64(_texto(assinatura, _SIG_VALUE, "SignatureValue"), "SignatureValue")
-    try:
-        chave_publica.verify(valor, canonicalizar(signed_info), padding.PKCS1v15(), hash_assinatura())
-    except InvalidSignature:
-        raise AssinaturaInvalida("assinatura RSA não confere") from None
-    return Assinatura(digest_value=digest_value.strip(), certificado_der=certificado_der)
+    _recusar_id_duplicado(pai, id_assinado)
+    digest_value = _conferir_digest(assinado, referencia)
+    certificado_der = _conferir_rsa(assinatura, signed_info, hash_assinatura)
+    return Assinatura(digest_value=digest_value, certificado_der=certificado_der)
 
 
 def digest_value_de(assinado: etree._Element) -> str:
@@ -198,6 +181,39 @@ def _referencia(signed_info: etree._Element, id_assinado: str) -> etree._Element
     if transforms != _TRANSFORMS:
         raise AssinaturaInvalida(f"transforms inesperados: {', '.join(transforms) or 'nenhum'}")
     return referencia
+
+
+def _recusar_id_duplicado(pai: etree._Element, id_assinado: str) -> None:
+    # Signature wrapping: a second element with the same Id inside NFe/CTe/evento would make "#Id"
+    # ambiguous. Only the parent is searched: real CT-e OS protocols reuse the infCte Id outside it.
+    if _CONTAR_ID(pai, id=id_assinado) > 1:
+        raise AssinaturaInvalida(f"Id duplicado {id_assinado} dentro de {etree.QName(pai).localname}")
+
+
+def _conferir_digest(assinado: etree._Element, referencia: etree._Element) -> str:
+    calcular = _metodo_digest(referencia)
+    digest_value = _texto(referencia, _DIGEST_VALUE, "DigestValue")
+    # The Signature is the parent's child, so the enveloped transform removes nothing from the signed
+    # element: anything inside it, even another Signature, is content and must match the digest.
+    if calcular(canonicalizar(assinado)).digest() != _b64(digest_value, "DigestValue"):
+        raise AssinaturaInvalida("digest não confere (conteúdo alterado após a assinatura)")
+    return digest_value.strip()
+
+
+def _conferir_rsa(assinatura: etree._Element, signed_info: etree._Element, hash_assinatura) -> bytes:
+    """Check SignatureValue against the KeyInfo certificate; return the certificate (DER)."""
+    certificado_b64 = assinatura.findtext(_CERTIFICADO)
+    if not certificado_b64 or not certificado_b64.strip():
+        raise AssinaturaInvalida("certificado ausente em KeyInfo")
+    certificado_der = _b64(certificado_b64, "X509Certificate")
+    valor = _b64(_texto(assinatura, _SIG_VALUE, "SignatureValue"), "SignatureValue")
+    try:
+        _chave_publica(certificado_der).verify(
+            valor, canonicalizar(signed_info), padding.PKCS1v15(), hash_assinatura()
+        )
+    except InvalidSignature:
+        raise AssinaturaInvalida("assinatura RSA não confere") from None
+    return certificado_der
 
 
 def _metodo_digest(referencia: etree._Element):
