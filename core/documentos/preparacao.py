@@ -94,7 +94,9 @@ def preparar(nome: str, conteudo: bytes, nsu: int | None = None) -> Preparado | 
         chave = dados.chave
         assinatura, situacao = _validar(raiz, dados)
     except ERROS_DE_CONTEUDO as erro:
-        return Falha(nome, str(erro), chave=chave, tipo_xml=tipo_xml, nsu=nsu)
+        # EntradaInvalida's str() repeats the file name, which the log already has in `arquivo`.
+        motivo = getattr(erro, "motivo", None) or str(erro)
+        return Falha(nome, motivo, chave=chave, tipo_xml=tipo_xml, nsu=nsu)
     except Exception as erro:  # a bug must cost one file, not the batch
         logger.exception("erro inesperado ao ler %s", nome)
         return Falha(nome, f"erro interno ao ler o documento: {type(erro).__name__}: {erro}", chave, tipo_xml, nsu)

@@ -237,7 +237,7 @@ def gerar_nfe(
         _dest_nfe(inf, dest)
     cfop = _cfop_nfe(tipo_operacao, id_destino)
     for n, item in enumerate(itens_nfe, start=1):
-        _det_nfe(inf, n, item, cfop, nfce, rng)
+        _det_nfe(inf, n, item, cfop, nfce)
     total = _total_nfe(inf, itens_nfe)
     _transp_nfe(inf, rng, itens_nfe, transportadora_cnpj)
     if not nfce and dest is not None and tipo_operacao == "saida":
@@ -302,7 +302,8 @@ def _itens_nfe(rng, quantidade, nfce, id_destino, valor_frete, valor_desconto) -
     if valor_frete is None:
         valor_frete = _ZERO if nfce or rng.random() < 0.5 else _dinheiro(rng, 15, 300)
     if valor_desconto is None:
-        valor_desconto = (total * Decimal(rng.randint(1, 10)) / 100).quantize(_CENTAVO) if rng.random() < 0.3 else _ZERO
+        percentual = Decimal(rng.randint(1, 10)) if rng.random() < 0.3 else _ZERO
+        valor_desconto = _percentual(total, percentual)
     _ratear(itens, "frete", Decimal(valor_frete), total)
     _ratear(itens, "desconto", Decimal(valor_desconto), total)
     aliquota_icms = Decimal({"1": "18.00", "2": "12.00", "3": "0.00"}[id_destino])
@@ -342,7 +343,7 @@ def _impostos_item(rng, item: _Item, aliquota_icms: Decimal, com_ipi: bool) -> N
     item.cofins = _percentual(base_pis, Decimal("7.60"))
 
 
-def _det_nfe(inf, n: int, item: _Item, cfop: str, nfce: bool, rng) -> None:
+def _det_nfe(inf, n: int, item: _Item, cfop: str, nfce: bool) -> None:
     det = etree.SubElement(inf, _N + "det", nItem=str(n))
     quantidade, unitario = f"{item.quantidade:.4f}", f"{item.valor_unitario:.4f}"
     _campos(etree.SubElement(det, _N + "prod"), _N, [
@@ -507,32 +508,14 @@ def gerar_cte(
     inf = etree.SubElement(cte, _C + "infCte", versao="4.00", Id="CTe" + chave)
     ide = _ide_cte(inf, chave, dh_emi, emit, modal, tipo_servico, tipo_cte, uf_inicio, uf_fim, ambiente,
                    tomador_parte)  # fmt: skip
-    _campos(ide, _C, [("retira", "1"), ("indIEToma", "1" if tomador_parte.ie else "9")])
-    if toma4 is None:
-        _campos(etree.SubElement(ide, _C + "toma3"), _C, [("toma", tomador)])
-    else:
-        _parte_cte(etree.SubElement(ide, _C + "toma4"), toma4, "enderToma", toma="4")
+    _tomador_cte(ide, tomador, tomador_parte)
     _emit_cte(inf, emit)
     for tag, endereco, parte in (("rem", "enderReme", rem), ("exped", "enderExped", exped),
                                  ("receb", "enderReceb", receb), ("dest", "enderDest", dest)):  # fmt: skip
         if parte is not None:
             _parte_cte(etree.SubElement(inf, _C + tag), parte, endereco)
     _vprest_imp(inf, rng, valor_prestacao, uf_inicio != uf_fim)
-    norm = etree.SubElement(inf, _C + "infCTeNorm")
-    carga = etree.SubElement(norm, _C + "infCarga")
-    _campos(carga, _C, [("vCarga", _v(Decimal(valor_carga) if valor_carga is not None else _dinheiro(rng, 1000, 90000))),
-                        ("proPred", rng.choice(_CARGAS))])  # fmt: skip
-    _campos(etree.SubElement(carga, _C + "infQ"), _C, [
-        ("cUnid", "01"), ("tpMed", "PESO BRUTO"), ("qCarga", f"{Decimal(rng.randint(10, 250_000)) / 10:.4f}"),
-    ])  # fmt: skip
-    _campos(etree.SubElement(carga, _C + "infQ"), _C, [
-        ("cUnid", "03"), ("tpMed", "VOLUMES"), ("qCarga", f"{rng.randint(1, 400)}.0000"),
-    ])  # fmt: skip
-    if chaves_nfe:
-        inf_doc = etree.SubElement(norm, _C + "infDoc")
-        for chave_nfe in chaves_nfe:
-            _campos(etree.SubElement(inf_doc, _C + "infNFe"), _C, [("chave", chave_nfe)])
-    _modal_cte(etree.SubElement(norm, _C + "infModal", versaoModal="4.00"), rng, modal, dh_emi)
+    _inf_cte_norm(inf, rng, valor_carga, chaves_nfe, modal, dh_emi)
     return _finalizar_cte(cte, inf, chave, rng, certificado, dh_emi, ambiente, codigo_status, com_protocolo,
                           algoritmo, "cteProc", emit.uf)  # fmt: skip
 
@@ -609,6 +592,32 @@ def _ide_cte(inf, chave, dh_emi, emit, modal, tipo_servico, tipo_cte, uf_inicio,
         ("cMunFim", fim[0]), ("xMunFim", fim[1]), ("UFFim", uf_fim),
     ])  # fmt: skip
     return ide
+
+
+def _tomador_cte(ide, tomador: str, parte: _Parte) -> None:
+    _campos(ide, _C, [("retira", "1"), ("indIEToma", "1" if parte.ie else "9")])
+    if tomador == "4":  # "outros": the tomador's data travel in ide/toma4
+        _parte_cte(etree.SubElement(ide, _C + "toma4"), parte, "enderToma", toma="4")
+    else:  # toma3 only points at rem/exped/receb/dest
+        _campos(etree.SubElement(ide, _C + "toma3"), _C, [("toma", tomador)])
+
+
+def _inf_cte_norm(inf, rng, valor_carga, chaves_nfe: Sequence[str], modal: str, dh_emi: datetime) -> None:
+    norm = etree.SubElement(inf, _C + "infCTeNorm")
+    carga = etree.SubElement(norm, _C + "infCarga")
+    valor = Decimal(valor_carga) if valor_carga is not None else _dinheiro(rng, 1000, 90000)
+    _campos(carga, _C, [("vCarga", _v(valor)), ("proPred", rng.choice(_CARGAS))])
+    _campos(etree.SubElement(carga, _C + "infQ"), _C, [
+        ("cUnid", "01"), ("tpMed", "PESO BRUTO"), ("qCarga", f"{Decimal(rng.randint(10, 250_000)) / 10:.4f}"),
+    ])  # fmt: skip
+    _campos(etree.SubElement(carga, _C + "infQ"), _C, [
+        ("cUnid", "03"), ("tpMed", "VOLUMES"), ("qCarga", f"{rng.randint(1, 400)}.0000"),
+    ])  # fmt: skip
+    if chaves_nfe:  # the NF-e carried: how a CT-e links to NF-e
+        inf_doc = etree.SubElement(norm, _C + "infDoc")
+        for chave_nfe in chaves_nfe:
+            _campos(etree.SubElement(inf_doc, _C + "infNFe"), _C, [("chave", chave_nfe)])
+    _modal_cte(etree.SubElement(norm, _C + "infModal", versaoModal="4.00"), rng, modal, dh_emi)
 
 
 def _emit_cte(inf, emit: _Parte) -> None:
@@ -802,8 +811,10 @@ def _detalhes_evento_nfe(rng, tipo_evento: str, chave: str, detalhes: dict[str, 
 
 def _detalhes_evento_cte(grupo, rng, tipo_evento: str, chave: str, detalhes: dict[str, str]) -> None:
     if tipo_evento == "110111":
-        _campos(grupo, _C, [("nProt", detalhes.get("nProt") or _protocolo(rng, chave[:2], chave[2:4])),
-                            ("xJust", detalhes.get("xJust", "Prestacao de servico cancelada pelo tomador"))])  # fmt: skip
+        _campos(grupo, _C, [
+            ("nProt", detalhes.get("nProt") or _protocolo(rng, chave[:2], chave[2:4])),
+            ("xJust", detalhes.get("xJust", "Prestacao de servico cancelada pelo tomador")),
+        ])  # fmt: skip
     elif tipo_evento == "110110":
         _campos(etree.SubElement(grupo, _C + "infCorrecao"), _C, [
             ("grupoAlterado", detalhes.get("grupoAlterado", "compl")),
@@ -858,9 +869,7 @@ def gerar_resumo_nfe(
     chave = chave or base.get("chave")
     if chave is None:
         emitente_cnpj = emitente_cnpj or _cnpj(rng)
-        data = data_emissao or _data_padrao(rng)
-        chave = montar_chave(rng.choice(list(CODIGO_POR_UF.values())), data.strftime("%y%m"), emitente_cnpj,
-                             "55", 1, rng.randint(1, 999_999), "1", rng.randint(10_000_000, 99_999_999))  # fmt: skip
+        chave = _chave_nfe_aleatoria(rng, emitente_cnpj, data_emissao or _data_padrao(rng))
     emitente = emitente_cnpj or base.get("emitente") or chave[6:20]
     dh_emi = data_emissao or base.get("dhEmi") or _data_padrao(rng)
     dh_recbto = data_recebimento or base.get("dhRecbto") or dh_emi + timedelta(seconds=rng.randint(2, 120))
@@ -895,7 +904,7 @@ def gerar_resumo_evento(
 ) -> DocumentoGerado:
     """An unsigned ``resEvento`` 1.01 (the summary of an NF-e event sent to the other parties)."""
     rng = rng or random.Random()
-    chave = chave or gerar_resumo_nfe(rng=rng).chave
+    chave = chave or _chave_nfe_aleatoria(rng, _cnpj(rng), _data_padrao(rng))
     descricao = descricao or DESCRICOES_EVENTO_NFE.get(tipo_evento)
     if descricao is None:
         raise ValueError(f"informe a descricao do evento {tipo_evento}")
@@ -948,6 +957,11 @@ def _inf_prot(prot, ns, tag_chave, chave, ambiente, dh_emi, rng, digest, codigo_
         ("dhRecbto", _dh(dh_emi + timedelta(seconds=rng.randint(2, 120)))), ("nProt", numero),
         ("digVal", digest), ("cStat", codigo_status), ("xMotivo", motivo),
     ])  # fmt: skip
+
+
+def _chave_nfe_aleatoria(rng, emitente: str, data: datetime) -> str:
+    return montar_chave(rng.choice(list(CODIGO_POR_UF.values())), data.strftime("%y%m"), emitente, "55", 1,
+                        rng.randint(1, 999_999), "1", rng.randint(10_000_000, 99_999_999))  # fmt: skip
 
 
 def _protocolo(rng, orgao: str, ano: str) -> str:

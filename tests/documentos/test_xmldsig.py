@@ -145,7 +145,8 @@ def test_it_refuses_a_reference_to_another_element(gerador):
     id_assinado = referencia.get("URI")[1:]
     referencia.set("URI", "#NFe00000000000000000000000000000000000000000000")
 
-    with pytest.raises(AssinaturaInvalida, match=f"Reference URI #NFe0+ não aponta para o elemento assinado #{id_assinado}"):
+    mensagem = f"Reference URI #NFe0+ não aponta para o elemento assinado #{id_assinado}"
+    with pytest.raises(AssinaturaInvalida, match=mensagem):
         verificar_assinatura(raiz.find(".//nfe:infNFe", NS))
 
 
