@@ -71,14 +71,16 @@ def medir_parse_puro(conteudos: list[bytes]) -> float:
     return len(conteudos) / (time.perf_counter() - inicio)
 
 
-def medir_pipeline(pasta: Path, n: int) -> float:
+def medir_pipeline(pasta: Path, n: int, processos: int | None) -> float:
     from core.models import ImportLog
     from core.organizacoes import criar_organizacao
     from core.tenancy import escopo
 
     org = criar_organizacao(nome="Bench", email=f"bench{time.time_ns()}@bench.local").organizacao
     inicio = time.perf_counter()
-    call_command("importar_xml", str(pasta), "--organizacao", org.slug, "--sem-progresso", stdout=open(os.devnull, "w"))
+    opcoes = ["--processos", str(processos)] if processos else []
+    with open(os.devnull, "w") as nada:
+        call_command("importar_xml", str(pasta), "--organizacao", org.slug, "--sem-progresso", *opcoes, stdout=nada)
     taxa = n / (time.perf_counter() - inicio)
     sucesso = escopo(ImportLog, org).filter(status="sucesso").count()
     assert sucesso == n, f"esperava {n} importados, vieram {sucesso}"
@@ -88,6 +90,7 @@ def medir_pipeline(pasta: Path, n: int) -> float:
 def main() -> None:
     argumentos = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     argumentos.add_argument("--n", type=int, default=5000, help="quantos documentos (padrão 5000)")
+    argumentos.add_argument("--processos", type=int, help="repassado ao importar_xml (padrão: o dele)")
     opcoes = argumentos.parse_args()
 
     banco = settings.DATABASES["default"]
@@ -102,7 +105,7 @@ def main() -> None:
             print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
             conteudos = gerar_arquivos(pasta, opcoes.n)
             parse = max(medir_parse_puro(conteudos) for _ in range(3))
-            pipeline = medir_pipeline(pasta, opcoes.n)
+            pipeline = medir_pipeline(pasta, opcoes.n, opcoes.processos)
         finally:
             connection.creation.destroy_test_db(nome_original, verbosity=0)
     print(f"banco: {connection.vendor}")

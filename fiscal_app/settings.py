@@ -65,10 +65,15 @@ WSGI_APPLICATION = "fiscal_app.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the dev server read while the import command writes; the timeout rides out the
-    # short write locks of concurrent imports instead of failing with "database is locked".
+    # WAL lets the dev server read while the import command writes; IMMEDIATE transactions take the
+    # write lock up front, so concurrent importers wait (up to the timeout) instead of failing with
+    # "database is locked" when a read-then-write transaction loses the race.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://fiscal")}

@@ -10,7 +10,7 @@ one bad document never costs the others and never leaves half of itself behind.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -278,13 +278,13 @@ class _Lote:
     # -- bookkeeping -------------------------------------------------------------------------
 
     def _proveniencia(self, item: Preparado) -> dict:
-        arquivo = ArquivoXML.de_bytes(self.organizacao, item.conteudo)
+        arquivo = ArquivoXML.de_original(self.organizacao, item.original)
         self.arquivos.append(arquivo)
         return {"arquivo": arquivo, "origem": self.origem, "nsu": item.nsu}
 
     def _novos_itens(self, nfe: NFe, dados: DadosNFe) -> None:
         self.itens_novos.extend(
-            NFeItem(organizacao=self.organizacao, nfe=nfe, **limitar(NFeItem, asdict(item))) for item in dados.itens
+            NFeItem(organizacao=self.organizacao, nfe=nfe, **limitar(NFeItem, vars(item))) for item in dados.itens
         )
 
     def _vincular_orfaos(self, chave: str, documento) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.models.documentos import OriginalComprimido
+
 from .chave import ChaveInvalida, decompor_chave
 from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, ResumoNFe
 from .entrada import EntradaInvalida, ler_xml
@@ -68,6 +70,7 @@ class Preparado:
     assinatura: Assinatura | None
     situacao: str = ""  # for NF-e/CT-e: autorizada, denegada, sem_protocolo (summaries: see gravacao)
     nsu: int | None = None
+    original: OriginalComprimido | None = None
 
     @property
     def chave(self) -> str:
@@ -100,7 +103,8 @@ def preparar(nome: str, conteudo: bytes, nsu: int | None = None) -> Preparado | 
     except Exception as erro:  # a bug must cost one file, not the batch
         logger.exception("erro inesperado ao ler %s", nome)
         return Falha(nome, f"erro interno ao ler o documento: {type(erro).__name__}: {erro}", chave, tipo_xml, nsu)
-    return Preparado(nome, conteudo, tipo_xml, dados, assinatura, situacao, nsu)
+    # Compressing here keeps the write transaction short and lets parallel imports share the cost.
+    return Preparado(nome, conteudo, tipo_xml, dados, assinatura, situacao, nsu, OriginalComprimido.de_bytes(conteudo))
 
 
 def _validar(raiz, dados) -> tuple[Assinatura | None, str]:

@@ -231,7 +231,9 @@ def _b64(texto: str, nome: str) -> bytes:
         raise AssinaturaInvalida(f"{nome} não é base64 válido") from None
 
 
+@lru_cache(maxsize=256)
 def _chave_publica(certificado_der: bytes) -> rsa.RSAPublicKey:
+    # A bulk import sees the same few emitter certificates thousands of times: parse each once.
     try:
         certificado = x509.load_der_x509_certificate(certificado_der)
     except ValueError:

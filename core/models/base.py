@@ -12,7 +12,9 @@ class DaOrganizacao(models.Model):
     fails on a bare `Model.objects` of a tenant model outside the allowed places.
     """
 
-    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+")
+    # No single-column index: every table that is queried by organization has composite indexes
+    # that start with it, and each extra index is paid on every insert of a bulk import.
+    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         abstract = True

@@ -2,6 +2,7 @@
 
 import hashlib
 import zlib
+from dataclasses import dataclass
 
 from django.db import models
 
@@ -36,10 +37,23 @@ class TipoDocumento(models.TextChoices):
     CTE = "cte", "CT-e"
 
 
+@dataclass(frozen=True)
+class OriginalComprimido:
+    """The original bytes, compressed, with their SHA-256: computed once, before any transaction."""
+
+    sha256: str
+    tamanho: int
+    conteudo: bytes
+
+    @classmethod
+    def de_bytes(cls, dados: bytes) -> "OriginalComprimido":
+        return cls(hashlib.sha256(dados).hexdigest(), len(dados), zlib.compress(dados, 6))
+
+
 class ArquivoXML(DaOrganizacao):
     """The original bytes of an imported XML, compressed. It is a legal record: never rewritten."""
 
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64)
     tamanho = models.PositiveIntegerField()
     conteudo = models.BinaryField()
     criado_em = models.DateTimeField(auto_now_add=True)
@@ -47,15 +61,15 @@ class ArquivoXML(DaOrganizacao):
     class Meta:
         verbose_name = "arquivo XML"
         verbose_name_plural = "arquivos XML"
+        indexes = [models.Index(fields=["organizacao", "sha256"], name="arquivoxml_sha256_idx")]
 
     @classmethod
     def de_bytes(cls, organizacao, dados: bytes) -> "ArquivoXML":
-        return cls(
-            organizacao=organizacao,
-            sha256=hashlib.sha256(dados).hexdigest(),
-            tamanho=len(dados),
-            conteudo=zlib.compress(dados, 6),
-        )
+        return cls.de_original(organizacao, OriginalComprimido.de_bytes(dados))
+
+    @classmethod
+    def de_original(cls, organizacao, original: "OriginalComprimido") -> "ArquivoXML":
+        return cls(organizacao=organizacao, sha256=original.sha256, tamanho=original.tamanho, conteudo=original.conteudo)
 
     def bytes_originais(self) -> bytes:
         dados = zlib.decompress(bytes(self.conteudo))
@@ -97,7 +111,8 @@ class DocumentoFiscal(DaOrganizacao):
     codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
     digest_value = models.CharField(max_length=64, blank=True)
 
-    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+")
+    # Never looked up by file; the index would only slow bulk inserts down.
+    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+", db_index=False)
     criado_em = models.DateTimeField(auto_now_add=True)
     atualizado_em = models.DateTimeField(auto_now=True)
 
@@ -145,7 +160,8 @@ class NFe(DocumentoFiscal):
 
 
 class NFeItem(DaOrganizacao):
-    nfe = models.ForeignKey(NFe, on_delete=models.CASCADE, related_name="itens")
+    # The unique (nfe, numero) index already serves lookups by nfe.
+    nfe = models.ForeignKey(NFe, on_delete=models.CASCADE, related_name="itens", db_index=False)
     numero = models.PositiveSmallIntegerField()
     codigo = models.CharField(max_length=60)
     descricao = models.CharField(max_length=255)
@@ -240,7 +256,7 @@ class EventoDocumento(DaOrganizacao):
     origem = models.CharField(max_length=10, choices=Origem.choices)
     nsu = models.BigIntegerField(null=True, blank=True)
     detalhes = models.JSONField(default=dict, blank=True)
-    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+")
+    arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+", db_index=False)
     criado_em = models.DateTimeField(auto_now_add=True)
     atualizado_em = models.DateTimeField(auto_now=True)
 
@@ -253,7 +269,6 @@ class EventoDocumento(DaOrganizacao):
                 fields=["organizacao", "chave", "tipo_evento", "sequencia"], name="evento_unico"
             )
         ]
-        indexes = [models.Index(fields=["organizacao", "chave"], name="evento_chave_idx")]
 
     def __str__(self):
         return f"{self.tipo_evento} seq {self.sequencia} de {self.chave}"

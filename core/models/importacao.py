@@ -23,7 +23,7 @@ class ImportLog(DaOrganizacao):
     origem = models.CharField(max_length=10, choices=Origem.choices)
     nsu = models.BigIntegerField(null=True, blank=True)
     usuario = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     criado_em = models.DateTimeField(auto_now_add=True)
 

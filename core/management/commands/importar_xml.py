@@ -1,13 +1,12 @@
-"""python manage.py importar_xml PATH [PATH ...] --organizacao SLUG"""
+"""python manage.py importar_xml PATH [PATH ...] --organizacao SLUG [--processos N]"""
 
 from collections import Counter
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from core.documentos.importacao import Entrada, importar
+from core.documentos.lote import importar_caminhos, processos_sugeridos
 from core.models import ImportLog, Organizacao, Origem
 
 EXTENSOES_EM_PASTAS = {".xml", ".zip"}
@@ -19,28 +18,39 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("caminhos", nargs="+", metavar="PATH", help="Arquivo XML, ZIP ou pasta")
         parser.add_argument("--organizacao", required=True, metavar="SLUG", help="Slug da organização")
+        parser.add_argument(
+            "--processos", type=int, metavar="N",
+            help="Processos em paralelo (padrão: 1 até 500 arquivos; acima disso, um por núcleo)",
+        )
         parser.add_argument("--sem-progresso", action="store_true", help="Não mostrar a barra de progresso")
 
-    def handle(self, *args, caminhos, organizacao, sem_progresso, **options):
+    def handle(self, *args, caminhos, organizacao, processos, sem_progresso, **options):
         org = Organizacao.objects.filter(slug=organizacao).first()
         if org is None:
             raise CommandError(f"organização {organizacao!r} não encontrada (use o slug, ex.: criar_organizacao)")
+        if processos is not None and processos < 1:
+            raise CommandError("--processos deve ser 1 ou mais")
         arquivos = self._listar(caminhos)
-        barra = tqdm(total=len(arquivos), unit="arq", disable=sem_progresso, file=self.stderr._out)
+        processos = processos or processos_sugeridos(len(arquivos))
+        saida_erros = self.stderr._out
+        barra = tqdm(total=len(arquivos), unit="arq", disable=sem_progresso, file=saida_erros)
         contagem = Counter()
-        resultados = importar(organizacao=org, entradas=self._ler(arquivos, barra), origem=Origem.PASTA)
-        for resultado in resultados:
-            contagem[resultado.status] += 1
-            if resultado.status == ImportLog.Status.ERRO:
-                tqdm.write(f"ERRO {resultado.arquivo}: {resultado.mensagem}", file=self.stderr._out)
+        for feitos, resultados in importar_caminhos(
+            organizacao=org, caminhos=arquivos, origem=Origem.PASTA, processos=processos
+        ):
+            for resultado in resultados:
+                contagem[resultado.status] += 1
+                if resultado.status == ImportLog.Status.ERRO:
+                    tqdm.write(f"ERRO {resultado.arquivo}: {resultado.mensagem}", file=saida_erros)
+            barra.update(feitos)
         barra.close()
-        resumo = (
+        erros = contagem[ImportLog.Status.ERRO]
+        self.stdout.write(
             f"importados: {contagem[ImportLog.Status.SUCESSO]}, duplicados: {contagem[ImportLog.Status.DUPLICADO]}, "
-            f"erros: {contagem[ImportLog.Status.ERRO]}"
+            f"erros: {erros}"
         )
-        self.stdout.write(resumo)
-        if contagem[ImportLog.Status.ERRO]:
-            raise CommandError(f"{contagem[ImportLog.Status.ERRO]} documento(s) com erro; veja as mensagens acima")
+        if erros:
+            raise CommandError(f"{erros} documento(s) com erro; veja as mensagens acima")
 
     def _listar(self, caminhos: list[str]) -> list[Path]:
         arquivos = []
@@ -54,18 +64,3 @@ class Command(BaseCommand):
             else:
                 raise CommandError(f"{caminho}: arquivo ou pasta não encontrado")
         return arquivos
-
-    def _ler(self, arquivos: list[Path], barra):
-        for caminho in arquivos:
-            yield _ler_arquivo(caminho)
-            barra.update(1)
-
-
-def _ler_arquivo(caminho: Path) -> Entrada:
-    limite = max(settings.FISCAL_MAX_ZIP_TOTAL_BYTES, settings.FISCAL_MAX_XML_BYTES)
-    try:
-        if caminho.stat().st_size > limite:
-            return Entrada(str(caminho), b"", erro=f"arquivo com mais de {limite} bytes, acima do limite de importação")
-        return Entrada(str(caminho), caminho.read_bytes())
-    except OSError as erro:
-        return Entrada(str(caminho), b"", erro=f"não foi possível ler o arquivo: {erro.strerror}")
