@@ -10,7 +10,6 @@ from core.models import CTe, EventoDocumento, NFe
 
 from .chave import decompor_chave
 from .dados import DadosCTe, DadosEvento, DadosNFe, Parte, ResumoNFe
-from .ufs import UF_POR_CODIGO
 
 CATEGORIA_POR_TIPO_EVENTO = {
     "110111": "cancelamento",
@@ -100,7 +99,7 @@ def campos_resumo_nfe(dados: ResumoNFe) -> dict:
         "data_emissao": dados.data_emissao,
         "tipo_operacao": dados.tipo_operacao,
         **_parte("emitente", dados.emitente),
-        "emitente_uf": dados.emitente.uf or UF_POR_CODIGO.get(partes.codigo_uf, ""),
+        "emitente_uf": dados.emitente.uf or partes.uf,
         "emitente_ie": dados.emitente.ie,
         "valor_total": dados.valor_total,
         "protocolo": dados.protocolo_numero,
