@@ -114,6 +114,7 @@ class _Existentes:
         return any(e.cancela_documento for (c, _, _), e in self.eventos.items() if c == chave)
 
     def eventos_orfaos(self, chave: str) -> list[EventoDocumento]:
+        """Stored events of `chave` that arrived before their document."""
         return [e for (c, _, _), e in self.eventos.items() if c == chave and e.pk and not (e.nfe_id or e.cte_id)]
 
 
@@ -130,6 +131,7 @@ class _Lote:
     eventos_novos: list[EventoDocumento] = field(default_factory=list)
     atualizacoes: dict[int, tuple[Any, set[str]]] = field(default_factory=dict)
     orfaos_a_vincular: list[tuple[EventoDocumento, Any]] = field(default_factory=list)
+    novos_sem_documento: dict[str, list[EventoDocumento]] = field(default_factory=dict)
     logs: list[ImportLog] = field(default_factory=list)
     sinais: list[tuple[Any, type, dict]] = field(default_factory=list)
     resultados: list[Resultado] = field(default_factory=list)
@@ -256,6 +258,8 @@ class _Lote:
             setattr(atual, dados.tipo_documento, documento)
             self._atualizar(atual, [dados.tipo_documento])
             self._efeito_no_documento(atual, documento)
+        elif atual.pk is None:
+            self.novos_sem_documento.setdefault(dados.chave, []).append(atual)
         self._registrar(item, ImportLog.Status.SUCESSO, mensagem, atual)
 
     def _documento_do_evento(self, dados: DadosEvento):
@@ -290,6 +294,9 @@ class _Lote:
     def _vincular_orfaos(self, chave: str, documento) -> None:
         for evento in self.existentes.eventos_orfaos(chave):
             self.orfaos_a_vincular.append((evento, documento))
+        # Events earlier in this same batch are not inserted yet: setting the relation is enough.
+        for evento in self.novos_sem_documento.pop(chave, []):
+            setattr(evento, evento.tipo_documento, documento)
 
     def _atualizar(self, objeto, campos) -> None:
         """Queue an UPDATE of a row that already exists; new rows are simply inserted later."""

@@ -242,6 +242,18 @@ def test_a_cancellation_that_arrives_first_applies_when_the_document_comes(org, 
     assert escopo(EventoDocumento, org).get().nfe_id == documento.pk
 
 
+def test_an_event_before_its_document_in_the_same_zip_is_linked(org, emissor):
+    nfe = gerar_nfe(certificado=emissor)
+    lote = gerar_lote_zip([cancelamento(emissor, nfe.chave), nfe], nome_arquivo=lambda d: f"{len(d.xml)}.xml")
+
+    resultados = importar_bytes(organizacao=org, nome="lote.zip", conteudo=lote, origem=Origem.UPLOAD)
+
+    assert [r.status for r in resultados] == ["sucesso", "sucesso"]
+    documento = escopo(NFe, org).get()
+    assert documento.situacao == "cancelada"
+    assert escopo(EventoDocumento, org).get().nfe_id == documento.pk
+
+
 def test_a_correction_letter_is_linked_and_reported(org, emissor, django_capture_on_commit_callbacks, sinais):
     nfe = gerar_nfe(certificado=emissor)
     importar_um(org, nfe)
