@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "api",
 ]
@@ -101,8 +104,28 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissoes.MembroDaOrganizacao"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.erros.tratar_excecao",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fiscal API",
+    "DESCRIPTION": "Documentos fiscais eletrônicos (NF-e, NFC-e, CT-e, CT-e OS) da sua organização.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
+FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)
 
 # Import limits (bytes and counts). A document larger than FISCAL_MAX_XML_BYTES is refused before
 # parsing; ZIPs are bounded in entries, total uncompressed size and nesting so a ZIP bomb cannot

@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]
+
+handler404 = "api.erros.nao_encontrado"
+handler500 = "api.erros.erro_interno"

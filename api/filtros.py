@@ -1,0 +1,120 @@
+"""Query-string filters of the document lists (django-filter). Bad values answer 400 naming the field."""
+
+from datetime import datetime, time
+
+import django_filters as filtros
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from core.documentos.chave import somente_documento
+from core.models import CTe, ImportLog, NFe, Situacao
+
+UFS = sorted(
+    ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
+     "PR", "RJ", "RN", "RO", "RR", "RS", "SC", "SE", "SP", "TO", "EX"]
+)  # fmt: skip
+
+
+class DocumentoField(forms.CharField):
+    """A CNPJ (numeric or alphanumeric) or CPF, with or without mask."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        documento = somente_documento(value)
+        if len(documento) not in (11, 14) or not documento.isalnum():
+            raise ValidationError(f"{value!r} não é um CNPJ (14) ou CPF (11)")
+        return documento
+
+
+class DataOuDataHoraField(forms.CharField):
+    """`2026-11-29` or `2026-11-29T10:00:00-03:00`; a bare date means the whole day, local time."""
+
+    def __init__(self, *args, fim_do_dia=False, **kwargs):
+        self.fim_do_dia = fim_do_dia
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        momento = parse_datetime(value)
+        if momento is None:
+            dia = parse_date(value) if len(value) == 10 else None
+            if dia is None:
+                raise ValidationError(f"{value!r} não é uma data (AAAA-MM-DD) nem data e hora ISO 8601")
+            momento = datetime.combine(dia, time.max if self.fim_do_dia else time.min)
+        return momento if timezone.is_aware(momento) else timezone.make_aware(momento)
+
+
+class DataFilter(filtros.Filter):
+    field_class = DataOuDataHoraField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fim_do_dia", kwargs.get("lookup_expr") == "lte")
+        super().__init__(*args, **kwargs)
+
+
+class DocumentoFilter(filtros.CharFilter):
+    field_class = DocumentoField
+
+
+class UFFilter(filtros.ChoiceFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, choices=[(uf, uf) for uf in UFS], **kwargs)
+
+
+class DocumentoFiscalFilterSet(filtros.FilterSet):
+    data_inicio = DataFilter(field_name="data_emissao", lookup_expr="gte", label="Emitido a partir de (data ou data e hora)")
+    data_fim = DataFilter(field_name="data_emissao", lookup_expr="lte", label="Emitido até (data ou data e hora)")
+    emitente = DocumentoFilter(field_name="emitente_documento", label="CNPJ/CPF do emitente")
+    destinatario = DocumentoFilter(field_name="destinatario_documento", label="CNPJ/CPF do destinatário")
+    emitente_uf = UFFilter()
+    destinatario_uf = UFFilter()
+    situacao = filtros.MultipleChoiceFilter(choices=Situacao.choices)
+    completa = filtros.BooleanFilter()
+    numero = filtros.NumberFilter(min_value=1)
+    serie = filtros.NumberFilter(min_value=0)
+
+    class Meta:
+        fields = []
+
+
+class NFeFilterSet(DocumentoFiscalFilterSet):
+    valor_min = filtros.NumberFilter(field_name="valor_total", lookup_expr="gte")
+    valor_max = filtros.NumberFilter(field_name="valor_total", lookup_expr="lte")
+    modelo = filtros.ChoiceFilter(choices=[("55", "NF-e"), ("65", "NFC-e")])
+    tipo_operacao = filtros.ChoiceFilter(choices=NFe.TipoOperacao.choices)
+
+    class Meta(DocumentoFiscalFilterSet.Meta):
+        model = NFe
+
+
+class CTeFilterSet(DocumentoFiscalFilterSet):
+    valor_min = filtros.NumberFilter(field_name="valor_prestacao", lookup_expr="gte")
+    valor_max = filtros.NumberFilter(field_name="valor_prestacao", lookup_expr="lte")
+    modelo = filtros.ChoiceFilter(choices=[("57", "CT-e"), ("67", "CT-e OS")])
+    modal = filtros.ChoiceFilter(choices=[(m, m) for m in ("01", "02", "03", "04", "05", "06")])
+    uf_inicio = UFFilter()
+    uf_fim = UFFilter()
+    municipio_inicio = filtros.CharFilter(field_name="codigo_municipio_inicio", label="Código IBGE do município de início")
+    municipio_fim = filtros.CharFilter(field_name="codigo_municipio_fim", label="Código IBGE do município de fim")
+    tomador = DocumentoFilter(field_name="tomador_documento", label="CNPJ/CPF do tomador")
+
+    class Meta(DocumentoFiscalFilterSet.Meta):
+        model = CTe
+
+
+class ImportLogFilterSet(filtros.FilterSet):
+    status = filtros.MultipleChoiceFilter(choices=ImportLog.Status.choices)
+    origem = filtros.ChoiceFilter(choices=[("upload", "upload"), ("pasta", "pasta"), ("sefaz", "sefaz")])
+    chave = filtros.CharFilter()
+    desde = DataFilter(field_name="criado_em", lookup_expr="gte")
+    ate = DataFilter(field_name="criado_em", lookup_expr="lte")
+
+    class Meta:
+        model = ImportLog
+        fields = []

@@ -1,0 +1,20 @@
+"""Who may call the API: authenticated members of an organization, and only for that organization."""
+
+from rest_framework.permissions import BasePermission
+
+from core.tenancy import SemOrganizacao, organizacao_do_usuario
+
+
+class MembroDaOrganizacao(BasePermission):
+    """Authenticated and a member of some organization; the view then scopes everything to it."""
+
+    message = "Usuário não pertence a nenhuma organização."
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        try:
+            request.organizacao = organizacao_do_usuario(request.user)
+        except SemOrganizacao:
+            return False
+        return True

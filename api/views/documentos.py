@@ -1,0 +1,94 @@
+"""NF-e and CT-e: list, detail, original XML and totals. Thin: the work lives in core."""
+
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+
+from api.base import DaOrganizacaoMixin
+from api.filtros import CTeFilterSet, NFeFilterSet
+from api.paginacao import PaginacaoDocumentos
+from api.serializers import documentos as s
+from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
+from core.consultas.totais import totais
+from core.models import CTe, NFe
+
+
+class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
+    lookup_field = "chave"
+    lookup_value_regex = "[0-9A-Z]{44}"
+    pagination_class = PaginacaoDocumentos
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    ordering = ["-data_emissao", "-id"]
+    sufixo_xml = ""
+    serializer_detalhe = None
+    serializer_totais = None
+
+    def get_queryset(self):
+        documentos = super().get_queryset()
+        if self.action == "retrieve":
+            return self.com_relacionados(documentos)
+        return documentos
+
+    def com_relacionados(self, documentos):
+        return documentos.prefetch_related("eventos")
+
+    def get_serializer_class(self):
+        return self.serializer_detalhe if self.action == "retrieve" else self.serializer_class
+
+    @extend_schema(responses={(200, "application/xml"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def xml(self, request, chave=None):
+        """O XML original, byte a byte como foi recebido."""
+        documento = self.get_object()
+        resposta = HttpResponse(documento.arquivo.bytes_originais(), content_type="application/xml")
+        resposta["Content-Disposition"] = f'attachment; filename="{documento.chave}-{self.sufixo_xml}.xml"'
+        return resposta
+
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def totais(self, request):
+        """Quantidade e somas dos documentos que atendem aos filtros, no total e por situação."""
+        return Response(self.serializer_totais(totais(self.filter_queryset(self.get_queryset()))).data)
+
+
+class NFeViewSet(DocumentoViewSet):
+    """NF-e (modelo 55) e NFC-e (modelo 65) da organização."""
+
+    model = NFe
+    queryset = NFe.objects.none()  # for the schema generator; get_queryset() scopes the real one
+    serializer_class = s.NFeSerializer
+    serializer_detalhe = s.NFeDetalheSerializer
+    filterset_class = NFeFilterSet
+    serializer_totais = TotaisNFeSerializer
+    ordering_fields = ["data_emissao", "valor_total", "numero"]
+    sufixo_xml = "procNFe"
+
+    def com_relacionados(self, documentos):
+        return documentos.prefetch_related("itens", "eventos")
+
+    @extend_schema(responses=TotaisNFeSerializer, filters=True)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def totais(self, request):
+        return super().totais(request)
+
+
+class CTeViewSet(DocumentoViewSet):
+    """CT-e (modelo 57) e CT-e OS (modelo 67) da organização."""
+
+    model = CTe
+    queryset = CTe.objects.none()
+    serializer_class = s.CTeSerializer
+    serializer_detalhe = s.CTeDetalheSerializer
+    filterset_class = CTeFilterSet
+    serializer_totais = TotaisCTeSerializer
+    ordering_fields = ["data_emissao", "valor_prestacao", "numero"]
+    sufixo_xml = "procCTe"
+
+    @extend_schema(responses=TotaisCTeSerializer, filters=True)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def totais(self, request):
+        return super().totais(request)
