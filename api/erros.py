@@ -1,6 +1,6 @@
 """One error shape for the whole API: {"erro": "<mensagem>", "detalhes": {...}}, in Portuguese."""
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -38,7 +38,7 @@ def tratar_excecao(excecao, contexto):
 
 
 def _mensagem(excecao, detalhes) -> str:
-    if isinstance(excecao, exceptions.NotFound):
+    if isinstance(excecao, (exceptions.NotFound, Http404)):
         return MENSAGENS[exceptions.NotFound]  # Django's Http404 text is English and names models
     detalhe = detalhes.get("detail") if isinstance(detalhes, dict) else None
     padrao = next((m for tipo, m in MENSAGENS.items() if type(excecao) is tipo), None)
