@@ -41,13 +41,26 @@ class DataOuDataHoraField(forms.CharField):
         value = super().clean(value)
         if not value:
             return None
-        momento = parse_datetime(value)
+        # A bare date must be checked first: parse_datetime() also accepts "2026-11-29" as midnight.
+        dia = _data(value) if len(value) == 10 else None
+        momento = datetime.combine(dia, time.max if self.fim_do_dia else time.min) if dia else _data_hora(value)
         if momento is None:
-            dia = parse_date(value) if len(value) == 10 else None
-            if dia is None:
-                raise ValidationError(f"{value!r} não é uma data (AAAA-MM-DD) nem data e hora ISO 8601")
-            momento = datetime.combine(dia, time.max if self.fim_do_dia else time.min)
+            raise ValidationError(f"{value!r} não é uma data (AAAA-MM-DD) nem data e hora ISO 8601")
         return momento if timezone.is_aware(momento) else timezone.make_aware(momento)
+
+
+def _data(texto):
+    try:
+        return parse_date(texto)
+    except ValueError:
+        return None
+
+
+def _data_hora(texto):
+    try:
+        return parse_datetime(texto)
+    except ValueError:
+        return None
 
 
 class DataFilter(filtros.Filter):
@@ -56,6 +69,24 @@ class DataFilter(filtros.Filter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("fim_do_dia", kwargs.get("lookup_expr") == "lte")
         super().__init__(*args, **kwargs)
+
+
+class BooleanoField(forms.CharField):
+    """true/false (also 1/0, sim/nao); anything else is an error instead of being silently ignored."""
+
+    VALORES = {"true": True, "1": True, "sim": True, "false": False, "0": False, "nao": False, "não": False}
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        if value.lower() not in self.VALORES:
+            raise ValidationError(f"{value!r} não é booleano (use true ou false)")
+        return self.VALORES[value.lower()]
+
+
+class BooleanoFilter(filtros.BooleanFilter):
+    field_class = BooleanoField
 
 
 class DocumentoFilter(filtros.CharFilter):
@@ -75,7 +106,7 @@ class DocumentoFiscalFilterSet(filtros.FilterSet):
     emitente_uf = UFFilter()
     destinatario_uf = UFFilter()
     situacao = filtros.MultipleChoiceFilter(choices=Situacao.choices)
-    completa = filtros.BooleanFilter()
+    completa = BooleanoFilter()
     numero = filtros.NumberFilter(min_value=1)
     serie = filtros.NumberFilter(min_value=0)
 
