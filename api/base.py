@@ -17,4 +17,6 @@ class DaOrganizacaoMixin:
         return self.request.organizacao
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular introspecting, no request user
+            return self.model._default_manager.none()
         return escopo(self.model, self.organizacao)

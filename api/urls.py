@@ -4,7 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api.views.busca import BuscaView
 from api.views.documentos import CTeViewSet, NFeViewSet
+from api.views.estatisticas import EstatisticasView
+from api.views.importacao import ImportacoesView, ImportarView
+from api.views.painel import PainelView
 
 roteador = DefaultRouter(trailing_slash=True)
 roteador.register("nfes", NFeViewSet, basename="nfe")
@@ -14,5 +18,10 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]), name="docs"),
     path("auth/", include("rest_framework.urls")),
+    path("importar/", ImportarView.as_view(), name="importar"),
+    path("importacoes/", ImportacoesView.as_view(), name="importacoes"),
+    path("dashboard/", PainelView.as_view(), name="dashboard"),
+    path("estatisticas/", EstatisticasView.as_view(), name="estatisticas"),
+    path("buscar/", BuscaView.as_view(), name="buscar"),
     path("", include(roteador.urls)),
 ]

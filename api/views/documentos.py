@@ -14,6 +14,7 @@ from api.filtros import CTeFilterSet, NFeFilterSet
 from api.paginacao import PaginacaoDocumentos
 from api.serializers import documentos as s
 from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
+from api.views.arquivos import DacteMixin, DanfeMixin, ExportarMixin
 from core.consultas.totais import totais
 from core.models import CTe, NFe
 
@@ -55,11 +56,10 @@ class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.serializer_totais(totais(self.filter_queryset(self.get_queryset()))).data)
 
 
-class NFeViewSet(DocumentoViewSet):
+class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
     """NF-e (modelo 55) e NFC-e (modelo 65) da organização."""
 
     model = NFe
-    queryset = NFe.objects.none()  # for the schema generator; get_queryset() scopes the real one
     serializer_class = s.NFeSerializer
     serializer_detalhe = s.NFeDetalheSerializer
     filterset_class = NFeFilterSet
@@ -76,11 +76,10 @@ class NFeViewSet(DocumentoViewSet):
         return super().totais(request)
 
 
-class CTeViewSet(DocumentoViewSet):
+class CTeViewSet(ExportarMixin, DacteMixin, DocumentoViewSet):
     """CT-e (modelo 57) e CT-e OS (modelo 67) da organização."""
 
     model = CTe
-    queryset = CTe.objects.none()
     serializer_class = s.CTeSerializer
     serializer_detalhe = s.CTeDetalheSerializer
     filterset_class = CTeFilterSet

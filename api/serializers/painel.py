@@ -1,0 +1,71 @@
+"""Response shape of /api/dashboard/ (documentation and rendering; the data comes from core.consultas.dashboard)."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from core.models import ImportLog, Situacao
+
+
+def dinheiro(**kwargs):
+    return serializers.DecimalField(max_digits=18, decimal_places=2, **kwargs)
+
+
+class QuantidadeValorSerializer(serializers.Serializer):
+    quantidade = serializers.IntegerField()
+    valor = dinheiro()
+
+
+class PeriodoPainelSerializer(serializers.Serializer):
+    inicio = serializers.DateField()
+    fim = serializers.DateField()
+    nfe = QuantidadeValorSerializer(help_text="Quantidade e soma de valor_total das NF-e emitidas no período")
+    cte = QuantidadeValorSerializer(help_text="Quantidade e soma de valor_prestacao dos CT-e emitidos no período")
+
+
+class ImportacaoRecenteSerializer(serializers.Serializer):
+    arquivo = serializers.CharField()
+    chave = serializers.CharField()
+    status = serializers.ChoiceField(choices=ImportLog.Status.choices)
+    mensagem = serializers.CharField()
+    criado_em = serializers.DateTimeField()
+
+
+class ErrosRecentesSerializer(serializers.Serializer):
+    quantidade = serializers.IntegerField()
+    recentes = ImportacaoRecenteSerializer(many=True)
+
+
+class NFePendenteSerializer(serializers.Serializer):
+    chave = serializers.CharField()
+    numero = serializers.IntegerField()
+    serie = serializers.IntegerField()
+    data_emissao = serializers.DateTimeField()
+    emitente_nome = serializers.CharField()
+    emitente_documento = serializers.CharField()
+    valor = dinheiro()
+    situacao = serializers.ChoiceField(choices=Situacao.choices)
+    link = serializers.SerializerMethodField()
+
+    def get_link(self, documento) -> str:
+        url = reverse("nfe-detail", kwargs={"chave": documento["chave"]})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class NFePendentesSerializer(serializers.Serializer):
+    quantidade = serializers.IntegerField()
+    recentes = NFePendenteSerializer(many=True)
+
+
+class PainelSerializer(serializers.Serializer):
+    hoje = PeriodoPainelSerializer()
+    mes = PeriodoPainelSerializer(help_text="O mês corrente inteiro, do dia 1 ao último dia")
+    ultimas_importacoes = ImportacaoRecenteSerializer(many=True, help_text="As 10 importações mais recentes")
+    erros_24h = ErrosRecentesSerializer(help_text="Importações com erro nas últimas 24 horas (até 10 listadas)")
+    nfe_pendentes = NFePendentesSerializer(
+        help_text="NF-e que só têm o resumo e aguardam o XML completo (até 10 listadas, as mais recentes)"
+    )
+    certificados_vencendo = serializers.ListField(
+        child=serializers.DictField(), help_text="Certificados A1 perto do vencimento (ainda vazio: recurso futuro)"
+    )
+    webhooks = serializers.DictField(allow_null=True, help_text="Situação dos webhooks (ainda nulo: recurso futuro)")

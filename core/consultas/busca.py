@@ -1,0 +1,154 @@
+"""One search box over NF-e and CT-e: chave, part of a chave, número, CNPJ/CPF or a name.
+
+`interpretar()` decides what the text can be; `buscar()` runs at most four queries (exact and
+partial, per model), each cut at `limite` rows, and ranks the union: the exact chave, then exact
+número/documento, then partial matches, the newest first within a rank.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+
+from core.documentos.chave import chave_valida, somente_documento, validar_cnpj
+from core.models import CTe, NFe, Organizacao, TipoDocumento
+from core.tenancy import escopo
+
+TAMANHO_CHAVE = 44
+MINIMO_PARTE_CHAVE = 6
+MAXIMO_NUMERO = 9
+MINIMO_NOME = 3
+RANK_CHAVE, RANK_EXATO, RANK_PARCIAL = 0, 1, 2
+CAMPOS = ("chave", "numero", "serie", "data_emissao", "emitente_nome", "emitente_documento", "situacao")
+_DIGITOS = re.compile(r"[0-9]+")
+
+
+class BuscaInvalida(ValueError):
+    """The text cannot be searched; the message (Portuguese) says why."""
+
+
+@dataclass(frozen=True)
+class Termo:
+    """What a search text can mean; a field is None when the text cannot be that."""
+
+    chave: str | None = None
+    numero: int | None = None
+    documento: str | None = None
+    parte_chave: str | None = None
+    nome: str | None = None
+
+
+@dataclass(frozen=True)
+class _Alvo:
+    tipo: str
+    modelo: type
+    campo_valor: str
+    # Only the documents with an (organizacao, <field>) index: exact lookups stay index scans.
+    campos_documento: tuple[str, ...]
+    campos_nome: tuple[str, ...]
+
+
+ALVOS = (
+    _Alvo(
+        tipo=TipoDocumento.NFE,
+        modelo=NFe,
+        campo_valor="valor_total",
+        campos_documento=("emitente_documento", "destinatario_documento"),
+        campos_nome=("emitente_nome", "destinatario_nome"),
+    ),
+    _Alvo(
+        tipo=TipoDocumento.CTE,
+        modelo=CTe,
+        campo_valor="valor_prestacao",
+        campos_documento=("emitente_documento", "destinatario_documento", "tomador_documento"),
+        campos_nome=("emitente_nome", "destinatario_nome", "tomador_nome"),
+    ),
+)
+
+
+def interpretar(texto: str) -> Termo:
+    """Read a search text; raises BuscaInvalida when it is empty, too short or too long."""
+    texto = texto.strip()
+    compacto = somente_documento(texto)  # masks (., /, -, spaces) out, upper case
+    if not compacto:
+        raise BuscaInvalida("Informe o que buscar.")
+    if _DIGITOS.fullmatch(compacto):
+        return _interpretar_digitos(compacto)
+    if len(compacto) == 14 and validar_cnpj(compacto):
+        return Termo(documento=compacto)  # alphanumeric CNPJ (2026)
+    if len(compacto) == TAMANHO_CHAVE and chave_valida(compacto):
+        return Termo(chave=compacto)  # key of an alphanumeric-CNPJ emitter
+    if len(texto) < MINIMO_NOME:
+        raise BuscaInvalida(f"Para buscar por nome, informe ao menos {MINIMO_NOME} caracteres.")
+    return Termo(nome=texto)
+
+
+def _interpretar_digitos(digitos: str) -> Termo:
+    if len(digitos) > TAMANHO_CHAVE:
+        raise BuscaInvalida(f"Uma chave de acesso tem {TAMANHO_CHAVE} dígitos.")
+    if len(digitos) == TAMANHO_CHAVE:
+        return Termo(chave=digitos)
+    numero = int(digitos) if len(digitos) <= MAXIMO_NUMERO and int(digitos) > 0 else None
+    termo = Termo(
+        numero=numero,
+        documento=digitos if len(digitos) in (11, 14) else None,
+        parte_chave=digitos if len(digitos) >= MINIMO_PARTE_CHAVE else None,
+    )
+    if termo == Termo():
+        raise BuscaInvalida("O número do documento deve ser maior que zero.")
+    return termo
+
+
+def buscar(*, organizacao: Organizacao, termo: Termo, limite: int) -> list[dict]:
+    """Up to `limite` documents of `organizacao` matching `termo`, best first."""
+    encontrados = []
+    for alvo in ALVOS:
+        exatos = _exatos(alvo, termo)
+        if exatos is not None:
+            rank = RANK_CHAVE if termo.chave else RANK_EXATO
+            encontrados += _consultar(escopo(alvo.modelo, organizacao).filter(exatos), alvo, rank, limite)
+    if len(encontrados) < limite:
+        for alvo in ALVOS:
+            parciais, exatos = _parciais(alvo, termo), _exatos(alvo, termo)
+            if parciais is not None:
+                documentos = escopo(alvo.modelo, organizacao).filter(parciais)
+                if exatos is not None:
+                    documentos = documentos.exclude(exatos)  # already listed with a better rank
+                encontrados += _consultar(documentos, alvo, RANK_PARCIAL, limite)
+    encontrados.sort(key=lambda d: d["data_emissao"], reverse=True)
+    encontrados.sort(key=lambda d: d["rank"])  # stable: newest first within a rank
+    return encontrados[:limite]
+
+
+def _exatos(alvo: _Alvo, termo: Termo) -> Q | None:
+    condicoes = []
+    if termo.chave:
+        condicoes.append(Q(chave=termo.chave))
+    if termo.numero:
+        condicoes.append(Q(numero=termo.numero))
+    if termo.documento:
+        condicoes += [Q(**{campo: termo.documento}) for campo in alvo.campos_documento]
+    return _ou(condicoes)
+
+
+def _parciais(alvo: _Alvo, termo: Termo) -> Q | None:
+    condicoes = []
+    if termo.parte_chave:
+        condicoes.append(Q(chave__contains=termo.parte_chave))
+    if termo.nome:
+        condicoes += [Q(**{f"{campo}__icontains": termo.nome}) for campo in alvo.campos_nome]
+    return _ou(condicoes)
+
+
+def _ou(condicoes: list[Q]) -> Q | None:
+    if not condicoes:
+        return None
+    resultado = condicoes[0]
+    for condicao in condicoes[1:]:
+        resultado |= condicao
+    return resultado
+
+
+def _consultar(documentos: QuerySet, alvo: _Alvo, rank: int, limite: int) -> list[dict]:
+    linhas = documentos.order_by("-data_emissao", "-id").values(*CAMPOS, valor=F(alvo.campo_valor))[:limite]
+    return [{"tipo": alvo.tipo.value, "rank": rank, **linha} for linha in linhas]

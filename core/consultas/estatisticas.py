@@ -1,0 +1,118 @@
+"""Statistics of a period: series per day or month, top emitters and routes, distributions.
+
+Every number is a database aggregate (values/annotate), so the cost is a fixed handful of queries
+whatever the number of documents; Python only fills the periods that had no document with zeros.
+"""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils import timezone
+
+from core.models import CTe, NFe, Organizacao
+from core.tenancy import escopo
+
+DIA, MES = "dia", "mes"
+TOPO = 10
+ZERO = Decimal("0.00")
+
+
+def limites_locais(inicio: date, fim: date) -> tuple[datetime, datetime]:
+    """[start of `inicio`, start of the day after `fim`) in settings.TIME_ZONE.
+
+    A half-open range on data_emissao itself (no function around the column) keeps the
+    (organizacao, -data_emissao) index usable.
+    """
+    zona = timezone.get_default_timezone()
+    return (
+        datetime.combine(inicio, time.min, tzinfo=zona),
+        datetime.combine(fim + timedelta(days=1), time.min, tzinfo=zona),
+    )
+
+
+def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict:
+    """Everything /api/estatisticas/ shows for documents issued from `inicio` to `fim` (local dates)."""
+    desde, ate = limites_locais(inicio, fim)
+    nfes = escopo(NFe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
+    ctes = escopo(CTe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
+    return {
+        "inicio": inicio,
+        "fim": fim,
+        "agrupar": agrupar,
+        "series": _series(nfes, ctes, periodos(inicio, fim, agrupar), agrupar),
+        "top_emitentes": _top_emitentes(nfes),
+        "top_rotas": _top_rotas(ctes),
+        "por_uf": {
+            "nfe": _distribuicao(nfes, "uf", "emitente_uf", "valor_total"),
+            # The carrier issues the CT-e where the service starts, so uf_inicio is its UF.
+            "cte": _distribuicao(ctes, "uf", "uf_inicio", "valor_prestacao"),
+        },
+        "por_situacao": {
+            "nfe": _distribuicao(nfes, "situacao", "situacao", "valor_total"),
+            "cte": _distribuicao(ctes, "situacao", "situacao", "valor_prestacao"),
+        },
+    }
+
+
+def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
+    """Every day (or first day of every month) from `inicio` to `fim`, both included."""
+    if agrupar == DIA:
+        return [inicio + timedelta(days=n) for n in range((fim - inicio).days + 1)]
+    meses, mes = [], inicio.replace(day=1)
+    while mes <= fim:
+        meses.append(mes)
+        mes = (mes + timedelta(days=32)).replace(day=1)
+    return meses
+
+
+def _series(nfes: QuerySet, ctes: QuerySet, todos: list[date], agrupar: str) -> list[dict]:
+    por_nfe = _por_periodo(nfes, "valor_total", agrupar)
+    por_cte = _por_periodo(ctes, "valor_prestacao", agrupar)
+    vazio = {"quantidade": 0, "valor": ZERO}
+    return [
+        {"periodo": periodo, "nfe": por_nfe.get(periodo, vazio), "cte": por_cte.get(periodo, vazio)}
+        for periodo in todos
+    ]
+
+
+def _por_periodo(documentos: QuerySet, campo_valor: str, agrupar: str) -> dict[date, dict]:
+    truncar = TruncDay if agrupar == DIA else TruncMonth
+    linhas = (
+        documentos.annotate(periodo=truncar("data_emissao", tzinfo=timezone.get_default_timezone()))
+        .values("periodo")
+        .annotate(quantidade=Count("id"), valor=Sum(campo_valor))
+        .order_by("periodo")
+    )
+    # Trunc returns midnight in the zone it truncated in, so .date() is the local day or month.
+    return {
+        linha["periodo"].date(): {"quantidade": linha["quantidade"], "valor": linha["valor"] or ZERO}
+        for linha in linhas
+    }
+
+
+def _top_emitentes(nfes: QuerySet) -> list[dict]:
+    # Grouped by document only: a company that renamed itself is still one emitter.
+    return list(
+        nfes.values(documento=F("emitente_documento"))
+        .annotate(nome=Max("emitente_nome"), quantidade=Count("id"), valor=Sum("valor_total"))
+        .order_by("-valor", "-quantidade", "documento")[:TOPO]
+    )
+
+
+def _top_rotas(ctes: QuerySet) -> list[dict]:
+    rota = ("uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim")
+    return list(
+        ctes.values(*rota)
+        .annotate(quantidade=Count("id"), valor=Sum("valor_prestacao"))
+        .order_by("-valor", "-quantidade", *rota)[:TOPO]
+    )
+
+
+def _distribuicao(documentos: QuerySet, nome: str, campo: str, campo_valor: str) -> list[dict]:
+    # values(situacao=F("situacao")) would clash with the field itself, hence the plain form.
+    agrupados = documentos.values(campo) if nome == campo else documentos.values(**{nome: F(campo)})
+    return list(
+        agrupados.annotate(quantidade=Count("id"), valor=Sum(campo_valor)).order_by("-valor", "-quantidade", nome)
+    )

@@ -1,0 +1,178 @@
+"""GET /api/dashboard/: today and this month, recent imports, errors, pending NF-e; auth, tenancy, queries."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from lxml import etree
+
+from core.documentos.chave import CODIGO_POR_UF, montar_chave
+from core.documentos.importacao import Entrada, importar
+from core.geracao.documentos import gerar_cte, gerar_nfe, gerar_resumo_nfe
+from core.models import ImportLog, Origem
+from core.tenancy import escopo
+
+pytestmark = pytest.mark.django_db
+
+MAXIMO_DE_CONSULTAS = 9  # token + membership + the dashboard's seven
+
+
+def em(dia: date, hora: int = 12, minuto: int = 0, segundo: int = 0) -> datetime:
+    return datetime.combine(dia, time(hora, minuto, segundo), tzinfo=timezone.get_default_timezone())
+
+
+def resumo(numero: int, quando: datetime, valor: str, cnpj: str = "45723174000110"):
+    chave = montar_chave(CODIGO_POR_UF["SP"], quando.strftime("%y%m"), cnpj, "55", 1, numero, "1", numero)
+    return gerar_resumo_nfe(chave=chave, emitente_cnpj=cnpj, nome="FORNECEDOR RESUMO LTDA", valor=valor,
+                            data_emissao=quando)  # fmt: skip
+
+
+def cte(certificado, numero: int, quando: datetime, valor: str):
+    return gerar_cte(certificado=certificado, numero=numero, data_emissao=quando, valor_prestacao=Decimal(valor))
+
+
+def valor_nfe(documento) -> Decimal:
+    return Decimal(etree.fromstring(documento.xml).findtext(".//{http://www.portalfiscal.inf.br/nfe}vNF"))
+
+
+def importar_com_erro(organizacao, *nomes):
+    for nome in nomes:
+        list(importar(organizacao=organizacao, entradas=[Entrada(nome, b"<quebrado")], origem=Origem.UPLOAD))
+
+
+@pytest.fixture
+def dias():
+    hoje = timezone.localdate()
+    # Another day of this month that is not today, and the last day of the previous month.
+    return {
+        "hoje": hoje,
+        "mes": hoje.replace(day=2 if hoje.day == 1 else 1),
+        "antes": hoje.replace(day=1) - timedelta(days=1),
+    }
+
+
+@pytest.fixture
+def cenario(org, outra_org, emissor, transportadora, importar_docs, dias):
+    hoje, mes, antes = dias["hoje"], dias["mes"], dias["antes"]
+    docs = {
+        "nfe_meia_noite": gerar_nfe(certificado=emissor, numero=1, data_emissao=em(hoje, 0)),
+        "resumo_hoje": resumo(2, em(hoje, 23, 59, 59), "1000.10"),
+        "resumo_mes": resumo(3, em(mes), "200.00"),
+        "resumo_antes": resumo(4, em(antes, 23, 59, 59), "50.00"),
+        "cte_hoje": cte(transportadora, 5, em(hoje), "300.25"),
+        "cte_mes": cte(transportadora, 6, em(mes), "99.75"),
+        "cte_antes": cte(transportadora, 7, em(antes), "1.00"),
+    }
+    importar_docs(org, *docs.values())
+    importar_com_erro(org, "antigo.xml", "quebrado-1.xml", "quebrado-2.xml")
+    escopo(ImportLog, org).filter(arquivo="antigo.xml").update(criado_em=timezone.now() - timedelta(hours=25))
+
+    importar_docs(
+        outra_org, resumo(8, em(hoje), "5000.00", cnpj="11222333000181"), cte(transportadora, 9, em(hoje), "777.77")
+    )
+    importar_com_erro(outra_org, "da-outra.xml")
+    return docs
+
+
+def test_it_sums_today_and_this_month_by_local_emission_date(api, cenario, dias):
+    corpo = api.get("/api/dashboard/").json()
+
+    valor_hoje = valor_nfe(cenario["nfe_meia_noite"]) + Decimal("1000.10")
+    assert corpo["hoje"] == {
+        "inicio": dias["hoje"].isoformat(),
+        "fim": dias["hoje"].isoformat(),
+        "nfe": {"quantidade": 2, "valor": f"{valor_hoje:.2f}"},
+        "cte": {"quantidade": 1, "valor": "300.25"},
+    }
+    assert corpo["mes"]["nfe"] == {"quantidade": 3, "valor": f"{valor_hoje + Decimal('200.00'):.2f}"}
+    assert corpo["mes"]["cte"] == {"quantidade": 2, "valor": "400.00"}
+    assert corpo["mes"]["inicio"] == dias["hoje"].replace(day=1).isoformat()
+    assert date.fromisoformat(corpo["mes"]["fim"]) + timedelta(days=1) == (
+        dias["hoje"].replace(day=28) + timedelta(days=4)
+    ).replace(day=1)
+
+
+def test_it_lists_the_last_ten_imports_newest_first(api, cenario):
+    importacoes = api.get("/api/dashboard/").json()["ultimas_importacoes"]
+
+    assert len(importacoes) == 10  # 7 documents and 3 errors: exactly ten of `org`
+    assert importacoes[0]["arquivo"] == "quebrado-2.xml"
+    assert set(importacoes[0]) == {"arquivo", "chave", "status", "mensagem", "criado_em"}
+    assert {i["status"] for i in importacoes} == {"sucesso", "erro"}
+    assert "da-outra.xml" not in {i["arquivo"] for i in importacoes}
+
+
+def test_it_counts_import_errors_of_the_last_24_hours(api, cenario):
+    erros = api.get("/api/dashboard/").json()["erros_24h"]
+
+    assert erros["quantidade"] == 2
+    assert [e["arquivo"] for e in erros["recentes"]] == ["quebrado-2.xml", "quebrado-1.xml"]
+    assert all(e["status"] == "erro" and e["mensagem"] for e in erros["recentes"])
+
+
+def test_it_lists_nfes_waiting_for_the_full_xml(api, cenario):
+    pendentes = api.get("/api/dashboard/").json()["nfe_pendentes"]
+
+    resumos = sorted(["resumo_hoje", "resumo_mes", "resumo_antes"], key=lambda n: _data(cenario[n]), reverse=True)
+    assert pendentes["quantidade"] == 3
+    assert [p["chave"] for p in pendentes["recentes"]] == [cenario[n].chave for n in resumos]
+    hoje = next(p for p in pendentes["recentes"] if p["chave"] == cenario["resumo_hoje"].chave)
+    assert (hoje["numero"], hoje["valor"], hoje["situacao"], hoje["emitente_documento"]) == (
+        2,
+        "1000.10",
+        "resumo",
+        "45723174000110",
+    )
+    assert hoje["link"] == f"http://testserver/api/nfes/{hoje['chave']}/"
+
+
+def test_it_keeps_the_keys_of_features_still_to_come(api, cenario):
+    corpo = api.get("/api/dashboard/").json()
+    assert corpo["certificados_vencendo"] == [] and corpo["webhooks"] is None
+
+
+def test_it_is_all_zeros_for_an_empty_organization(api):
+    corpo = api.get("/api/dashboard/").json()
+    assert corpo["hoje"]["nfe"] == corpo["mes"]["cte"] == {"quantidade": 0, "valor": "0.00"}
+    assert corpo["ultimas_importacoes"] == [] and corpo["erros_24h"] == {"quantidade": 0, "recentes": []}
+    assert corpo["nfe_pendentes"] == {"quantidade": 0, "recentes": []}
+
+
+def test_it_shows_the_other_organization_only_its_own_numbers(api_outra, cenario):
+    corpo = api_outra.get("/api/dashboard/").json()
+
+    assert corpo["hoje"]["nfe"] == {"quantidade": 1, "valor": "5000.00"}
+    assert corpo["hoje"]["cte"] == {"quantidade": 1, "valor": "777.77"}
+    assert [e["arquivo"] for e in corpo["erros_24h"]["recentes"]] == ["da-outra.xml"]
+    assert corpo["nfe_pendentes"]["quantidade"] == 1
+    texto = str(corpo)
+    assert not [d.chave for d in cenario.values() if d.chave in texto]
+
+
+def test_it_requires_a_token(client, db):
+    resposta = client.get("/api/dashboard/")
+    assert resposta.status_code == 401
+    assert set(resposta.json()) == {"erro", "detalhes"}
+
+
+@pytest.mark.parametrize("quantidade", [2, 20])
+def test_it_runs_a_fixed_number_of_queries(
+    api, org, transportadora, importar_docs, django_assert_max_num_queries, quantidade
+):
+    hoje = timezone.localdate()
+    importar_docs(org, *[resumo(100 + n, em(hoje), "10.00") for n in range(quantidade)])
+    importar_docs(
+        org, *[gerar_cte(certificado=transportadora, numero=200 + n, data_emissao=em(hoje)) for n in range(quantidade)]
+    )
+    importar_com_erro(org, *[f"erro-{n}.xml" for n in range(quantidade)])
+
+    with django_assert_max_num_queries(MAXIMO_DE_CONSULTAS):
+        corpo = api.get("/api/dashboard/").json()
+    assert corpo["hoje"]["nfe"] == {"quantidade": quantidade, "valor": f"{10 * quantidade}.00"}
+    assert corpo["erros_24h"]["quantidade"] == quantidade
+
+
+def _data(documento) -> datetime:
+    texto = etree.fromstring(documento.xml).findtext(".//{http://www.portalfiscal.inf.br/nfe}dhEmi")
+    return datetime.fromisoformat(texto)
