@@ -1,6 +1,7 @@
 """Query-string filters of the document lists (django-filter). Bad values answer 400 naming the field."""
 
 from datetime import datetime, time
+from datetime import timezone as dt_timezone
 
 import django_filters as filtros
 from django import forms
@@ -46,7 +47,11 @@ class DataOuDataHoraField(forms.CharField):
         momento = datetime.combine(dia, time.max if self.fim_do_dia else time.min) if dia else _data_hora(value)
         if momento is None:
             raise ValidationError(f"{value!r} não é uma data (AAAA-MM-DD) nem data e hora ISO 8601")
-        return momento if timezone.is_aware(momento) else timezone.make_aware(momento)
+        if not 1900 <= momento.year <= 2999:
+            raise ValidationError(f"{value!r} está fora do intervalo aceito (anos 1900 a 2999)")
+        momento = momento if timezone.is_aware(momento) else timezone.make_aware(momento)
+        # In UTC: PostgreSQL refuses exotic offsets such as -20:28 that Python parses happily.
+        return momento.astimezone(dt_timezone.utc)
 
 
 def _data(texto):

@@ -4,6 +4,8 @@ outside its documented shape."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -11,6 +13,17 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from core.geracao.documentos import gerar_cte, gerar_nfe
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def manter_conexao_do_teste():
+    """Calls go through the real WSGI handler, whose end-of-request hook would close the test's
+    database connection (it sees a transaction left open); Django's own test client unhooks it too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
