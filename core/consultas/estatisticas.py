@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Max, QuerySet, Sum
-from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 
 from core.models import CTe, NFe, Organizacao
@@ -78,18 +77,21 @@ def _series(nfes: QuerySet, ctes: QuerySet, todos: list[date], agrupar: str) -> 
 
 
 def _por_periodo(documentos: QuerySet, campo_valor: str, agrupar: str) -> dict[date, dict]:
-    truncar = TruncDay if agrupar == DIA else TruncMonth
+    # Grouped by the stored local date (a plain column, native on every database); months are then
+    # folded from at most a few thousand day rows.
     linhas = (
-        documentos.annotate(periodo=truncar("data_emissao", tzinfo=timezone.get_default_timezone()))
-        .values("periodo")
+        documentos.values("data_emissao_local")
         .annotate(quantidade=Count("id"), valor=Sum(campo_valor))
-        .order_by("periodo")
+        .order_by("data_emissao_local")
     )
-    # Trunc returns midnight in the zone it truncated in, so .date() is the local day or month.
-    return {
-        linha["periodo"].date(): {"quantidade": linha["quantidade"], "valor": linha["valor"] or ZERO}
-        for linha in linhas
-    }
+    periodos: dict[date, dict] = {}
+    for linha in linhas:
+        dia = linha["data_emissao_local"]
+        chave = dia if agrupar == DIA else dia.replace(day=1)
+        soma = periodos.setdefault(chave, {"quantidade": 0, "valor": ZERO})
+        soma["quantidade"] += linha["quantidade"]
+        soma["valor"] += linha["valor"] or ZERO
+    return periodos
 
 
 def _top_emitentes(nfes: QuerySet) -> list[dict]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 from django.db import models
+from django.utils import timezone
 
 from core.models import CTe, EventoDocumento, NFe
 
@@ -40,6 +42,10 @@ def limitar(modelo: type[models.Model], campos: dict) -> dict:
     }
 
 
+def datas_de_emissao(data_emissao: datetime) -> dict:
+    return {"data_emissao": data_emissao, "data_emissao_local": timezone.localtime(data_emissao).date()}
+
+
 def _parte(prefixo: str, parte: Parte | None) -> dict:
     parte = parte or Parte()
     return {f"{prefixo}_documento": parte.documento, f"{prefixo}_nome": parte.nome, f"{prefixo}_uf": parte.uf}
@@ -62,7 +68,7 @@ def _identidade(dados: DadosNFe | DadosCTe) -> dict:
         "modelo": dados.modelo,
         "serie": dados.serie,
         "numero": dados.numero,
-        "data_emissao": dados.data_emissao,
+        **datas_de_emissao(dados.data_emissao),
         "natureza_operacao": dados.natureza_operacao,
         "ambiente": dados.ambiente,
         "emitente_ie": dados.emitente.ie,
@@ -96,7 +102,7 @@ def campos_resumo_nfe(dados: ResumoNFe) -> dict:
         "modelo": partes.modelo,
         "serie": partes.serie,
         "numero": partes.numero,
-        "data_emissao": dados.data_emissao,
+        **datas_de_emissao(dados.data_emissao),
         "tipo_operacao": dados.tipo_operacao,
         **_parte("emitente", dados.emitente),
         "emitente_uf": dados.emitente.uf or partes.uf,

@@ -89,6 +89,9 @@ class DocumentoFiscal(DaOrganizacao):
     serie = models.PositiveIntegerField()
     numero = models.PositiveIntegerField()
     data_emissao = models.DateTimeField()
+    # The emission date in settings.TIME_ZONE, stored so per-day/per-month statistics group on a
+    # plain column: SQLite would otherwise run a Python time-zone function on every row.
+    data_emissao_local = models.DateField(editable=False)
     natureza_operacao = models.CharField(max_length=200, blank=True)
     ambiente = models.PositiveSmallIntegerField(default=1)
 
