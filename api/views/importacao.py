@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.exceptions import TooManyFilesSent
-from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -62,8 +61,6 @@ class ImportacoesView(DaOrganizacaoMixin, generics.ListAPIView):
     """Registro de cada arquivo (ou entrada de ZIP) que a organização tentou importar, do mais recente."""
 
     model = ImportLog
-    # Empty, for the schema generator only (an unscoped manager would trip the tenancy guard).
-    queryset = QuerySet(ImportLog).none()
     serializer_class = ImportLogSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ImportLogFilterSet
