@@ -7,6 +7,7 @@ organization is then a TypeError at the call site instead of a silent cross-tena
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from .models import DaOrganizacao, Membro, Organizacao
@@ -29,6 +30,12 @@ def organizacao_do_usuario(usuario) -> Organizacao:
     """The organization a user works in; raises SemOrganizacao for users without one."""
     if usuario is None or not usuario.is_authenticated:
         raise SemOrganizacao("usuário não autenticado")
+    relacao = get_user_model().membro.related
+    if relacao.is_cached(usuario):  # loaded with the user (API token auth): no query
+        membro = relacao.get_cached_value(usuario)
+        if membro is None:
+            raise SemOrganizacao(f"usuário {usuario.pk} não pertence a nenhuma organização")
+        return membro.organizacao
     try:
         return Membro.objects.select_related("organizacao").get(usuario=usuario).organizacao
     except Membro.DoesNotExist:

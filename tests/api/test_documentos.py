@@ -236,3 +236,8 @@ def test_detail_query_count_does_not_depend_on_items(api, org, emissor, importar
         api.get(f"/api/nfes/{pequena.chave}/")
     with django_assert_max_num_queries(len(consultas.captured_queries)):
         assert len(api.get(f"/api/nfes/{grande.chave}/").json()["itens"]) == 60
+
+
+def test_token_user_and_organization_load_in_one_query(api, nfes, django_assert_num_queries):
+    with django_assert_num_queries(2):  # token + user + membership + organization, then the aggregate
+        assert api.get("/api/nfes/totais/").status_code == 200
