@@ -124,6 +124,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Webhooks: outbound requests never reach private networks (SSRF guard) unless this is on, which
+# development and tests with loopback receivers need. It also allows plain http.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Extra CA bundle to trust for HTTPS receivers (default: certifi's).
+WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
+
 # A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
 FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)
 
