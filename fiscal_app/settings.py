@@ -124,6 +124,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Encryption at rest (core/cripto.py): one Fernet key, or a comma-separated list (first encrypts,
+# all decrypt: that is how a key is rotated). Without a key, a development key is derived from
+# SECRET_KEY (with a warning) unless REQUIRE_SECRET_KEY is on, as it must be in production.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool(
+    "FISCAL_CHAVE_DE_DESENVOLVIMENTO", default=not env.bool("REQUIRE_SECRET_KEY", default=False)
+)
+
 # Webhooks: outbound requests never reach private networks (SSRF guard) unless this is on, which
 # development and tests with loopback receivers need. It also allows plain http.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
