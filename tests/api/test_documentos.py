@@ -1,20 +1,13 @@
 """NF-e and CT-e endpoints: list, detail, XML, totals, filters, pagination, auth and tenancy."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_nfe, gerar_resumo_nfe
 
+from tests.api.datas import dia
+
 pytestmark = pytest.mark.django_db
-
-SP = ZoneInfo("America/Sao_Paulo")
-
-
-def dia(n: int) -> datetime:
-    return datetime(2026, 10, 1, 10, 0, tzinfo=SP) + timedelta(days=n)
-
 
 @pytest.fixture
 def nfes(org, outra_org, emissor, importar_docs):

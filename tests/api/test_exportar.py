@@ -3,8 +3,6 @@
 import csv
 import io
 import zipfile
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -19,14 +17,9 @@ from core.geracao.documentos import (
     gerar_resumo_nfe,
 )
 
+from tests.api.datas import dia
+
 pytestmark = pytest.mark.django_db
-
-SP = ZoneInfo("America/Sao_Paulo")
-
-
-def dia(n: int) -> datetime:
-    return datetime(2026, 10, 1, 10, 0, tzinfo=SP) + timedelta(days=n)
-
 
 @pytest.fixture
 def nfes(org, outra_org, emissor, importar_docs):
