@@ -27,7 +27,7 @@ class DocumentoField(forms.CharField):
             return value
         documento = somente_documento(value)
         if len(documento) not in (11, 14) or not documento.isalnum():
-            raise ValidationError(f"{value!r} não é um CNPJ (14) ou CPF (11)")
+            raise ValidationError("%(valor)r não é um CNPJ (14) ou CPF (11)", params={"valor": value})
         return documento
 
 
@@ -46,9 +46,9 @@ class DataOuDataHoraField(forms.CharField):
         dia = _data(value) if len(value) == 10 else None
         momento = datetime.combine(dia, time.max if self.fim_do_dia else time.min) if dia else _data_hora(value)
         if momento is None:
-            raise ValidationError(f"{value!r} não é uma data (AAAA-MM-DD) nem data e hora ISO 8601")
+            raise ValidationError("%(valor)r não é uma data (AAAA-MM-DD) nem data e hora ISO 8601", params={"valor": value})
         if not 1900 <= momento.year <= 2999:
-            raise ValidationError(f"{value!r} está fora do intervalo aceito (anos 1900 a 2999)")
+            raise ValidationError("%(valor)r está fora do intervalo aceito (anos 1900 a 2999)", params={"valor": value})
         momento = momento if timezone.is_aware(momento) else timezone.make_aware(momento)
         # In UTC: PostgreSQL refuses exotic offsets such as -20:28 that Python parses happily.
         return momento.astimezone(dt_timezone.utc)
@@ -86,7 +86,7 @@ class BooleanoField(forms.CharField):
         if not value:
             return None
         if value.lower() not in self.VALORES:
-            raise ValidationError(f"{value!r} não é booleano (use true ou false)")
+            raise ValidationError("%(valor)r não é booleano (use true ou false)", params={"valor": value})
         return self.VALORES[value.lower()]
 
 

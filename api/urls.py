@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from api.views.busca import BuscaView
 from api.views.documentos import CTeViewSet, NFeViewSet
 from api.views.estatisticas import EstatisticasView
+from api.views.eventos import CatalogoDeEventosView, EventosView
 from api.views.importacao import ImportacoesView, ImportarView
 from api.views.painel import PainelView
 
@@ -23,5 +24,7 @@ urlpatterns = [
     path("dashboard/", PainelView.as_view(), name="dashboard"),
     path("estatisticas/", EstatisticasView.as_view(), name="estatisticas"),
     path("buscar/", BuscaView.as_view(), name="buscar"),
+    path("eventos/", EventosView.as_view(), name="eventos"),
+    path("integracoes/eventos/", CatalogoDeEventosView.as_view(), name="catalogo-eventos"),
     path("", include(roteador.urls)),
 ]

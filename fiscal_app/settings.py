@@ -141,6 +141,13 @@ WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
 # A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
 FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)
 
+# Public address of this installation: event payloads link to the API with it.
+FISCAL_URL_PUBLICA = env.str("FISCAL_URL_PUBLICA", default="http://127.0.0.1:8000")
+
+# The event feed (/api/eventos/) holds back events younger than this, so an event whose transaction
+# committed a little after a later one is never skipped by a consumer's cursor.
+FISCAL_EVENTOS_ATRASO_SEGUNDOS = env.int("FISCAL_EVENTOS_ATRASO_SEGUNDOS", default=5)
+
 # Import limits (bytes and counts). A document larger than FISCAL_MAX_XML_BYTES is refused before
 # parsing; ZIPs are bounded in entries, total uncompressed size and nesting so a ZIP bomb cannot
 # exhaust memory or disk.

@@ -27,6 +27,8 @@ from core.models import (
     Situacao,
     TipoDocumento,
 )
+from core.eventos.documentos import dados_do_documento, dados_do_erro
+from core.eventos.emissao import registrar_eventos
 from core.tenancy import escopo, inserir
 
 from .campos import campos_cte, campos_evento, campos_nfe, campos_resumo_nfe, limitar
@@ -35,6 +37,11 @@ from .preparacao import Falha, Preparado
 
 logger = logging.getLogger(__name__)
 
+EVENTO_DO_SINAL = {
+    signals.nfe_importada_signal: "nfe_importada",
+    signals.cte_importado_signal: "cte_importado",
+    signals.documento_atualizado_signal: "documento_atualizado",
+}
 SITUACAO_DO_RESUMO = {1: Situacao.RESUMO, 2: Situacao.DENEGADA, 3: Situacao.CANCELADA}
 TIPOS_CANCELAMENTO = frozenset({"110111", "110112"})
 
@@ -338,6 +345,8 @@ class _Lote:
         inserir(EventoDocumento, self.organizacao, self.eventos_novos)
         self._salvar_vinculos_de_orfaos()
         inserir(ImportLog, self.organizacao, self.logs)
+        # The events are written in this same transaction: a committed change always has its event.
+        registrar_eventos(self.organizacao, self._eventos())
         for sinal, documento, extra in self.sinais:
             signals.enviar_apos_commit(
                 sinal, type(documento), instance=documento, organizacao=self.organizacao, **extra
@@ -347,6 +356,14 @@ class _Lote:
                 signals.enviar_apos_commit(
                     signals.import_log_signal, ImportLog, instance=log, organizacao=self.organizacao
                 )
+
+    def _eventos(self) -> list[tuple[str, dict]]:
+        eventos = [
+            (EVENTO_DO_SINAL[sinal], {**dados_do_documento(documento), **extra})
+            for sinal, documento, extra in self.sinais
+        ]
+        eventos += [("erro_importacao", dados_do_erro(log)) for log in self.logs if log.status == ImportLog.Status.ERRO]
+        return eventos
 
     def _salvar_vinculos_de_orfaos(self) -> None:
         for evento, documento in self.orfaos_a_vincular:

@@ -10,6 +10,7 @@ from .documentos import (
     Situacao,
     TipoDocumento,
 )
+from .eventos import Evento
 from .importacao import ImportLog
 from .organizacao import Membro, Organizacao
 
@@ -18,6 +19,7 @@ __all__ = [
     "CTe",
     "DaOrganizacao",
     "EstadoAssinatura",
+    "Evento",
     "EventoDocumento",
     "ImportLog",
     "Membro",

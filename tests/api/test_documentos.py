@@ -234,3 +234,9 @@ def test_detail_query_count_does_not_depend_on_items(api, org, emissor, importar
 def test_token_user_and_organization_load_in_one_query(api, nfes, django_assert_num_queries):
     with django_assert_num_queries(2):  # token + user + membership + organization, then the aggregate
         assert api.get("/api/nfes/totais/").status_code == 200
+
+
+def test_a_filter_value_with_a_percent_sign_is_a_400_not_a_crash(api, nfes):
+    resposta = api.get("/api/nfes/", {"emitente": "100%", "data_inicio": "50%", "completa": "%s"})
+    assert resposta.status_code == 400
+    assert {"emitente", "data_inicio", "completa"} <= set(resposta.json()["detalhes"])

@@ -1,0 +1,73 @@
+"""The public event catalogue. Names are part of the API: customers' integrations match on them."""
+
+from dataclasses import dataclass
+
+_DOCUMENTO_EXEMPLO = {
+    "chave": "35261111222333000181550010000012341000012345",
+    "modelo": "55",
+    "numero": 1234,
+    "serie": 1,
+    "data_emissao": "2026-11-29T10:00:00-03:00",
+    "emitente": {"documento": "11222333000181", "nome": "DISTRIBUIDORA AURORA LTDA", "uf": "SP"},
+    "destinatario": {"documento": "61585865000151", "nome": "COMERCIAL EXEMPLO SA", "uf": "PR"},
+    "valores": {"total": "1520.00", "produtos": "1500.00", "icms": "180.00", "ipi": "0.00"},
+    "situacao": "autorizada",
+    "completa": True,
+    "links": {
+        "detalhe": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/",
+        "xml": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/xml/",
+    },
+}
+
+
+@dataclass(frozen=True)
+class TipoDeEvento:
+    nome: str
+    descricao: str
+    exemplo: dict
+
+
+TIPOS = {
+    t.nome: t
+    for t in (
+        TipoDeEvento("nfe_importada", "Uma NF-e ou NFC-e nova foi gravada (completa ou só o resumo).", _DOCUMENTO_EXEMPLO),
+        TipoDeEvento(
+            "cte_importado",
+            "Um CT-e ou CT-e OS novo foi gravado.",
+            {**_DOCUMENTO_EXEMPLO, "modelo": "57", "valores": {"prestacao": "850.00", "receber": "850.00", "carga": "15200.00"},
+             "links": {"detalhe": "https://fiscal.exemplo.com.br/api/ctes/.../", "xml": "https://fiscal.exemplo.com.br/api/ctes/.../xml/"}},
+        ),
+        TipoDeEvento(
+            "documento_atualizado",
+            "Um documento mudou: resumo substituído pelo XML completo, protocolo anexado, cancelamento ou outro evento fiscal.",
+            {**_DOCUMENTO_EXEMPLO, "situacao": "cancelada", "motivo": "cancelada", "campos": ["situacao"]},
+        ),
+        TipoDeEvento(
+            "erro_importacao",
+            "Um arquivo não pôde ser importado; a mensagem diz o motivo.",
+            {"arquivo": "lote.zip/nota-1234.xml", "chave": "", "tipo_xml": "nfeProc", "origem": "upload",
+             "mensagem": "digest não confere (conteúdo alterado após a assinatura)", "criado_em": "2026-11-29T10:00:01-03:00"},
+        ),
+        TipoDeEvento(
+            "consulta_concluida",
+            "Uma consulta à SEFAZ (distribuição de DF-e) terminou.",
+            {"certificado": "11222333000181", "servico": "nfe", "documentos": 12, "cstat": 138, "ult_nsu": 4521},
+        ),
+        TipoDeEvento(
+            "certificado_vencendo",
+            "Um certificado A1 vence em breve.",
+            {"certificado": "11222333000181", "titular": "DISTRIBUIDORA AURORA LTDA", "validade_fim": "2026-12-20", "dias": 21},
+        ),
+        TipoDeEvento("teste", "Evento de teste, enviado sob pedido para conferir uma integração.", {"mensagem": "Olá do fiscal!"}),
+    )
+}  # fmt: skip
+
+
+class EventoDesconhecido(ValueError):
+    pass
+
+
+def tipo_de_evento(nome: str) -> TipoDeEvento:
+    if nome not in TIPOS:
+        raise EventoDesconhecido(f"evento {nome!r} não existe; os eventos são: {', '.join(TIPOS)}")
+    return TIPOS[nome]

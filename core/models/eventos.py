@@ -1,0 +1,29 @@
+"""The event log: every change worth telling integrators about, stored with the change itself."""
+
+from django.db import models
+
+from .base import DaOrganizacao
+
+
+class Evento(DaOrganizacao):
+    """One domain event (`nfe_importada`, ...), written in the same transaction as its cause.
+
+    `id` is "evt_" + a ULID: unique, and sortable by creation time, which the pull feed pages on.
+    """
+
+    id = models.CharField(primary_key=True, max_length=30, editable=False)
+    tipo = models.CharField(max_length=40)
+    criado_em = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        verbose_name = "evento"
+        verbose_name_plural = "eventos"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["organizacao", "id"], name="evento_feed_idx"),
+            models.Index(fields=["organizacao", "tipo", "id"], name="evento_tipo_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} {self.tipo}"
