@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -56,6 +56,7 @@ class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
         return Response(self.serializer_totais(totais(self.filter_queryset(self.get_queryset()))).data)
 
 
+@extend_schema_view(totais=extend_schema(responses=TotaisNFeSerializer, filters=True))
 class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
     """NF-e (modelo 55) e NFC-e (modelo 65) da organização."""
 
@@ -70,12 +71,8 @@ class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
     def com_relacionados(self, documentos):
         return documentos.prefetch_related("itens", "eventos")
 
-    @extend_schema(responses=TotaisNFeSerializer, filters=True)
-    @action(detail=False, methods=["get"], pagination_class=None)
-    def totais(self, request):
-        return super().totais(request)
 
-
+@extend_schema_view(totais=extend_schema(responses=TotaisCTeSerializer, filters=True))
 class CTeViewSet(ExportarMixin, DacteMixin, DocumentoViewSet):
     """CT-e (modelo 57) e CT-e OS (modelo 67) da organização."""
 
@@ -86,8 +83,3 @@ class CTeViewSet(ExportarMixin, DacteMixin, DocumentoViewSet):
     serializer_totais = TotaisCTeSerializer
     ordering_fields = ["data_emissao", "valor_prestacao", "numero"]
     sufixo_xml = "procCTe"
-
-    @extend_schema(responses=TotaisCTeSerializer, filters=True)
-    @action(detail=False, methods=["get"], pagination_class=None)
-    def totais(self, request):
-        return super().totais(request)
