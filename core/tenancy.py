@@ -48,3 +48,14 @@ def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list
         if objeto.organizacao_id != organizacao.pk:
             raise ValueError(f"{modelo.__name__} da organização {objeto.organizacao_id} inserido em {organizacao.pk}")
     return modelo._default_manager.bulk_create(objetos, batch_size=500)
+
+
+def todas_as_organizacoes(modelo: type[DaOrganizacao]) -> QuerySet:
+    """Rows of every organization, for system workers only (the webhook delivery queue).
+
+    Never use this in request code: a worker claims due rows across tenants and then works on each
+    row within its own organization (`escopo(Model, row.organizacao)`).
+    """
+    if not (isinstance(modelo, type) and issubclass(modelo, DaOrganizacao)):
+        raise TypeError(f"{modelo!r} não pertence a uma organização")
+    return modelo._default_manager.all()

@@ -135,6 +135,12 @@ FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool(
 # Webhooks: outbound requests never reach private networks (SSRF guard) unless this is on, which
 # development and tests with loopback receivers need. It also allows plain http.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Seconds between delivery attempts (±10% jitter), about 3 days in all; operators and tests shorten it.
+WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,30,120,600,1800,3600,10800,21600,43200,86400,86400")
+# How long a worker may hold a claimed delivery before another worker may take it back.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+# Deliver right after the commit, in a background thread (the worker/cron picks up the rest).
+WEBHOOK_ENTREGA_IMEDIATA = env.bool("WEBHOOK_ENTREGA_IMEDIATA", default=True)
 # Extra CA bundle to trust for HTTPS receivers (default: certifi's).
 WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.models import Evento, Organizacao
 from core.tenancy import inserir
+from core.webhooks.entrega import enfileirar_entregas
 
 from .catalogo import tipo_de_evento
 
@@ -64,5 +65,7 @@ def disparar_webhook(evento: str, dados: dict, organizacao: Organizacao) -> Even
 
 def registrar_eventos(organizacao: Organizacao, eventos: list[tuple[str, dict]]) -> list[Evento]:
     """Many events in one insert (an import batch emits one per document)."""
-    linhas = [novo_evento(evento, dados, organizacao) for evento, dados in eventos]
-    return inserir(Evento, organizacao, linhas)
+    linhas = inserir(Evento, organizacao, [novo_evento(evento, dados, organizacao) for evento, dados in eventos])
+    # Same transaction: the deliveries exist if and only if the events do (issue 4, outbox).
+    enfileirar_entregas(linhas)
+    return linhas

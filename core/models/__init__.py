@@ -13,6 +13,7 @@ from .documentos import (
 from .eventos import Evento
 from .importacao import ImportLog
 from .organizacao import Membro, Organizacao
+from .webhooks import Webhook, WebhookLog
 
 __all__ = [
     "ArquivoXML",
@@ -29,4 +30,6 @@ __all__ = [
     "Origem",
     "Situacao",
     "TipoDocumento",
+    "Webhook",
+    "WebhookLog",
 ]
