@@ -137,7 +137,12 @@ def reivindicar(limite: int, ids: list[int] | None = None) -> list[WebhookLog]:
     if not escolhidas:
         return []
     linhas = todas_as_organizacoes(WebhookLog).filter(pk__in=escolhidas, status=Status.ENTREGANDO, lease_expira_em=lease)
-    return list(linhas.select_related("organizacao", "webhook", "evento").order_by("id"))
+    linhas = list(linhas.select_related("organizacao", "webhook", "evento").order_by("id"))
+    # One instance per webhook across the batch: when a 410 disables it, the rows after it see that.
+    mesmos = {}
+    for log in linhas:
+        log.webhook = mesmos.setdefault(log.webhook_id, log.webhook)
+    return linhas
 
 
 @dataclass
@@ -269,6 +274,7 @@ def desativar_webhook(webhook: Webhook, motivo: str, agora: datetime | None = No
         mudou = escopo(Webhook, organizacao).filter(pk=webhook.pk, ativo=True).update(
             ativo=False, desativado_em=agora, motivo_desativacao=motivo[:200]
         )
+        webhook.ativo = False
         if mudou:
             escopo(WebhookLog, organizacao).filter(webhook_id=webhook.pk, status=Status.PENDENTE).update(
                 status=Status.DESISTIU, erro=f"webhook desativado: {motivo}", atualizado_em=agora

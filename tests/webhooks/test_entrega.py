@@ -156,6 +156,22 @@ def test_it_gives_up_after_the_schedule(org, emissor, settings):
 
 
 @pytest.mark.django_db
+def test_after_a_410_the_rest_of_the_batch_is_not_sent(org):
+    receptor = Receptor([(410, {})])
+    try:
+        criar_webhook(org, receptor.url)
+        for _ in range(3):
+            disparar_webhook("teste", {}, org)
+
+        assert entregar_pendentes(limite=10) == 3
+
+        assert len(receptor.recebidos) == 1
+        assert [log.status for log in logs(org)] == [Status.DESISTIU] * 3
+    finally:
+        receptor.fechar()
+
+
+@pytest.mark.django_db
 def test_a_410_disables_the_webhook(org, emissor):
     receptor = Receptor([(410, {})])
     try:
