@@ -1,10 +1,10 @@
 """Query parameters and response shape of /api/buscar/ (the search itself is core.consultas.busca)."""
 
-from django.urls import reverse
 from rest_framework import serializers
 
+from api.serializers.painel import NFePendenteSerializer
 from core.consultas.busca import BuscaInvalida, Termo, interpretar
-from core.models import Situacao, TipoDocumento
+from core.models import TipoDocumento
 
 LIMITE_PADRAO, LIMITE_MAXIMO = 20, 100
 
@@ -24,24 +24,13 @@ class ParametrosBuscaSerializer(serializers.Serializer):
             raise serializers.ValidationError(str(erro)) from None
 
 
-class ResultadoBuscaSerializer(serializers.Serializer):
+class ResultadoBuscaSerializer(NFePendenteSerializer):
+    """The same document summary as the dashboard's, typed: search spans NF-e and CT-e."""
+
     tipo = serializers.ChoiceField(choices=TipoDocumento.choices)
-    chave = serializers.CharField()
-    numero = serializers.IntegerField()
-    serie = serializers.IntegerField()
-    data_emissao = serializers.DateTimeField()
-    emitente_nome = serializers.CharField()
-    emitente_documento = serializers.CharField()
     valor = serializers.DecimalField(
         max_digits=18, decimal_places=2, help_text="valor_total (NF-e) ou valor_prestacao (CT-e)"
     )
-    situacao = serializers.ChoiceField(choices=Situacao.choices)
-    link = serializers.SerializerMethodField()
-
-    def get_link(self, documento) -> str:
-        url = reverse(f"{documento['tipo']}-detail", kwargs={"chave": documento["chave"]})
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
 
 
 class BuscaSerializer(serializers.Serializer):

@@ -46,8 +46,10 @@ class NFePendenteSerializer(serializers.Serializer):
     situacao = serializers.ChoiceField(choices=Situacao.choices)
     link = serializers.SerializerMethodField()
 
+    tipo_de_documento = "nfe"  # the summary rows here are NF-e only; search rows carry their own "tipo"
+
     def get_link(self, documento) -> str:
-        url = reverse("nfe-detail", kwargs={"chave": documento["chave"]})
+        url = reverse(f"{documento.get('tipo', self.tipo_de_documento)}-detail", kwargs={"chave": documento["chave"]})
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 

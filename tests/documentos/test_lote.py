@@ -9,9 +9,10 @@ from core.models import ArquivoXML, ImportLog, NFe, NFeItem, Origem
 from core.tenancy import escopo
 
 
-def test_small_imports_stay_in_one_process():
+def test_small_imports_stay_in_one_process_and_large_ones_use_every_core(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
     assert processos_sugeridos(10) == 1
-    assert processos_sugeridos(10_000) >= 1
+    assert processos_sugeridos(10_000) == 4
 
 
 @pytest.mark.django_db
