@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.documentos.chave import somente_documento
-from core.models import CTe, ImportLog, NFe, Situacao
+from core.eventos.catalogo import TIPOS
+from core.models import CTe, ImportLog, NFe, Situacao, WebhookLog
 
 UFS = sorted(
     ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
@@ -153,4 +154,18 @@ class ImportLogFilterSet(filtros.FilterSet):
 
     class Meta:
         model = ImportLog
+        fields = []
+
+
+class WebhookLogFilterSet(filtros.FilterSet):
+    status = filtros.MultipleChoiceFilter(choices=WebhookLog.Status.choices)
+    evento = filtros.MultipleChoiceFilter(
+        field_name="evento__tipo", choices=[(nome, nome) for nome in TIPOS], help_text="Tipo do evento"
+    )
+    evento_id = filtros.CharFilter(field_name="evento_id", help_text="Id do evento (evt_...)")
+    desde = DataFilter(field_name="criado_em", lookup_expr="gte")
+    ate = DataFilter(field_name="criado_em", lookup_expr="lte")
+
+    class Meta:
+        model = WebhookLog
         fields = []

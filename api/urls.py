@@ -10,10 +10,12 @@ from api.views.estatisticas import EstatisticasView
 from api.views.eventos import CatalogoDeEventosView, EventosView
 from api.views.importacao import ImportacoesView, ImportarView
 from api.views.painel import PainelView
+from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
 roteador = DefaultRouter(trailing_slash=True)
 roteador.register("nfes", NFeViewSet, basename="nfe")
 roteador.register("ctes", CTeViewSet, basename="cte")
+roteador.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
@@ -26,5 +28,8 @@ urlpatterns = [
     path("buscar/", BuscaView.as_view(), name="buscar"),
     path("eventos/", EventosView.as_view(), name="eventos"),
     path("integracoes/eventos/", CatalogoDeEventosView.as_view(), name="catalogo-eventos"),
+    path("integracoes/disparar/", DispararEventoView.as_view(), name="disparar-evento"),
+    path("integracoes/testar/", TestarUrlView.as_view(), name="testar-url"),
+    path("webhooks/<int:pk>/logs/", WebhookLogsView.as_view(), name="webhook-logs"),
     path("", include(roteador.urls)),
 ]

@@ -42,12 +42,15 @@ def organizacao_do_usuario(usuario) -> Organizacao:
         raise SemOrganizacao(f"usuário {usuario.pk} não pertence a nenhuma organização") from None
 
 
-def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list) -> list:
-    """Bulk-insert rows, refusing any that would land in another organization."""
+def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list, *, ignorar_conflitos=False) -> list:
+    """Bulk-insert rows, refusing any that would land in another organization.
+
+    With `ignorar_conflitos`, rows clashing with a unique constraint are skipped (and get no pk).
+    """
     for objeto in objetos:
         if objeto.organizacao_id != organizacao.pk:
             raise ValueError(f"{modelo.__name__} da organização {objeto.organizacao_id} inserido em {organizacao.pk}")
-    return modelo._default_manager.bulk_create(objetos, batch_size=500)
+    return modelo._default_manager.bulk_create(objetos, batch_size=500, ignore_conflicts=ignorar_conflitos)
 
 
 def todas_as_organizacoes(modelo: type[DaOrganizacao]) -> QuerySet:

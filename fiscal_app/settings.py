@@ -98,6 +98,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "emails")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fiscal <nao-responda@fiscal.local>")
+# E-mail notifications (core/notifications): an import that brings a recipient more items than this
+# sends them one digest instead of one e-mail per document or error.
+FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = env.int("FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL", default=3)
+if FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL < 0:
+    raise environ.ImproperlyConfigured("FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL must be 0 or more")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -122,6 +127,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StatusDeEntregaEnum": "core.models.webhooks.WebhookLog.Status",
+        "StatusDeImportacaoEnum": "core.models.importacao.ImportLog.Status",
+    },
 }
 
 # Encryption at rest (core/cripto.py): one Fernet key, or a comma-separated list (first encrypts,

@@ -5,6 +5,13 @@ from core.organizacoes import criar_organizacao
 pytest_plugins = ["tests.fixtures_documentos"]
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # PBKDF2's 1M iterations cost ~0.5 s per user created; tests never need a strong hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def nova_org(db):
     return criar_organizacao(nome="Comercial Alfa Ltda", email="dona@alfa.com.br", senha="senha-forte-123")

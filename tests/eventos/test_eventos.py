@@ -5,7 +5,7 @@ from django.db import DataError
 
 from core.documentos import gravacao
 from core.documentos.importacao import Entrada, importar, importar_bytes
-from core.eventos.catalogo import TIPOS, EventoDesconhecido
+from core.eventos.catalogo import EventoDesconhecido
 from core.eventos.emissao import disparar_webhook, novo_id_de_evento
 from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_nfe, gerar_resumo_nfe
 from core.models import Evento, NFe, Origem

@@ -4,7 +4,6 @@ Real HTTP receivers on 127.0.0.1 stand in for integrators; signatures are checke
 `standardwebhooks` package, as a receiver would.
 """
 
-import http.server
 import json
 import threading
 import time
@@ -23,49 +22,9 @@ from core.models import Evento, Origem, Webhook, WebhookLog
 from core.tenancy import escopo, inserir
 from core.webhooks.assinatura import gerar_segredo
 from core.webhooks.entrega import enfileirar_entregas, entregar_pendentes, entregar_um
+from tests.webhooks.receptor import Receptor
 
 Status = WebhookLog.Status
-
-
-class Receptor:
-    """A local HTTP receiver answering from `respostas` ((status, headers) per request, the last repeats)."""
-
-    def __init__(self, respostas=((200, {}),)):
-        self.respostas = list(respostas)
-        self.recebidos = []
-        self.chegou = threading.Event()
-        receptor = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                corpo = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with trava:
-                    receptor.recebidos.append((corpo, {k.lower(): v for k, v in self.headers.items()}))
-                    status, cabecalhos = receptor.respostas.pop(0) if len(receptor.respostas) > 1 else receptor.respostas[0]
-                self.send_response(status)
-                for nome, valor in cabecalhos.items():
-                    self.send_header(nome, valor)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-                receptor.chegou.set()
-
-            def log_message(self, *args):
-                pass
-
-        trava = threading.Lock()
-        self.servidor = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.servidor.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.servidor.server_port}/hook"
-        threading.Thread(target=self.servidor.serve_forever, daemon=True).start()
-
-    def fechar(self):
-        self.servidor.shutdown()
-        self.servidor.server_close()
-
-    @property
-    def ids(self):
-        return [cabecalhos["webhook-id"] for _corpo, cabecalhos in self.recebidos]
 
 
 @pytest.fixture(autouse=True)
