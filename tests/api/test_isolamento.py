@@ -8,7 +8,11 @@ from django.urls import URLResolver, get_resolver
 from core.documentos.importacao import Entrada, importar
 from core.geracao.certificado import gerar_certificado
 from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_nfe, gerar_resumo_nfe
-from core.models import Origem
+from core.eventos.emissao import disparar_webhook
+from core.models import Origem, Webhook
+from core.tenancy import inserir
+from core.webhooks.assinatura import gerar_segredo
+from core.webhooks.entrega import entregar_pendentes
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +53,11 @@ def segredos(org, transportadora, importar_docs):
     importar_docs(org, nfe, cte, resumo)
     importar_docs(org, gerar_evento_nfe(certificado=alfa, chave=nfe.chave, tipo_evento="210210"))
     list(importar(organizacao=org, entradas=[Entrada("segredo-alfa-quebrado.xml", b"<x")], origem=Origem.UPLOAD))
-    return {"nfe": nfe.chave, "cte": cte.chave, "resumo": resumo.chave}
+    [webhook] = inserir(Webhook, org, [Webhook(organizacao=org, nome="SEGREDO ALFA ERP", segredo=gerar_segredo(),
+                                               url="https://segredo-alfa.invalid/hook")])  # fmt: skip
+    disparar_webhook("teste", {"mensagem": "SEGREDO ALFA"}, org)
+    entregar_pendentes(limite=100)  # fails (the host does not resolve): logs with errors exist
+    return {"nfe": nfe.chave, "cte": cte.chave, "resumo": resumo.chave, "webhook": str(webhook.pk)}
 
 
 @pytest.fixture
@@ -60,14 +68,17 @@ def dados_da_outra(outra_org, emissor, importar_docs):
 def test_the_walk_covers_the_api():
     nomes = {nome for _, nome in rotas_get_da_api()}
     assert {"nfe-list", "nfe-detail", "nfe-xml", "nfe-totais", "cte-list", "cte-detail"} <= nomes
+    assert {"webhook-list", "webhook-detail", "webhook-logs", "webhook-estatisticas"} <= nomes
 
 
 def test_no_route_leaks_another_organizations_data(api_outra, segredos, dados_da_outra):
-    proibidos = [*segredos.values(), "SEGREDO ALFA", "45723174000110", "segredo-alfa"]
+    proibidos = [*(v for k, v in segredos.items() if k != "webhook"), "SEGREDO ALFA", "segredo-alfa.invalid", "45723174000110", "segredo-alfa"]
     visitados = []
     for caminho, nome in rotas_get_da_api():
         modelo = "cte" if nome and nome.startswith("cte") else "nfe"
         url = re.sub(r"\(\?P<chave>[^)]*\)", segredos[modelo], caminho)
+        if nome and nome.startswith("webhook"):
+            url = re.sub(r"<int:pk>|\(\?P<pk>[^)]*\)", segredos["webhook"], url)
         url = re.sub(r"<[^>]+>|\(\?P<[^>]+>[^)]*\)", "1", url)
         resposta = api_outra.get(url, PARAMETROS.get(nome, {}))
         visitados.append((url, resposta.status_code))
@@ -76,6 +87,6 @@ def test_no_route_leaks_another_organizations_data(api_outra, segredos, dados_da
         texto = corpo.decode("utf-8", "replace")
         vazou = [p for p in proibidos if p in texto]
         assert not vazou, f"{url} devolveu dados de outra organização: {vazou}"
-        if segredos[modelo] in url:
+        if segredos[modelo] in url or f"/webhooks/{segredos['webhook']}/" in url:
             assert resposta.status_code == 404, (url, resposta.status_code)
     assert len(visitados) >= 10
