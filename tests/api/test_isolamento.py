@@ -88,5 +88,5 @@ def test_no_route_leaks_another_organizations_data(api_outra, segredos, dados_da
         vazou = [p for p in proibidos if p in texto]
         assert not vazou, f"{url} devolveu dados de outra organização: {vazou}"
         if segredos[modelo] in url or f"/webhooks/{segredos['webhook']}/" in url:
-            assert resposta.status_code == 404, (url, resposta.status_code)
+            assert resposta.status_code in (404, 405), (url, resposta.status_code)  # 405: POST-only action
     assert len(visitados) >= 10
