@@ -9,6 +9,11 @@ with `organizacao=` so a receiver can never mix tenants up.
     motivo: "xml_completo" (summary upgraded to the full XML), "protocolo" (protocol added to a bare
     document), "cancelada" (a cancellation event or summary), "evento" (any other event linked)
 - import_log_signal(sender=ImportLog, instance, organizacao): an import attempt failed
+
+Each of these signals also raises a public event (`EVENTO_DO_SINAL`). The events are NOT written by an
+after-commit receiver: a crash between the commit and the receiver would lose them. `eventos_dos_sinais()`
+turns the signals of a change into events, and the code that makes the change records them with
+`core.eventos.emissao.registrar_eventos` in its own transaction (see core/documentos/gravacao.py).
 """
 
 import logging
@@ -23,6 +28,24 @@ nfe_importada_signal = Signal()
 cte_importado_signal = Signal()
 documento_atualizado_signal = Signal()
 import_log_signal = Signal()
+
+EVENTO_DO_SINAL = {
+    nfe_importada_signal: "nfe_importada",
+    cte_importado_signal: "cte_importado",
+    documento_atualizado_signal: "documento_atualizado",
+    import_log_signal: "erro_importacao",
+}
+
+
+def eventos_dos_sinais(sinais: list[tuple[Signal, object, dict]]) -> list[tuple[str, dict]]:
+    """The (event name, dados) pairs that the given (signal, instance, extra kwargs) raise, in order."""
+    from core.eventos.documentos import dados_do_documento, dados_do_erro
+
+    eventos = []
+    for sinal, instancia, extra in sinais:
+        dados = dados_do_erro(instancia) if sinal is import_log_signal else dados_do_documento(instancia)
+        eventos.append((EVENTO_DO_SINAL[sinal], {**dados, **extra}))
+    return eventos
 
 
 def enviar_apos_commit(signal: Signal, sender, **kwargs) -> None:

@@ -27,7 +27,6 @@ from core.models import (
     Situacao,
     TipoDocumento,
 )
-from core.eventos.documentos import dados_do_documento, dados_do_erro
 from core.eventos.emissao import registrar_eventos
 from core.tenancy import escopo, inserir
 
@@ -37,11 +36,6 @@ from .preparacao import Falha, Preparado
 
 logger = logging.getLogger(__name__)
 
-EVENTO_DO_SINAL = {
-    signals.nfe_importada_signal: "nfe_importada",
-    signals.cte_importado_signal: "cte_importado",
-    signals.documento_atualizado_signal: "documento_atualizado",
-}
 SITUACAO_DO_RESUMO = {1: Situacao.RESUMO, 2: Situacao.DENEGADA, 3: Situacao.CANCELADA}
 TIPOS_CANCELAMENTO = frozenset({"110111", "110112"})
 
@@ -358,12 +352,8 @@ class _Lote:
                 )
 
     def _eventos(self) -> list[tuple[str, dict]]:
-        eventos = [
-            (EVENTO_DO_SINAL[sinal], {**dados_do_documento(documento), **extra})
-            for sinal, documento, extra in self.sinais
-        ]
-        eventos += [("erro_importacao", dados_do_erro(log)) for log in self.logs if log.status == ImportLog.Status.ERRO]
-        return eventos
+        erros = [(signals.import_log_signal, log, {}) for log in self.logs if log.status == ImportLog.Status.ERRO]
+        return signals.eventos_dos_sinais(self.sinais + erros)
 
     def _salvar_vinculos_de_orfaos(self) -> None:
         for evento, documento in self.orfaos_a_vincular:
