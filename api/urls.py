@@ -9,6 +9,7 @@ from api.views.documentos import CTeViewSet, NFeViewSet
 from api.views.estatisticas import EstatisticasView
 from api.views.eventos import CatalogoDeEventosView, EventosView
 from api.views.importacao import ImportacoesView, ImportarView
+from api.views.notificacoes import PreferenciasView
 from api.views.painel import PainelView
 from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
@@ -31,5 +32,6 @@ urlpatterns = [
     path("integracoes/disparar/", DispararEventoView.as_view(), name="disparar-evento"),
     path("integracoes/testar/", TestarUrlView.as_view(), name="testar-url"),
     path("webhooks/<int:pk>/logs/", WebhookLogsView.as_view(), name="webhook-logs"),
+    path("notificacoes/preferencias/", PreferenciasView.as_view(), name="preferencias-notificacao"),
     path("", include(roteador.urls)),
 ]

@@ -153,6 +153,18 @@ WEBHOOK_ENTREGA_IMEDIATA = env.bool("WEBHOOK_ENTREGA_IMEDIATA", default=True)
 # Extra CA bundle to trust for HTTPS receivers (default: certifi's).
 WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
 
+# SEFAZ (core/sefaz). Endpoints default to the official Ambiente Nacional URLs per ambiente; override
+# them for homologation proxies and the local simulator (`manage.py sefaz_simulador`).
+SEFAZ_NFE_DISTRIBUICAO_URL = env.str("SEFAZ_NFE_DISTRIBUICAO_URL", default="")
+SEFAZ_CTE_DISTRIBUICAO_URL = env.str("SEFAZ_CTE_DISTRIBUICAO_URL", default="")
+SEFAZ_NFE_EVENTO_URL = env.str("SEFAZ_NFE_EVENTO_URL", default="")
+# CA bundle the SEFAZ servers are verified against (empty: certifi). Verification is never turned off.
+SEFAZ_CA_BUNDLE = env.str("SEFAZ_CA_BUNDLE", default="")
+SEFAZ_TIMEOUT_SEGUNDOS = env.float("SEFAZ_TIMEOUT_SEGUNDOS", default=30.0)
+# Pause between the pages of one distNSU run, and the most pages a run takes (the next run continues).
+SEFAZ_PAUSA_ENTRE_PAGINAS = env.float("SEFAZ_PAUSA_ENTRE_PAGINAS", default=1.0)
+SEFAZ_MAX_PAGINAS = env.int("SEFAZ_MAX_PAGINAS", default=100)
+
 # A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
 FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.notifications import notificacoes_agrupadas
+
 from .entrada import EntradaInvalida, Limites, expandir
 from .gravacao import Resultado, gravar
 from .preparacao import Falha, preparar
@@ -35,9 +37,18 @@ def importar(
     limites: Limites | None = None,
     tamanho_lote: int | None = None,
 ) -> Iterator[Resultado]:
-    """Import every document in `entradas`, yielding one Resultado per document, batch by batch."""
+    """Import every document in `entradas`, yielding one Resultado per document, batch by batch.
+
+    One call is one import for the e-mail notifications: its members get a digest when it brings
+    many documents (core.notifications), sent when the import ends.
+    """
     limites = limites or Limites.das_configuracoes()
     tamanho_lote = tamanho_lote or settings.FISCAL_IMPORT_BATCH_SIZE
+    with notificacoes_agrupadas(organizacao):
+        yield from _em_lotes(organizacao, entradas, origem, usuario, limites, tamanho_lote)
+
+
+def _em_lotes(organizacao, entradas, origem, usuario, limites, tamanho_lote) -> Iterator[Resultado]:
     lote = []
     for entrada in entradas:
         if entrada.erro:

@@ -16,7 +16,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, connections
 
-from core.models import Organizacao
+from core.models import ImportLog, Organizacao
+from core.notifications import notificacoes_agrupadas, notificacoes_suprimidas
+from core.notifications.agrupamento import marco_de_eventos, registrar_eventos_gravados
 
 from .gravacao import Resultado
 from .importacao import Entrada, importar
@@ -45,20 +47,35 @@ def processos_sugeridos(quantidade_de_arquivos: int) -> int:
 def importar_caminhos(
     *, organizacao: Organizacao, caminhos: list[Path], origem: str, processos: int = 1
 ) -> Iterator[tuple[int, list[Resultado]]]:
-    """Import `caminhos`, yielding (files done, their results) block by block, in order."""
+    """Import `caminhos`, yielding (files done, their results) block by block, in order.
+
+    The whole run is one import for the e-mail notifications (one digest, not one per block).
+    """
     blocos = [caminhos[i : i + ARQUIVOS_POR_TAREFA] for i in range(0, len(caminhos), ARQUIVOS_POR_TAREFA)]
-    if processos <= 1 or not pode_usar_processos():
-        for bloco in blocos:
-            yield len(bloco), list(importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem))
-        return
+    with notificacoes_agrupadas(organizacao):
+        if processos <= 1 or not pode_usar_processos():
+            for bloco in blocos:
+                resultados = importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem)
+                yield len(bloco), list(resultados)
+            return
+        yield from _em_processos(organizacao, blocos, origem, processos)
+
+
+def _em_processos(organizacao, blocos, origem, processos) -> Iterator[tuple[int, list[Resultado]]]:
+    # The workers send no e-mail; this process tells what they stored, from their events, at the end.
+    marco, chaves, erros = marco_de_eventos(), set(), []
     # Children must open their own connections: a socket shared across fork corrupts both ends.
     connections.close_all()
     contexto = multiprocessing.get_context("fork")
     with contexto.Pool(processos) as pool:
         tarefas = ((organizacao.pk, bloco, origem) for bloco in blocos)
-        yield from pool.imap(_importar_bloco, tarefas)
+        for feitos, resultados in pool.imap(_importar_bloco, tarefas):
+            chaves.update(r.chave for r in resultados if r.status == ImportLog.Status.SUCESSO and r.chave)
+            erros += [r for r in resultados if r.status == ImportLog.Status.ERRO]
+            yield feitos, resultados
         pool.close()
         pool.join()
+    registrar_eventos_gravados(organizacao, desde=marco, chaves=chaves, erros=erros)
 
 
 def pode_usar_processos() -> bool:
@@ -74,7 +91,8 @@ def _importar_bloco(tarefa: tuple[int, list[Path], str]) -> tuple[int, list[Resu
     organizacao_id, bloco, origem = tarefa
     try:
         organizacao = Organizacao.objects.get(pk=organizacao_id)
-        resultados = importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem)
+        with notificacoes_suprimidas():
+            resultados = list(importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem))
         # Model instances stay here: the parent only reports status and messages.
         return len(bloco), [replace(r, documento=None) for r in resultados]
     finally:

@@ -12,10 +12,18 @@ from .documentos import (
 )
 from .eventos import Evento
 from .importacao import ImportLog
+from .notificacoes import PreferenciaNotificacao
 from .organizacao import Membro, Organizacao
+from .sefaz import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Servico
 from .webhooks import Webhook, WebhookLog
 
 __all__ = [
+    "Ambiente",
+    "CertificadoDigital",
+    "ConfiguracaoConsulta",
+    "ConsultaSEFAZ",
+    "CursorDistribuicao",
+    "Servico",
     "ArquivoXML",
     "CTe",
     "DaOrganizacao",
@@ -28,6 +36,7 @@ __all__ = [
     "NFeItem",
     "Organizacao",
     "Origem",
+    "PreferenciaNotificacao",
     "Situacao",
     "TipoDocumento",
     "Webhook",
