@@ -5,18 +5,21 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from api.views.busca import BuscaView
+from api.views.certificados import CertificadoViewSet
 from api.views.documentos import CTeViewSet, NFeViewSet
 from api.views.estatisticas import EstatisticasView
 from api.views.eventos import CatalogoDeEventosView, EventosView
 from api.views.importacao import ImportacoesView, ImportarView
 from api.views.notificacoes import PreferenciasView
 from api.views.painel import PainelView
+from api.views.sefaz import ConsultasView, ManifestarLoteView
 from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
 roteador = DefaultRouter(trailing_slash=True)
 roteador.register("nfes", NFeViewSet, basename="nfe")
 roteador.register("ctes", CTeViewSet, basename="cte")
 roteador.register("webhooks", WebhookViewSet, basename="webhook")
+roteador.register("certificados", CertificadoViewSet, basename="certificado")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
@@ -33,5 +36,7 @@ urlpatterns = [
     path("integracoes/testar/", TestarUrlView.as_view(), name="testar-url"),
     path("webhooks/<int:pk>/logs/", WebhookLogsView.as_view(), name="webhook-logs"),
     path("notificacoes/preferencias/", PreferenciasView.as_view(), name="preferencias-notificacao"),
+    path("consultas/", ConsultasView.as_view(), name="consultas"),
+    path("nfes/manifestar/", ManifestarLoteView.as_view(), name="nfe-manifestar-lote"),
     path("", include(roteador.urls)),
 ]

@@ -150,3 +150,7 @@ class ImportLogAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
     search_fields = ["=chave", "arquivo", "mensagem"]
     date_hierarchy = "criado_em"
     exclude = ["organizacao"]
+
+
+# Per-area admin modules, registered with the same scoping as above.
+from . import admin_sefaz  # noqa: E402, F401

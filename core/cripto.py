@@ -3,7 +3,7 @@
 Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) with keys from the `FIELD_ENCRYPTION_KEY`
 setting: one key, or a comma-separated list. The first key encrypts; every key decrypts. That is the
 rotation story: put a new key first, keep the old ones after it, re-encrypt the stored values with
-`recifrar` (a management command will walk the tables), then drop the old key.
+`recifrar` (`python manage.py recifrar_segredos` walks the tables), then drop the old key.
 
 Without `FIELD_ENCRYPTION_KEY` nothing is encrypted with a guessable key in production: it fails loudly.
 Only in development (`DEBUG` or `FISCAL_CHAVE_DE_DESENVOLVIMENTO=True`) a fixed key is derived from
@@ -61,6 +61,15 @@ def recifrar(token: str | bytes) -> str:
         return _multifernet().rotate(_como_bytes(token)).decode("ascii")
     except InvalidToken:
         raise CifraInvalida(_MENSAGEM_TOKEN_INVALIDO) from None
+
+
+def na_chave_atual(token: str | bytes) -> bool:
+    """True when the current (first) key opens `token`, i.e. `recifrar` has nothing left to do for it."""
+    try:
+        _montar(_chaves_configuradas()[:1]).decrypt(_como_bytes(token))
+    except InvalidToken:
+        return False
+    return True
 
 
 def verificar_configuracao() -> None:

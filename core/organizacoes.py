@@ -55,14 +55,24 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
 
 
 GRUPO_MEMBROS = "Membros de organização"
-MODELOS_VISIVEIS = ["organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog"]
+MODELOS_VISIVEIS = [
+    "organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog",
+    "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
+]  # fmt: skip
+# Beyond viewing: members upload and manage their A1 certificates and the capture defaults in the admin.
+PERMISSOES_DE_GESTAO = [
+    "add_certificadodigital", "change_certificadodigital", "delete_certificadodigital",
+    "change_configuracaoconsulta",
+]  # fmt: skip
 
 
 def grupo_de_membros() -> Group:
-    """The admin permissions every member has: view their organization's data (the admin scopes it)."""
+    """The admin permissions every member has: view their organization's data (the admin scopes it),
+    and manage its certificates and capture defaults."""
     grupo, _ = Group.objects.get_or_create(name=GRUPO_MEMBROS)
     permissoes = Permission.objects.filter(
-        content_type__app_label="core", codename__in=[f"view_{m}" for m in MODELOS_VISIVEIS]
+        content_type__app_label="core",
+        codename__in=[f"view_{m}" for m in MODELOS_VISIVEIS] + PERMISSOES_DE_GESTAO,
     )
     grupo.permissions.set(permissoes)
     return grupo

@@ -1,0 +1,140 @@
+"""Registering, changing and removing an organization's A1 certificates.
+
+The API, the admin and `importar_certificado` all come through here. The PFX and its password are
+stored encrypted (`CampoCifrado`) and leave this module only as an `A1` for the SEFAZ client
+(`a1_do_certificado`): never in a response, a message or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cryptography.x509.oid import NameOID
+from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
+
+from core.models import CertificadoDigital, Organizacao
+from core.tenancy import escopo
+
+from .a1 import A1, CertificadoInvalido, carregar_pfx
+from .opcoes import (
+    OpcaoInvalida,
+    exigir_uf_para_consulta_automatica,
+    normalizar_opcoes_do_certificado,
+    normalizar_uf,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class CertificadoDuplicado(CertificadoInvalido):
+    """The organization already has this very certificate (same SHA-256 thumbprint)."""
+
+    def __init__(self, existente_id: int):
+        super().__init__(
+            f"Este certificado já está cadastrado nesta organização (certificado id {existente_id}). "
+            "Para mudar as opções, altere aquele cadastro."
+        )
+        self.existente_id = existente_id
+
+
+@sensitive_variables("pfx", "senha")
+def cadastrar_certificado(organizacao: Organizacao, pfx: bytes, senha: str, **opcoes) -> CertificadoDigital:
+    """Validate the A1 file and store it, encrypted, with its metadata and the given options.
+
+    Options: nome, uf ("SP" or "35"), ambiente (1 or 2), consulta_automatica, intervalo_minutos,
+    servicos, ciencia_automatica. Raises CertificadoInvalido (CertificadoDuplicado when already there)
+    or OpcaoInvalida; both carry the offending input in `campo`.
+    """
+    return gravar_certificado(preparar_certificado(organizacao, pfx, senha, **opcoes))
+
+
+@sensitive_variables("pfx", "senha")
+def preparar_certificado(organizacao: Organizacao, pfx: bytes, senha: str, **opcoes) -> CertificadoDigital:
+    """Every check of `cadastrar_certificado`, returning the unsaved row (forms validate with this)."""
+    valores = normalizar_opcoes_do_certificado(opcoes)
+    a1 = carregar_pfx(pfx, senha)
+    if not valores.get("uf"):
+        valores["uf"] = _uf_do_titular(a1)
+    exigir_uf_para_consulta_automatica(valores["uf"], valores.get("consulta_automatica", False))
+    existente = _cadastrado(organizacao, a1.thumbprint)
+    if existente is not None:
+        raise CertificadoDuplicado(existente)
+    return CertificadoDigital(
+        organizacao=organizacao, pfx=bytes(pfx), senha=senha, cnpj=a1.cnpj, cpf=a1.cpf,
+        titular=a1.titular[:200], emissor=a1.emissor[:200], numero_serie=a1.numero_serie[:64],
+        thumbprint=a1.thumbprint, validade_inicio=a1.validade_inicio, validade_fim=a1.validade_fim, **valores,
+    )  # fmt: skip
+
+
+def gravar_certificado(certificado: CertificadoDigital) -> CertificadoDigital:
+    """Insert a row made by `preparar_certificado`; a concurrent upload of the same file is a duplicate."""
+    try:
+        with transaction.atomic():
+            certificado.save(force_insert=True)
+    except IntegrityError:
+        existente = _cadastrado(certificado.organizacao, certificado.thumbprint)
+        if existente is None:
+            raise
+        raise CertificadoDuplicado(existente) from None
+    logger.info(
+        "certificado %s cadastrado na organização %s (thumbprint %s, válido até %s)",
+        certificado.pk, certificado.organizacao_id, certificado.thumbprint[:16], certificado.validade_fim.date(),
+    )  # fmt: skip
+    return certificado
+
+
+def atualizar_certificado(certificado: CertificadoDigital, **opcoes) -> CertificadoDigital:
+    """Change the given options (the file and password never change: a new file is a new certificate).
+
+    `problema=""` clears a problem recorded by the SEFAZ client, once a person has dealt with it.
+    """
+    valores = validar_alteracao(certificado, **opcoes)
+    limpar = valores.pop("problema", None) is not None
+    for nome, valor in valores.items():
+        setattr(certificado, nome, valor)
+    campos = [*valores, "atualizado_em"]
+    if limpar:
+        certificado.problema, certificado.problema_em = "", None
+        campos += ["problema", "problema_em"]
+    certificado.save(update_fields=campos)
+    return certificado
+
+
+def validar_alteracao(certificado: CertificadoDigital, **opcoes) -> dict:
+    """The normalised options `atualizar_certificado` would apply; OpcaoInvalida if one is bad."""
+    problema = opcoes.pop("problema", None)
+    if problema:
+        raise OpcaoInvalida("problema", 'O problema só pode ser limpo (envie ""), depois de resolvido.')
+    valores = normalizar_opcoes_do_certificado(opcoes)
+    exigir_uf_para_consulta_automatica(
+        valores.get("uf", certificado.uf), valores.get("consulta_automatica", certificado.consulta_automatica)
+    )
+    return valores if problema is None else {**valores, "problema": ""}
+
+
+def excluir_certificado(certificado: CertificadoDigital) -> None:
+    """Delete the certificate; its NSU cursors stay (they belong to the CNPJ) and so does the query history."""
+    pk, organizacao_id = certificado.pk, certificado.organizacao_id
+    certificado.delete()
+    logger.info("certificado %s excluído da organização %s", pk, organizacao_id)
+
+
+def a1_do_certificado(certificado: CertificadoDigital) -> A1:
+    """Decrypt and load a stored certificate for use (TLS client, signing). CertificadoInvalido if it
+    no longer can be used, e.g. because it has expired."""
+    return carregar_pfx(certificado.pfx, certificado.senha)
+
+
+def _cadastrado(organizacao: Organizacao, thumbprint: str) -> int | None:
+    return escopo(CertificadoDigital, organizacao).filter(thumbprint=thumbprint).values_list("pk", flat=True).first()
+
+
+def _uf_do_titular(a1: A1) -> str:
+    """ICP-Brasil subjects usually carry the holder's state (ST=SP); "" when absent or not a UF."""
+    for atributo in a1.certificado.subject.get_attributes_for_oid(NameOID.STATE_OR_PROVINCE_NAME):
+        try:
+            return normalizar_uf(str(atributo.value))
+        except OpcaoInvalida:
+            continue
+    return ""
