@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from core.documentos.chave import somente_documento
 from core.eventos.catalogo import TIPOS
-from core.models import CTe, ImportLog, NFe, Situacao, WebhookLog
+from core.models import ConsultaSEFAZ, CTe, ImportLog, NFe, Servico, Situacao, WebhookLog
 
 UFS = sorted(
     ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
@@ -169,3 +169,21 @@ class WebhookLogFilterSet(filtros.FilterSet):
     class Meta:
         model = WebhookLog
         fields = []
+
+
+class ConsultaSEFAZFilterSet(filtros.FilterSet):
+    certificado = filtros.NumberFilter(field_name="certificado_id")
+    servico = filtros.ChoiceFilter(choices=Servico.choices)
+    tipo = filtros.MultipleChoiceFilter(choices=ConsultaSEFAZ.Tipo.choices)
+    cstat = filtros.NumberFilter()
+    execucao = filtros.CharFilter()
+    com_erro = BooleanoFilter(method="filtrar_com_erro", help_text="true: só chamadas sem resposta da SEFAZ")
+    desde = DataFilter(field_name="criada_em", lookup_expr="gte")
+    ate = DataFilter(field_name="criada_em", lookup_expr="lte")
+
+    class Meta:
+        model = ConsultaSEFAZ
+        fields = []
+
+    def filtrar_com_erro(self, consultas, _nome, valor):
+        return consultas.exclude(erro="") if valor else consultas.filter(erro="")

@@ -130,6 +130,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusDeEntregaEnum": "core.models.webhooks.WebhookLog.Status",
         "StatusDeImportacaoEnum": "core.models.importacao.ImportLog.Status",
+        "TipoDeConsultaEnum": "core.models.sefaz.ConsultaSEFAZ.Tipo",
+        "TipoDeManifestacaoEnum": ["ciencia", "confirmacao", "desconhecimento", "nao_realizada"],
     },
 }
 
@@ -164,6 +166,8 @@ SEFAZ_TIMEOUT_SEGUNDOS = env.float("SEFAZ_TIMEOUT_SEGUNDOS", default=30.0)
 # Pause between the pages of one distNSU run, and the most pages a run takes (the next run continues).
 SEFAZ_PAUSA_ENTRE_PAGINAS = env.float("SEFAZ_PAUSA_ENTRE_PAGINAS", default=1.0)
 SEFAZ_MAX_PAGINAS = env.int("SEFAZ_MAX_PAGINAS", default=100)
+# Pages a "consultar agora" API request fetches before answering (the scheduled run continues).
+SEFAZ_PAGINAS_POR_REQUISICAO = env.int("SEFAZ_PAGINAS_POR_REQUISICAO", default=5)
 
 # A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
 FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)

@@ -1,16 +1,20 @@
 """The organization's A1 certificates and capture defaults. Thin: the rules live in core.certificados."""
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.base import DaOrganizacaoMixin
+from api.erros import Conflito
 from api.serializers import certificados as s
+from api.serializers.sefaz import ConsultarSerializer, ExecucaoSerializer
 from core.certificados import (
     CertificadoDuplicado,
     CertificadoInvalido,
@@ -21,6 +25,13 @@ from core.certificados import (
 )
 from core.certificados.a1 import TAMANHO_MAXIMO_PFX
 from core.models import CertificadoDigital
+from core.sefaz.distribuicao import CertificadoComProblema, ConsultaNaoPermitida, consultar_certificado
+
+
+class ConsultaNaoPermitidaAgora(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "consulta_nao_permitida"
+
 
 ERRO = {"type": "object", "properties": {"erro": {"type": "string"}, "detalhes": {"type": "object"}}}
 
@@ -72,6 +83,39 @@ class CertificadoViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
     def perform_destroy(self, certificado):
         excluir_certificado(certificado)
 
+    @extend_schema(
+        request=ConsultarSerializer,
+        responses={
+            200: ExecucaoSerializer,
+            409: OpenApiResponse(ERRO, description="Certificado vencido ou com problema a resolver"),
+            429: OpenApiResponse(ERRO, description="A SEFAZ ainda não permite consultar (`detalhes.permitida_em`)"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def consultar(self, request, pk=None):
+        """Consulta a SEFAZ agora (distNSU), respeitando as esperas da SEFAZ.
+
+        Busca até `SEFAZ_PAGINAS_POR_REQUISICAO` páginas; havendo mais, a próxima execução agendada
+        continua de onde esta parou (`situacao: continua`). Dentro de uma espera ou bloqueio responde 429
+        com o momento em que a consulta será permitida.
+        """
+        certificado = self.get_object()
+        pedido = ConsultarSerializer(data=request.data)
+        pedido.is_valid(raise_exception=True)
+        servicos = sorted(pedido.validated_data.get("servicos") or []) or None
+        try:
+            execucao = consultar_certificado(
+                certificado, origem="api", servicos=servicos, exigir_permissao=True,
+                max_paginas=settings.SEFAZ_PAGINAS_POR_REQUISICAO,
+            )  # fmt: skip
+        except CertificadoComProblema as erro:
+            raise Conflito(erro.motivo) from None
+        except ConsultaNaoPermitida as erro:
+            excecao = ConsultaNaoPermitidaAgora({"detail": erro.motivo, "permitida_em": erro.permitida_em})
+            excecao.wait = max(1, int((erro.permitida_em - timezone.now()).total_seconds())) if erro.permitida_em else None
+            raise excecao from None
+        return Response(ExecucaoSerializer(execucao).data)
+
     @extend_schema(methods=["GET"], responses=s.ConfiguracaoConsultaSerializer)
     @extend_schema(
         methods=["PATCH"], request=s.ConfiguracaoConsultaSerializer, responses=s.ConfiguracaoConsultaSerializer
@@ -86,3 +130,4 @@ class CertificadoViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
         pedido.is_valid(raise_exception=True)
         pedido.save()
         return Response(pedido.data)
+

@@ -14,7 +14,9 @@ from api.filtros import CTeFilterSet, NFeFilterSet
 from api.paginacao import PaginacaoDocumentos
 from api.serializers import documentos as s
 from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
+from api.serializers.sefaz import ManifestarSerializer, ResultadosManifestacaoSerializer
 from api.views.arquivos import DacteMixin, DanfeMixin, ExportarMixin
+from api.views.sefaz import responder_manifestacao
 from core.consultas.totais import totais
 from core.models import CTe, NFe
 
@@ -70,6 +72,19 @@ class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
 
     def com_relacionados(self, documentos):
         return documentos.prefetch_related("itens", "eventos")
+
+    @extend_schema(request=ManifestarSerializer, responses=ResultadosManifestacaoSerializer)
+    @action(detail=True, methods=["post"])
+    def manifestar(self, request, chave=None):
+        """Manifestação do destinatário: ciencia, confirmacao, desconhecimento ou nao_realizada.
+
+        O evento é assinado com o certificado do destinatário e enviado à SEFAZ; registrado (135/136),
+        fica gravado nos eventos da NF-e. Uma ciência libera o XML completo na próxima consulta.
+        """
+        self.get_object()  # 404 for another organization's key
+        pedido = ManifestarSerializer(data=request.data)
+        pedido.is_valid(raise_exception=True)
+        return responder_manifestacao(request, [chave], pedido.validated_data)
 
 
 @extend_schema_view(totais=extend_schema(responses=TotaisCTeSerializer, filters=True))

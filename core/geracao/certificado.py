@@ -5,6 +5,7 @@ Nothing here is trusted by anyone: the CA "AC TESTE FISCAL" exists only inside t
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -201,3 +202,49 @@ def _protecao(senha: bytes, legado: bool) -> serialization.KeySerializationEncry
     if not senha:
         return serialization.NoEncryption()
     return serialization.BestAvailableEncryption(senha)
+
+
+def autoridade_teste(chave_bits: int = 2048) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """Key and certificate of the test CA ("AC TESTE FISCAL") that issues every certificate made here.
+
+    One per process: a certificate generated in one process is not trusted by another one's CA.
+    """
+    return _ac(chave_bits)
+
+
+def gerar_certificado_servidor(
+    nomes: tuple[str, ...] = ("localhost",),
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    dias_validade: int = 365,
+    chave_bits: int = 2048,
+) -> CertificadoGerado:
+    """A TLS server certificate (SAN DNS ``nomes`` + IP ``ips``) issued by the test CA, for local simulators."""
+    chave_ac, certificado_ac = _ac(chave_bits)
+    chave = _chave_rsa(chave_bits, "servidor-tls")
+    inicio = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+    nomes_alternativos: list[x509.GeneralName] = [x509.DNSName(nome) for nome in nomes]
+    nomes_alternativos += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    certificado = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, nomes[0] if nomes else ips[0])]))
+        .issuer_name(certificado_ac.subject)
+        .public_key(chave.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(inicio)
+        .not_valid_after(inicio + timedelta(days=dias_validade))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=True, data_encipherment=False,
+                key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )  # fmt: skip
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(nomes_alternativos), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(chave_ac.public_key()), critical=False
+        )
+        .sign(chave_ac, hashes.SHA256())
+    )
+    return CertificadoGerado(chave_privada=chave, certificado=certificado, cadeia=[certificado_ac])

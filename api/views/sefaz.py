@@ -1,0 +1,58 @@
+"""SEFAZ: query history and manifestations. Thin: the rules live in core.sefaz."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.base import DaOrganizacaoMixin
+from api.filtros import ConsultaSEFAZFilterSet
+from api.paginacao import PaginacaoDocumentos
+from api.serializers import sefaz as s
+from core.models import CertificadoDigital, ConsultaSEFAZ
+from core.sefaz.manifestacao import ManifestacaoInvalida, manifestar
+from core.tenancy import escopo
+
+
+class PaginacaoConsultas(PaginacaoDocumentos):
+    ordering = ("-criada_em", "-id")
+
+
+class ConsultasView(DaOrganizacaoMixin, generics.ListAPIView):
+    """Cada chamada feita à SEFAZ (distNSU, consNSU, manifestação), da mais recente."""
+
+    model = ConsultaSEFAZ
+    serializer_class = s.ConsultaSEFAZSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ConsultaSEFAZFilterSet
+    pagination_class = PaginacaoConsultas
+
+
+def responder_manifestacao(request, chaves, dados) -> Response:
+    certificado = None
+    if dados.get("certificado"):
+        certificado = escopo(CertificadoDigital, request.organizacao).filter(pk=dados["certificado"]).first()
+        if certificado is None:
+            raise ValidationError({"certificado": ["Certificado não encontrado nesta organização."]})
+    try:
+        resultados = manifestar(
+            request.organizacao, chaves, dados["tipo"], dados.get("justificativa", ""), certificado=certificado
+        )
+    except ManifestacaoInvalida as erro:
+        raise ValidationError({erro.campo: [str(erro)]}) from None
+    return Response(s.ResultadosManifestacaoSerializer({"resultados": resultados}).data)
+
+
+class ManifestarLoteView(APIView):
+    """Manifesta várias NF-e de uma vez (até 20), com o certificado do destinatário de cada uma."""
+
+    @extend_schema(
+        operation_id="nfes_manifestar_lote", request=s.ManifestarLoteSerializer,
+        responses=s.ResultadosManifestacaoSerializer,
+    )  # fmt: skip
+    def post(self, request):
+        pedido = s.ManifestarLoteSerializer(data=request.data)
+        pedido.is_valid(raise_exception=True)
+        return responder_manifestacao(request, pedido.validated_data["chaves"], pedido.validated_data)

@@ -1,0 +1,512 @@
+"""Capturing documents from SEFAZ: the distNSU loop of each NSU sequence, with SEFAZ's waits and blocks.
+
+`consultar_certificado()` is the ONLY way anything (cron task, API, admin, command) queries
+DistribuicaoDFe, so the rules of SEFAZ.md §1.8–1.9 hold everywhere:
+
+- one run at a time per sequence: the cursor row is reserved by a conditional UPDATE (a lease), never by
+  a lock held across the SOAP call (no outbound HTTP inside a transaction);
+- each call continues from the `ultNSU` SEFAZ returned last; the documents of an answer and the new
+  cursor are committed together, so a crash in between re-reads the same answer instead of losing it;
+- 137, or ultNSU == maxNSU: the next call waits ≥ 61 min; 656: adopt the returned ultNSU and wait
+  ≥ 65 min; 108/109/999 and network/TLS/HTTP failures: exponential backoff; configuration errors
+  (589, 593, 472, 473, 28x, ...): the certificate is marked with the problem and nothing runs until a
+  person clears it;
+- NSUs skipped (a 656 that moved the cursor ahead, holes in a page) are fetched one by one with
+  consNSU, at most 20 single queries per rolling hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.documentos.importacao import Entrada, importar
+from core.eventos.emissao import disparar_webhook
+from core.models import CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, Origem
+from core.tenancy import escopo, inserir
+
+from .cliente import ClienteSEFAZ, FalhaDeComunicacao, RespostaDistribuicao
+
+logger = logging.getLogger(__name__)
+
+ESPERA_SEM_NOVIDADES = timedelta(minutes=61)
+BLOQUEIO_CONSUMO_INDEVIDO = timedelta(minutes=65)
+BACKOFF_MINUTOS = (15, 30, 60, 120, 240)
+RESERVA = timedelta(minutes=10)
+LIMITE_AVULSAS_POR_HORA = 20
+MAX_LACUNAS = 1000
+
+SEM_DOCUMENTOS, DOCUMENTOS, CONSUMO_INDEVIDO = 137, 138, 656
+TRANSITORIOS = {108, 109, 999}
+
+Tipo = ConsultaSEFAZ.Tipo
+
+
+class ConsultaNaoPermitida(Exception):
+    """A query now would break a SEFAZ rule or cannot work; `permitida_em` says when it may run (if known)."""
+
+    def __init__(self, motivo: str, permitida_em: datetime | None = None):
+        super().__init__(motivo)
+        self.motivo, self.permitida_em = motivo, permitida_em
+
+
+class CertificadoComProblema(ConsultaNaoPermitida):
+    """Only a person can fix it (wrong certificate, expired, rejected by SEFAZ)."""
+
+
+@dataclass
+class ResultadoDoServico:
+    servico: str
+    situacao: str = "concluida"  # concluida, continua, aguardando, bloqueada, em_andamento, erro, problema
+    chamadas: int = 0
+    documentos: int = 0
+    importados: int = 0
+    cstat: int | None = None
+    xmotivo: str = ""
+    ult_nsu: int | None = None
+    max_nsu: int | None = None
+    proxima_consulta_em: datetime | None = None
+    mensagem: str = ""
+    ciencias: int = 0  # automatic ciência sent for new summaries
+    resumos_novos: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Execucao:
+    id: str
+    certificado_id: int
+    origem: str
+    servicos: list[ResultadoDoServico] = field(default_factory=list)
+
+    @property
+    def chamadas(self) -> int:
+        return sum(s.chamadas for s in self.servicos)
+
+    def resumo(self) -> dict:
+        return {
+            "execucao": self.id, "certificado": self.certificado_id, "origem": self.origem,
+            "documentos": sum(s.documentos for s in self.servicos),
+            "importados": sum(s.importados for s in self.servicos),
+            "servicos": [asdict(s) for s in self.servicos],
+        }  # fmt: skip
+
+
+# --- entry points -----------------------------------------------------------------------------------
+
+
+def consultar_certificado(
+    certificado: CertificadoDigital, *, origem: str, servicos: list[str] | None = None,
+    max_paginas: int | None = None, exigir_permissao: bool = False,
+) -> Execucao:  # fmt: skip
+    """Run distNSU for each service of `certificado` as far as SEFAZ's rules allow now.
+
+    With `exigir_permissao`, raise ConsultaNaoPermitida instead of doing nothing when no service may
+    be queried now (the API answers 429 with `permitida_em`).
+    """
+    from core.certificados import a1_do_certificado, opcoes_efetivas
+
+    opcoes = opcoes_efetivas(certificado)
+    servicos = list(servicos or opcoes.servicos)
+    _conferir_certificado(certificado)
+    if exigir_permissao:
+        conferir_permissao(certificado, servicos)
+    execucao = Execucao(uuid.uuid4().hex, certificado.pk, origem)
+    a1 = a1_do_certificado(certificado)
+    max_paginas = max_paginas or settings.SEFAZ_MAX_PAGINAS
+    with ClienteSEFAZ(a1, opcoes.ambiente) as cliente:
+        for servico in servicos:
+            cursor = cursor_do_servico(certificado, servico, opcoes.ambiente)
+            resultado = _consultar_servico(cursor, cliente, opcoes.uf, execucao, max_paginas)
+            if opcoes.ciencia_automatica and resultado.resumos_novos:
+                _dar_ciencia(certificado, resultado)
+            execucao.servicos.append(resultado)
+            if any(s.situacao == "problema" for s in execucao.servicos):
+                break
+    if execucao.chamadas:
+        with transaction.atomic():
+            disparar_webhook("consulta_concluida", _dados_do_evento(certificado, execucao), certificado.organizacao)
+    return execucao
+
+
+def conferir_permissao(certificado: CertificadoDigital, servicos: list[str]) -> None:
+    """Raise unless at least one of `servicos` may be queried now."""
+    _conferir_certificado(certificado)
+    from core.certificados import opcoes_efetivas
+
+    ambiente, agora, esperas = opcoes_efetivas(certificado).ambiente, timezone.now(), []
+    for servico in servicos:
+        cursor = escopo(CursorDistribuicao, certificado.organizacao).filter(
+            documento=certificado.documento, servico=servico, ambiente=ambiente
+        ).first()
+        permitida = permitida_em(cursor) if cursor else None
+        if permitida is None or permitida <= agora:
+            return
+        esperas.append(permitida)
+    primeira = min(esperas)
+    raise ConsultaNaoPermitida(
+        f"A SEFAZ só permite a próxima consulta a partir de {timezone.localtime(primeira):%d/%m/%Y %H:%M} "
+        "(regra de consumo indevido: uma hora sem novidades, ou bloqueio 656).",
+        primeira,
+    )
+
+
+def cursores_devidos(agora: datetime | None = None):
+    """Certificates with automatic capture whose schedule says it is time (for `consultas_sefaz`)."""
+    from core.tenancy import todas_as_organizacoes
+
+    agora = agora or timezone.now()
+    return (
+        todas_as_organizacoes(CertificadoDigital)
+        .filter(consulta_automatica=True, problema="", validade_fim__gt=agora)
+        .select_related("organizacao")
+        .order_by("id")
+    )
+
+
+def esta_na_hora(certificado: CertificadoDigital, agora: datetime | None = None) -> bool:
+    """Due when some service's cursor has no wait pending and its interval has passed."""
+    from core.certificados import opcoes_efetivas
+
+    agora, opcoes = agora or timezone.now(), opcoes_efetivas(certificado)
+    cursores = {
+        c.servico: c
+        for c in escopo(CursorDistribuicao, certificado.organizacao).filter(
+            documento=certificado.documento, ambiente=opcoes.ambiente, servico__in=opcoes.servicos
+        )
+    }
+    for servico in opcoes.servicos:
+        cursor = cursores.get(servico)
+        if cursor is None:
+            return True
+        permitida = permitida_em(cursor)
+        intervalo_passou = cursor.ultima_consulta_em is None or (
+            cursor.ult_nsu < cursor.max_nsu  # more documents waiting: continue at once
+            or cursor.ultima_consulta_em + timedelta(minutes=opcoes.intervalo_minutos) <= agora
+        )
+        if (permitida is None or permitida <= agora) and intervalo_passou:
+            return True
+    return False
+
+
+def permitida_em(cursor: CursorDistribuicao) -> datetime | None:
+    datas = [d for d in (cursor.proxima_consulta_em, cursor.bloqueado_ate) if d]
+    return max(datas) if datas else None
+
+
+def cursor_do_servico(certificado: CertificadoDigital, servico: str, ambiente: int) -> CursorDistribuicao:
+    organizacao = certificado.organizacao
+    existentes = escopo(CursorDistribuicao, organizacao).filter(
+        documento=certificado.documento, servico=servico, ambiente=ambiente
+    )
+    cursor = existentes.first()
+    if cursor is None:
+        novo = CursorDistribuicao(
+            organizacao=organizacao, certificado=certificado, documento=certificado.documento, servico=servico,
+            ambiente=ambiente,
+        )  # fmt: skip
+        inserir(CursorDistribuicao, organizacao, [novo], ignorar_conflitos=True)  # a concurrent run may win
+        cursor = existentes.get()
+    if cursor.certificado_id != certificado.pk:  # the sequence belongs to the CNPJ: follow its newest certificate
+        existentes.filter(pk=cursor.pk).update(certificado=certificado)
+        cursor.certificado = certificado
+    return cursor
+
+
+# --- one sequence -------------------------------------------------------------------------------------
+
+
+def _consultar_servico(cursor, cliente: ClienteSEFAZ, uf: str, execucao: Execucao, max_paginas: int):
+    resultado = ResultadoDoServico(cursor.servico, ult_nsu=cursor.ult_nsu, max_nsu=cursor.max_nsu)
+    if not _reservar(cursor, execucao.id):
+        resultado.situacao, resultado.mensagem = "em_andamento", "outra consulta desta sequência está em andamento"
+        return resultado
+    try:
+        pausa = float(settings.SEFAZ_PAUSA_ENTRE_PAGINAS)
+        while resultado.chamadas < max_paginas:
+            permitida = permitida_em(cursor)
+            if permitida and permitida > timezone.now():
+                resultado.situacao = "bloqueada" if cursor.bloqueado_ate == permitida else "aguardando"
+                resultado.proxima_consulta_em = permitida
+                break
+            if resultado.chamadas:
+                time.sleep(pausa)
+                _renovar(cursor, execucao.id)
+            if not _uma_pagina(cursor, cliente, uf, execucao, resultado):
+                break
+        else:
+            resultado.situacao = "continua"  # page budget spent; the next run goes on from ultNSU
+        _preencher_lacunas(cursor, cliente, uf, execucao, resultado)
+    finally:
+        _liberar(cursor, execucao.id)
+    return resultado
+
+
+def _uma_pagina(cursor, cliente, uf, execucao, resultado) -> bool:
+    """One distNSU call and its consequences; True when the loop should ask for the next page."""
+    # Committed BEFORE the call: if the process dies before the answer is stored, the next run still
+    # waits the hour SEFAZ demands after an answer that may have been the last page (no 656 on restart),
+    # and then repeats the same ultNSU, which re-reads the lost answer.
+    cursor.proxima_consulta_em, cursor.ultima_consulta_em = timezone.now() + ESPERA_SEM_NOVIDADES, timezone.now()
+    _salvar_cursor(cursor)
+    try:
+        resposta = cliente.distribuicao(cursor.servico, cursor.documento, uf, ult_nsu=cursor.ult_nsu)
+    except FalhaDeComunicacao as falha:
+        resultado.chamadas += 1
+        _registrar_falha(cursor, execucao, Tipo.DIST_NSU, falha, resultado, nsu=cursor.ult_nsu)
+        return False
+    resultado.chamadas += 1
+    return _aplicar_distribuicao(cursor, resposta, execucao, resultado)
+
+
+def _aplicar_distribuicao(cursor, resposta: RespostaDistribuicao, execucao, resultado) -> bool:
+    agora, continuar = timezone.now(), False
+    resultado.cstat, resultado.xmotivo = resposta.cstat, resposta.xmotivo
+    consulta = _consulta(cursor, execucao, Tipo.DIST_NSU, resposta, nsu_consultado=cursor.ult_nsu)
+    with transaction.atomic():
+        if resposta.cstat == DOCUMENTOS:
+            importados = _importar(cursor, resposta, resultado)
+            _anotar_lacunas(cursor, resposta)
+            cursor.ult_nsu = resposta.ult_nsu if resposta.ult_nsu is not None else cursor.ult_nsu
+            cursor.max_nsu = resposta.max_nsu if resposta.max_nsu is not None else cursor.max_nsu
+            continuar = cursor.ult_nsu < cursor.max_nsu
+            cursor.proxima_consulta_em = None if continuar else agora + ESPERA_SEM_NOVIDADES
+            cursor.falhas_seguidas = 0
+            consulta.documentos, consulta.importados = len(resposta.documentos), importados
+            resultado.documentos += len(resposta.documentos)
+            resultado.importados += importados
+            resultado.situacao = "continua" if continuar else "concluida"
+        elif resposta.cstat == SEM_DOCUMENTOS:
+            if resposta.ult_nsu:
+                cursor.ult_nsu = resposta.ult_nsu
+            if resposta.max_nsu is not None:
+                cursor.max_nsu = max(resposta.max_nsu, cursor.ult_nsu)
+            cursor.proxima_consulta_em, cursor.falhas_seguidas = agora + ESPERA_SEM_NOVIDADES, 0
+            resultado.situacao = "concluida"
+        elif resposta.cstat == CONSUMO_INDEVIDO:
+            if resposta.ult_nsu and resposta.ult_nsu > cursor.ult_nsu:
+                _lacunas_de(cursor, range(cursor.ult_nsu + 1, resposta.ult_nsu + 1))
+            if resposta.ult_nsu:
+                cursor.ult_nsu = resposta.ult_nsu
+            cursor.bloqueado_ate = agora + BLOQUEIO_CONSUMO_INDEVIDO
+            resultado.situacao, resultado.proxima_consulta_em = "bloqueada", cursor.bloqueado_ate
+            logger.warning("SEFAZ 656 para %s %s: %s", cursor.servico, cursor.documento, resposta.xmotivo)
+        elif resposta.cstat in TRANSITORIOS:
+            _adiar(cursor, agora)
+            resultado.situacao, resultado.proxima_consulta_em = "erro", cursor.proxima_consulta_em
+        else:
+            _marcar_problema(cursor.certificado, f"{resposta.cstat}: {resposta.xmotivo}", agora)
+            resultado.situacao = "problema"
+        resultado.mensagem = f"{resposta.cstat} {resposta.xmotivo}".strip()
+        resultado.ult_nsu, resultado.max_nsu = cursor.ult_nsu, cursor.max_nsu
+        resultado.proxima_consulta_em = resultado.proxima_consulta_em or cursor.proxima_consulta_em
+        cursor.ultimo_cstat, cursor.ultima_consulta_em = resposta.cstat, agora
+        _salvar_cursor(cursor)
+        inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+    return continuar
+
+
+def _importar(cursor, resposta: RespostaDistribuicao, resultado: ResultadoDoServico | None = None) -> int:
+    entradas = [
+        Entrada(f"SEFAZ {cursor.servico.upper()} NSU {d.nsu or 0:015d} ({d.schema or 'sem schema'})", d.xml, d.nsu)
+        for d in resposta.documentos
+    ]
+    entradas += [Entrada(f"SEFAZ {cursor.servico.upper()} docZip", b"", erro=erro) for erro in resposta.erros]
+    resultados = list(importar(organizacao=cursor.organizacao, entradas=entradas, origem=Origem.SEFAZ))
+    if resultado is not None:
+        resultado.resumos_novos += [r.chave for r in resultados if r.status == "sucesso" and r.tipo_xml == "resNFe"]
+    return sum(1 for r in resultados if r.status == "sucesso")
+
+
+def _anotar_lacunas(cursor, resposta: RespostaDistribuicao) -> None:
+    """NSUs inside this page's range that did not come (SEFAZ promises none; a lost answer makes them)."""
+    recebidos = {d.nsu for d in resposta.documentos if d.nsu}
+    if not recebidos or resposta.ult_nsu is None:
+        return
+    faltando = set(range(cursor.ult_nsu + 1, resposta.ult_nsu + 1)) - recebidos
+    _lacunas_de(cursor, sorted(faltando))
+
+
+def _lacunas_de(cursor, nsus) -> None:
+    lacunas = sorted(set(cursor.lacunas) | set(nsus))
+    if len(lacunas) > MAX_LACUNAS:
+        logger.warning("%d NSUs faltando em %s %s: guardando os %d mais recentes", len(lacunas), cursor.servico,
+                       cursor.documento, MAX_LACUNAS)  # fmt: skip
+        lacunas = lacunas[-MAX_LACUNAS:]
+    cursor.lacunas = lacunas
+
+
+def _dar_ciencia(certificado: CertificadoDigital, resultado: ResultadoDoServico) -> None:
+    """Automatic ciência for new summaries, so their full NF-e arrives in a later NSU (outside transactions)."""
+    from .manifestacao import MAX_POR_LOTE, manifestar
+
+    chaves = list(dict.fromkeys(resultado.resumos_novos))
+    for inicio in range(0, len(chaves), MAX_POR_LOTE):
+        try:
+            feitas = manifestar(certificado.organizacao, chaves[inicio : inicio + MAX_POR_LOTE], "ciencia",
+                                origem="automatica", certificado=certificado)  # fmt: skip
+        except Exception:  # the capture itself succeeded; the next run retries nothing, a person can manifest
+            logger.exception("ciência automática falhou para o certificado %s", certificado.pk)
+            return
+        resultado.ciencias += sum(1 for f in feitas if f.registrada)
+
+
+# --- gaps (consNSU, 20 per hour) ------------------------------------------------------------------------
+
+
+def _preencher_lacunas(cursor, cliente, uf, execucao, resultado) -> None:
+    while cursor.lacunas:
+        agora = timezone.now()
+        if cursor.bloqueado_ate and cursor.bloqueado_ate > agora:  # the 1-hour wait is distNSU's; a block is all
+            return
+        recentes = [m for m in cursor.consultas_avulsas if datetime.fromisoformat(m) > agora - timedelta(hours=1)]
+        if len(recentes) >= LIMITE_AVULSAS_POR_HORA:
+            return
+        nsu = cursor.lacunas[0]
+        cursor.consultas_avulsas = [*recentes, agora.isoformat()]
+        try:
+            resposta = cliente.distribuicao(cursor.servico, cursor.documento, uf, nsu=nsu)
+        except FalhaDeComunicacao as falha:
+            _registrar_falha(cursor, execucao, Tipo.CONS_NSU, falha, resultado, nsu=nsu)
+            return
+        resultado.chamadas += 1
+        consulta = _consulta(cursor, execucao, Tipo.CONS_NSU, resposta, nsu_consultado=nsu)
+        with transaction.atomic():
+            if resposta.cstat == DOCUMENTOS:
+                consulta.documentos = len(resposta.documentos)
+                consulta.importados = _importar(cursor, resposta)
+                resultado.documentos += consulta.documentos
+                resultado.importados += consulta.importados
+            elif resposta.cstat == CONSUMO_INDEVIDO:
+                cursor.bloqueado_ate = agora + BLOQUEIO_CONSUMO_INDEVIDO
+            if resposta.cstat in (DOCUMENTOS, SEM_DOCUMENTOS):  # 137: that NSU was never generated
+                cursor.lacunas = [n for n in cursor.lacunas if n != nsu]
+            _salvar_cursor(cursor)
+            inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+        if resposta.cstat not in (DOCUMENTOS, SEM_DOCUMENTOS):
+            return
+
+
+# --- failures, problems, bookkeeping --------------------------------------------------------------------
+
+
+def _registrar_falha(cursor, execucao, tipo, falha: FalhaDeComunicacao, resultado, nsu=None) -> None:
+    agora = timezone.now()
+    consulta = _consulta(cursor, execucao, tipo, None, nsu_consultado=nsu, erro=falha.motivo)
+    with transaction.atomic():
+        if falha.permanente:
+            _marcar_problema(cursor.certificado, falha.motivo, agora)
+            resultado.situacao = "problema"
+        else:
+            _adiar(cursor, agora)
+            resultado.situacao, resultado.proxima_consulta_em = "erro", cursor.proxima_consulta_em
+        cursor.ultima_consulta_em = agora
+        _salvar_cursor(cursor)
+        inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+    resultado.mensagem = falha.motivo
+    logger.warning("SEFAZ %s %s: %s", cursor.servico, cursor.documento, falha.motivo)
+
+
+def _adiar(cursor, agora: datetime) -> None:
+    cursor.falhas_seguidas += 1
+    minutos = BACKOFF_MINUTOS[min(cursor.falhas_seguidas, len(BACKOFF_MINUTOS)) - 1]
+    # Replaces the hour set before the call: no documents came, so a retry repeats the same ultNSU. (If a
+    # timeout hid a last page, SEFAZ may answer 656 and the block runs its course: nothing is lost.)
+    cursor.proxima_consulta_em = agora + timedelta(minutes=minutos)
+
+
+def _marcar_problema(certificado: CertificadoDigital, problema: str, agora: datetime) -> None:
+    escopo(CertificadoDigital, certificado.organizacao).filter(pk=certificado.pk).update(
+        problema=problema[:300], problema_em=agora, atualizado_em=agora
+    )
+    certificado.problema, certificado.problema_em = problema[:300], agora
+    logger.error("certificado %s (%s) parado: %s", certificado.pk, certificado.documento, problema)
+    transaction.on_commit(lambda: _avisar_problema(certificado, problema))
+
+
+def _avisar_problema(certificado: CertificadoDigital, problema: str) -> None:
+    try:
+        from core.notifications import NotificationService
+
+        aviso = getattr(NotificationService(), "notificar_problema_certificado", None)
+        if aviso:
+            aviso(certificado, problema)
+    except Exception:  # an e-mail failure must never hide the problem itself, which is stored
+        logger.exception("falha ao avisar o problema do certificado %s", certificado.pk)
+
+
+def _conferir_certificado(certificado: CertificadoDigital) -> None:
+    if certificado.problema:
+        raise CertificadoComProblema(
+            f"Consultas suspensas até que o problema seja resolvido: {certificado.problema}. "
+            "Corrija e limpe o campo `problema` (PATCH) para retomar."
+        )
+    if certificado.validade_fim <= timezone.now():
+        raise CertificadoComProblema(
+            f"O certificado venceu em {timezone.localtime(certificado.validade_fim):%d/%m/%Y}; envie um certificado novo."
+        )
+
+
+def _consulta(cursor, execucao, tipo, resposta, *, nsu_consultado=None, erro="") -> ConsultaSEFAZ:
+    return ConsultaSEFAZ(
+        organizacao=cursor.organizacao, certificado=cursor.certificado, cursor=cursor, execucao=execucao.id,
+        documento=cursor.documento, servico=cursor.servico, ambiente=cursor.ambiente, tipo=tipo,
+        nsu_consultado=nsu_consultado, origem=execucao.origem, erro=erro,
+        cstat=resposta.cstat if resposta else None, xmotivo=(resposta.xmotivo if resposta else "")[:500],
+        ult_nsu=resposta.ult_nsu if resposta else None, max_nsu=resposta.max_nsu if resposta else None,
+        duracao_ms=resposta.duracao_ms if resposta else None,
+    )  # fmt: skip
+
+
+_CAMPOS_DO_CURSOR = [
+    "ult_nsu", "max_nsu", "proxima_consulta_em", "bloqueado_ate", "ultimo_cstat", "ultima_consulta_em",
+    "falhas_seguidas", "consultas_avulsas", "lacunas", "atualizado_em",
+]  # fmt: skip
+
+
+def _salvar_cursor(cursor) -> None:
+    cursor.save(update_fields=_CAMPOS_DO_CURSOR)
+
+
+def _reservar(cursor, execucao_id: str) -> bool:
+    agora = timezone.now()
+    livre = Q(reservado_ate__isnull=True) | Q(reservado_ate__lte=agora) | Q(reservado_por=execucao_id)
+    reservado = escopo(CursorDistribuicao, cursor.organizacao).filter(livre, pk=cursor.pk).update(
+        reservado_por=execucao_id, reservado_ate=agora + RESERVA
+    )
+    if reservado:
+        cursor.refresh_from_db()  # the state another run may have left
+    return bool(reservado)
+
+
+def _renovar(cursor, execucao_id: str) -> None:
+    escopo(CursorDistribuicao, cursor.organizacao).filter(pk=cursor.pk, reservado_por=execucao_id).update(
+        reservado_ate=timezone.now() + RESERVA
+    )
+
+
+def _liberar(cursor, execucao_id: str) -> None:
+    escopo(CursorDistribuicao, cursor.organizacao).filter(pk=cursor.pk, reservado_por=execucao_id).update(
+        reservado_por="", reservado_ate=None
+    )
+
+
+def _dados_do_evento(certificado: CertificadoDigital, execucao: Execucao) -> dict:
+    return {
+        "certificado": certificado.documento, "certificado_id": certificado.pk, "execucao": execucao.id,
+        "origem": execucao.origem, "documentos": sum(s.documentos for s in execucao.servicos),
+        "importados": sum(s.importados for s in execucao.servicos),
+        "servicos": [
+            {"servico": s.servico, "situacao": s.situacao, "chamadas": s.chamadas, "documentos": s.documentos,
+             "importados": s.importados, "cstat": s.cstat, "xmotivo": s.xmotivo, "ult_nsu": s.ult_nsu,
+             "max_nsu": s.max_nsu, "proxima_consulta_em": s.proxima_consulta_em}
+            for s in execucao.servicos
+        ],
+    }  # fmt: skip
