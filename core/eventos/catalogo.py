@@ -51,12 +51,17 @@ TIPOS = {
         TipoDeEvento(
             "consulta_concluida",
             "Uma consulta à SEFAZ (distribuição de DF-e) terminou.",
-            {"certificado": "11222333000181", "servico": "nfe", "documentos": 12, "cstat": 138, "ult_nsu": 4521},
+            {"certificado": "11222333000181", "certificado_id": 3, "execucao": "9f1c2b0e8a4d4e7f9a6b5c4d3e2f1a0b",
+             "origem": "agendada", "documentos": 12, "importados": 11,
+             "servicos": [{"servico": "nfe", "situacao": "concluida", "chamadas": 1, "documentos": 12, "importados": 11,
+                           "cstat": 138, "xmotivo": "Documento(s) localizado(s)", "ult_nsu": 4521, "max_nsu": 4521,
+                           "proxima_consulta_em": "2026-11-29T11:01:00-03:00"}]},
         ),
         TipoDeEvento(
             "certificado_vencendo",
             "Um certificado A1 vence em breve.",
-            {"certificado": "11222333000181", "titular": "DISTRIBUIDORA AURORA LTDA", "validade_fim": "2026-12-20", "dias": 21},
+            {"certificado": "11222333000181", "certificado_id": 3, "titular": "DISTRIBUIDORA AURORA LTDA",
+             "validade_fim": "2026-12-20", "dias": 21},
         ),
         TipoDeEvento("teste", "Evento de teste, enviado sob pedido para conferir uma integração.", {"mensagem": "Olá do fiscal!"}),
     )
