@@ -13,11 +13,16 @@ from .documentos import (
 from .eventos import Evento
 from .importacao import ImportLog
 from .notificacoes import PreferenciaNotificacao
+from .operacao import APIRequestLog, ExecucaoDeTarefa, RelatorioEnviado, TravaDeTarefa
 from .organizacao import Membro, Organizacao
 from .sefaz import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Servico
 from .webhooks import Webhook, WebhookLog
 
 __all__ = [
+    "APIRequestLog",
+    "ExecucaoDeTarefa",
+    "RelatorioEnviado",
+    "TravaDeTarefa",
     "Ambiente",
     "CertificadoDigital",
     "ConfiguracaoConsulta",

@@ -10,6 +10,8 @@ class Organizacao(models.Model):
     nome = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     ativa = models.BooleanField(default=True)
+    # API requests per minute for this organization's tokens; NULL: settings.RATE_LIMIT_PER_MINUTE.
+    limite_requisicoes_por_minuto = models.PositiveIntegerField(null=True, blank=True)
     criada_em = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,97 @@
+"""Operating the service: API request log, scheduled-task locks and runs, daily reports sent."""
+
+from django.conf import settings
+from django.db import models
+
+from .organizacao import Organizacao
+
+
+class APIRequestLog(models.Model):
+    """One /api/ request: who, what, how it ended and how long it took.
+
+    Not a `DaOrganizacao`: anonymous and refused requests have no organization. Written in batches after
+    the response is built (core/middleware.py).
+    """
+
+    metodo = models.CharField(max_length=10)
+    caminho = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    duracao_ms = models.PositiveIntegerField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", db_index=False)  # fmt: skip
+    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                                    db_index=False)  # fmt: skip
+    criado_em = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "requisição à API"
+        verbose_name_plural = "requisições à API"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["criado_em"], name="apirequestlog_data_idx"),  # cleanup
+            models.Index(fields=["organizacao", "criado_em"], name="apirequestlog_org_data_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.metodo} {self.caminho} {self.status}"
+
+
+class TravaDeTarefa(models.Model):
+    """Who runs a scheduled task now, and until when (a crashed holder's lock expires)."""
+
+    nome = models.CharField(max_length=50, primary_key=True)
+    dono = models.CharField(max_length=100)
+    adquirida_em = models.DateTimeField()
+    expira_em = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "trava de tarefa"
+        verbose_name_plural = "travas de tarefas"
+
+    def __str__(self):
+        return f"{self.nome} ({self.dono} até {self.expira_em:%H:%M:%S})"
+
+
+class ExecucaoDeTarefa(models.Model):
+    """One run of one scheduled task: when, how long, what it did, whether it failed."""
+
+    class Resultado(models.TextChoices):
+        SUCESSO = "sucesso", "Sucesso"
+        FALHA = "falha", "Falha"
+        PULADA = "pulada", "Pulada (já em execução)"
+
+    tarefa = models.CharField(max_length=50)
+    resultado = models.CharField(max_length=10, choices=Resultado.choices)
+    resumo = models.TextField(blank=True)
+    erro = models.TextField(blank=True)
+    simulacao = models.BooleanField(default=False, help_text="--dry-run")
+    iniciada_em = models.DateTimeField()
+    duracao_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "execução de tarefa"
+        verbose_name_plural = "execuções de tarefas"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["tarefa", "iniciada_em"], name="execucaotarefa_idx")]
+
+    def __str__(self):
+        return f"{self.tarefa} {self.iniciada_em:%Y-%m-%d %H:%M} {self.resultado}"
+
+
+class RelatorioEnviado(models.Model):
+    """The daily report of `dia` went to `usuario`: never twice for the same day and member."""
+
+    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+", db_index=False)
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dia = models.DateField()
+    enviado_em = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "relatório diário enviado"
+        verbose_name_plural = "relatórios diários enviados"
+        constraints = [models.UniqueConstraint(fields=["usuario", "dia"], name="relatorio_unico_por_dia")]
+
+    def __str__(self):
+        return f"relatório de {self.dia} para {self.usuario_id}"
