@@ -144,6 +144,13 @@ class NotificationService:
         assunto = f"Webhook desativado — {webhook.nome}"
         return self._enviar(usuario, "webhook_desativado", assunto, "webhook_desativado", contexto, webhook)
 
+    def notificar_problema_certificado(self, usuario, certificado, problema: str) -> bool:
+        """The automatic capture of `certificado` stopped (593, certificate refused, ...): a person must act.
+
+        Sent to every member regardless of their choices: nothing is captured until someone fixes it.
+        """
+        return self._enviar(usuario, None, *contexto_problema_certificado(certificado, problema), certificado)
+
     # -- sending -----------------------------------------------------------------------------
 
     @contextmanager
@@ -316,3 +323,19 @@ def _estatisticas_para_email(estatisticas) -> dict:
         "falhas_webhook": int(fmt.campo(estatisticas, "falhas_webhook", 0)),
         "certificados_vencendo": certificados,
     }
+
+
+def contexto_problema_certificado(certificado, problema: str) -> tuple[str, str, dict]:
+    """(subject, template, context) of the "capture stopped" e-mail, shared with plain-address recipients."""
+    base = settings.FISCAL_URL_PUBLICA.rstrip("/")
+    contexto = {
+        "certificado": {
+            "id": certificado.pk,
+            "titular": certificado.titular,
+            "documento": fmt.formatar_documento(certificado.cnpj or certificado.cpf),
+        },
+        "problema": problema,
+        "url_certificado": f"{base}/api/certificados/{certificado.pk}/",
+    }
+    assunto = f"Captura na SEFAZ parada — {certificado.titular}"
+    return assunto, "certificado_problema", contexto

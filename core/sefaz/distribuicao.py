@@ -133,6 +133,9 @@ def consultar_certificado(
     if execucao.chamadas:
         with transaction.atomic():
             disparar_webhook("consulta_concluida", _dados_do_evento(certificado, execucao), certificado.organizacao)
+        from core.notifications.avisos import avisar_consulta_concluida
+
+        avisar_consulta_concluida(certificado, _consulta_para_email(certificado, execucao))
     return execucao
 
 
@@ -432,14 +435,9 @@ def _marcar_problema(certificado: CertificadoDigital, problema: str, agora: date
 
 
 def _avisar_problema(certificado: CertificadoDigital, problema: str) -> None:
-    try:
-        from core.notifications import NotificationService
+    from core.notifications.avisos import avisar_problema_certificado
 
-        aviso = getattr(NotificationService(), "notificar_problema_certificado", None)
-        if aviso:
-            aviso(certificado, problema)
-    except Exception:  # an e-mail failure must never hide the problem itself, which is stored
-        logger.exception("falha ao avisar o problema do certificado %s", certificado.pk)
+    avisar_problema_certificado(certificado, problema)  # never raises: the problem itself is stored
 
 
 def _conferir_certificado(certificado: CertificadoDigital) -> None:
@@ -496,6 +494,21 @@ def _liberar(cursor, execucao_id: str) -> None:
     escopo(CursorDistribuicao, cursor.organizacao).filter(pk=cursor.pk, reservado_por=execucao_id).update(
         reservado_por="", reservado_ate=None
     )
+
+
+def _consulta_para_email(certificado: CertificadoDigital, execucao: Execucao) -> dict:
+    por_servico = {s.servico: s for s in execucao.servicos}
+    falhas = [s.mensagem for s in execucao.servicos if s.situacao in ("erro", "problema")]
+    unico = execucao.servicos[0] if len(execucao.servicos) == 1 else None
+    return {
+        "documentos": sum(s.importados for s in execucao.servicos),
+        "nfe": por_servico["nfe"].importados if "nfe" in por_servico else 0,
+        "cte": por_servico["cte"].importados if "cte" in por_servico else 0,
+        "cnpj": certificado.documento, "servico": unico.servico if unico else "",
+        "ult_nsu": unico.ult_nsu if unico else "", "max_nsu": unico.max_nsu if unico else "",
+        "concluida_em": timezone.now(), "mensagem": "; ".join(s.xmotivo for s in execucao.servicos if s.xmotivo),
+        "erro": "; ".join(falhas),
+    }  # fmt: skip
 
 
 def _dados_do_evento(certificado: CertificadoDigital, execucao: Execucao) -> dict:

@@ -255,3 +255,43 @@ def test_certificados_vencendo_task(org, certificado, capsys):
 
     saida = capsys.readouterr().out
     assert "1 aviso(s)" in saida and "0 aviso(s)" in saida
+
+
+# --- e-mails --------------------------------------------------------------------------------------
+
+
+def test_a_stopped_capture_emails_members_and_the_extra_recipients(
+    sim, org, certificado, nova_org, settings, django_capture_on_commit_callbacks
+):
+    from core.certificados import atualizar_configuracao, configuracao_da_organizacao
+    from core.sefaz.distribuicao import consultar_certificado
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    atualizar_configuracao(configuracao_da_organizacao(org), destinatarios=["fiscal@contador.com.br"])
+    escopo(CertificadoDigital, org).filter(pk=certificado.pk).update(cnpj="11222333000181")
+    certificado.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        consultar_certificado(certificado, origem="agendada")
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([nova_org.usuario.email, "fiscal@contador.com.br"])
+    assert all("Captura na SEFAZ parada" in m.subject and "593" in m.body for m in mail.outbox)
+    assert all(SENHA not in m.body for m in mail.outbox)
+
+
+def test_consulta_concluida_emails_only_who_chose_it(sim, org, certificado, nova_org, emissor, settings, api):
+    from core.sefaz.distribuicao import consultar_certificado
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for nota in notas(emissor, 2):
+        sim.publicar(DESTINATARIO, "nfe", nota.xml)
+    consultar_certificado(certificado, origem="agendada", servicos=["nfe"])
+    assert not [m for m in mail.outbox if "Consulta à SEFAZ" in m.subject]  # off by default
+
+    api.patch("/api/notificacoes/preferencias/", {"consulta_concluida": True}, format="json")
+    passar(sim, org)
+    sim.publicar(DESTINATARIO, "nfe", notas(emissor, 1, inicio=50)[0].xml)
+    consultar_certificado(certificado, origem="agendada", servicos=["nfe"])
+
+    [aviso] = [m for m in mail.outbox if "Consulta à SEFAZ" in m.subject]
+    assert "1 documento novo" in aviso.subject and aviso.to == [nova_org.usuario.email]
