@@ -3,9 +3,10 @@
 - `enfileirar_entregas()` writes one pending row per (event, subscribed webhook) in the caller's
   transaction and, after commit, starts delivering those rows at once in a daemon thread.
 - `entregar_pendentes()` / `entregar_um()` are what the worker, the cron task and that thread run:
-  claim due rows in a SHORT transaction (status `entregando` + a lease), send OUTSIDE any transaction,
-  then record the result. A worker killed mid-send loses nothing: its rows are reclaimed once the lease
-  expires (at-least-once; the receiver deduplicates on `webhook-id`, the event id).
+  claim a batch of due rows in a SHORT transaction (status `entregando` + a lease), send OUTSIDE any
+  transaction, then record the results (the successes of a batch together). A worker killed mid-send
+  loses nothing: its rows are reclaimed once the lease expires (at-least-once; the receiver
+  deduplicates on `webhook-id`, the event id).
 """
 
 from __future__ import annotations
@@ -101,18 +102,23 @@ def entregar_um() -> bool:
 
 
 def entregar_pendentes(limite: int = 10, ids: list[int] | None = None) -> int:
-    """Claim up to `limite` due rows (optionally only `ids`), deliver them; return how many were claimed.
+    """Claim up to `limite` due rows (optionally only `ids`), deliver them; return how many were attempted.
 
     Successes are recorded together (one transaction per run of successes, none waiting more than
     GRAVAR_SUCESSOS_APOS_SEGUNDOS); any other outcome is recorded at once, after the successes before
     it, so a webhook's health follows its results in order and a 410 stops the rest of the batch.
     """
     reivindicadas = reivindicar(limite, ids)
-    sucessos, desde = [], 0.0
-    for indice, log in enumerate(reivindicadas):
-        resultado = _entregar(log, primeira=indice == 0)
-        if resultado is None:
-            continue
+    sucessos, desde, tentadas = [], 0.0, 0
+    for log in reivindicadas:
+        if tentadas and timezone.now() + timedelta(seconds=log.webhook.timeout) >= log.lease_expira_em:
+            # The lease could run out mid-send and another worker would send the row too: the rest of
+            # the batch goes back to the queue. The first row is always sent, so a lease shorter than
+            # the timeout cannot stall the queue.
+            _devolver(reivindicadas[tentadas:])
+            break
+        tentadas += 1
+        resultado = _entregar(log)
         if resultado.status != Status.SUCESSO:
             _concluir_sucessos(sucessos)
             sucessos = []
@@ -126,7 +132,7 @@ def entregar_pendentes(limite: int = 10, ids: list[int] | None = None) -> int:
             _concluir_sucessos(sucessos)
             sucessos = []
     _concluir_sucessos(sucessos)
-    return len(reivindicadas)
+    return tentadas
 
 
 def reivindicar(limite: int, ids: list[int] | None = None) -> list[WebhookLog]:
@@ -165,16 +171,17 @@ def _devida(agora: datetime) -> Q:
 def _candidatas(agora: datetime, limite: int, ids: list[int] | None, *, travar: bool) -> list[int]:
     """Rows whose lease expired first, then due pending rows, oldest first.
 
-    Two index range scans (webhooklog_lease_idx, webhooklog_fila_idx) rather than one OR: with the OR
-    the database read and sorted every due row to return the first few, so each claim got slower as
-    the backlog grew (4 ms per claim on SQLite with 10,000 rows queued).
+    Two index range scans (webhooklog_lease_idx, webhooklog_fila_idx) that stop after `limite` rows,
+    rather than one OR, with which the database read and sorted every due row to return the first few:
+    each claim got slower as the backlog grew. No tie-break on id for the same reason: one import
+    queues thousands of rows with the same `proxima_tentativa_em`, and PostgreSQL would sort them all.
     """
     fila = todas_as_organizacoes(WebhookLog)
     if ids is not None:
         fila = fila.filter(pk__in=ids)
     consultas = (
-        fila.filter(status=Status.ENTREGANDO, lease_expira_em__lte=agora).order_by("lease_expira_em", "id"),
-        fila.filter(status=Status.PENDENTE, proxima_tentativa_em__lte=agora).order_by("proxima_tentativa_em", "id"),
+        fila.filter(status=Status.ENTREGANDO, lease_expira_em__lte=agora).order_by("lease_expira_em"),
+        fila.filter(status=Status.PENDENTE, proxima_tentativa_em__lte=agora).order_by("proxima_tentativa_em"),
     )
     escolhidas = []
     for consulta in consultas:
@@ -197,16 +204,11 @@ class Resultado:
     desativar: str = ""  # why the webhook must be disabled now (410)
 
 
-def _entregar(log: WebhookLog, *, primeira: bool) -> Resultado | None:
-    """Send one claimed row; return the outcome to record, or None when the row went back to the queue."""
+def _entregar(log: WebhookLog) -> Resultado:
+    """Send one claimed row and return the outcome to record."""
     webhook = log.webhook
     if not webhook.ativo:
         return Resultado(Status.DESISTIU, erro="webhook desativado")
-    if not primeira and timezone.now() + timedelta(seconds=webhook.timeout) >= log.lease_expira_em:
-        # Later rows of a batch: the lease could run out mid-send and another worker would send it too.
-        # The first row is always sent, so a lease shorter than the timeout cannot stall the queue.
-        _devolver(log)
-        return None
     try:
         return _enviar(log.evento, webhook)
     except Exception as exc:  # a bad row must not crash-loop the worker: it fails and is retried later
@@ -377,10 +379,15 @@ def notificar_webhook_desativado(webhook: Webhook, motivo: str) -> None:
                 webhook.pk, enviados, webhook.organizacao_id)  # fmt: skip
 
 
-def _devolver(log: WebhookLog) -> None:
-    escopo(WebhookLog, log.organizacao).filter(
-        pk=log.pk, status=Status.ENTREGANDO, lease_expira_em=log.lease_expira_em
-    ).update(status=Status.PENDENTE, lease_expira_em=None, atualizado_em=timezone.now())
+def _devolver(logs: list[WebhookLog]) -> None:
+    """Put claimed rows back in the queue unsent (those whose lease this worker still holds)."""
+    grupos = defaultdict(list)
+    for log in logs:
+        grupos[(log.organizacao_id, log.lease_expira_em)].append(log)
+    for (_organizacao, lease), grupo in grupos.items():
+        escopo(WebhookLog, grupo[0].organizacao).filter(
+            pk__in=[log.pk for log in grupo], status=Status.ENTREGANDO, lease_expira_em=lease
+        ).update(status=Status.PENDENTE, lease_expira_em=None, atualizado_em=timezone.now())
 
 
 def _lease_segundos() -> int:

@@ -1,0 +1,356 @@
+"""Webhook delivery: worker throughput beside a bare `requests.Session` loop, and commit-to-delivery latency.
+
+    .venv/bin/python bench/webhooks.py [--eventos 10000] [--workers 2] [--threads 2] [--taxa 50 --segundos 5]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fiscal .venv/bin/python bench/webhooks.py
+
+One run against a local receiver (a threaded HTTP/1.1 keep-alive server in this script, answering
+200 "ok"), on a throw-away database (a SQLite file by default, or a test database on DATABASE_URL):
+
+1. Throughput. `--eventos` deliveries are queued (to 1 webhook, then spread over 4 webhooks on 4
+   ports) and emptied by `--workers` processes of `manage.py webhook_worker --threads N`. Then the
+   same number of POSTs, with the same body and headers, from the same number of processes x threads,
+   each thread with its own `requests.Session`. Both are timed at the receiver, first arrival to last,
+   so process start-up counts on neither side. Target (issue 4): worker / bare >= 0.5.
+2. Latency. Events are committed one by one at `--taxa` per second for `--segundos` while the worker
+   loop runs and the after-commit delivery is on, as in production; latency is the receiver's arrival
+   time minus the commit time (one clock: both happen in this process). Target: p99 < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socketserver
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+RAIZ = Path(__file__).resolve().parent.parent
+META_RAZAO = 0.5
+META_P99_MS = 1000
+RESPOSTA = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+
+
+# --- The receiver -----------------------------------------------------------------------------------
+
+
+class Receptor:
+    """One HTTP/1.1 server per port, answering every POST with 200 "ok" on a kept-alive connection."""
+
+    def __init__(self, portas: int):
+        self.chegadas: list[tuple[float, bytes | None]] = []  # (monotonic time, webhook-id)
+        receptor = self
+
+        class Conexao(socketserver.StreamRequestHandler):
+            disable_nagle_algorithm = True
+
+            def handle(self):
+                while self._uma_requisicao():
+                    pass
+
+            def _uma_requisicao(self) -> bool:
+                if not self.rfile.readline(65537):
+                    return False
+                tamanho, evento, fechar = 0, None, False
+                while (linha := self.rfile.readline(65537)) not in (b"\r\n", b"\n", b""):
+                    nome, _, valor = linha.partition(b":")
+                    nome = nome.strip().lower()
+                    if nome == b"content-length":
+                        tamanho = int(valor)
+                    elif nome == b"webhook-id":
+                        evento = valor.strip()
+                    elif nome == b"connection":
+                        fechar = valor.strip().lower() == b"close"
+                self.rfile.read(tamanho)
+                receptor.chegadas.append((time.monotonic(), evento))  # list.append is atomic
+                self.wfile.write(RESPOSTA)
+                return not fechar
+
+        class Servidor(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+        self.servidores = [Servidor(("127.0.0.1", 0), Conexao) for _ in range(portas)]
+        self.urls = [f"http://127.0.0.1:{s.server_address[1]}/hook" for s in self.servidores]
+        for servidor in self.servidores:
+            threading.Thread(target=servidor.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def zerar(self) -> None:
+        self.chegadas = []
+
+    def vazao(self) -> float:
+        """Deliveries per second, first arrival to last."""
+        tempos = [t for t, _ in self.chegadas]
+        return (len(tempos) - 1) / (max(tempos) - min(tempos))
+
+    def fechar(self) -> None:
+        for servidor in self.servidores:
+            servidor.shutdown()
+            servidor.server_close()
+
+
+# --- The bare client (a child process: `bench/webhooks.py --cliente ARQUIVO`) ------------------------
+
+
+def cliente(arquivo: str) -> None:
+    import requests
+
+    pedido = json.loads(Path(arquivo).read_text())
+    corpo = pedido["corpo"].encode()
+    urls, n, threads = pedido["urls"], pedido["n"], pedido["threads"]
+
+    def enviar(fatia: range) -> None:
+        sessao = requests.Session()
+        for i in fatia:
+            resposta = sessao.post(urls[i % len(urls)], data=corpo, headers=pedido["cabecalhos"], timeout=10)
+            assert resposta.status_code == 200
+
+    time.sleep(max(0.0, pedido["inicio"] - time.time()))  # every client process starts together
+    fatias = [range(inicio, n, threads) for inicio in range(threads)]
+    trabalhos = [threading.Thread(target=enviar, args=(fatia,)) for fatia in fatias]
+    for trabalho in trabalhos:
+        trabalho.start()
+    for trabalho in trabalhos:
+        trabalho.join()
+
+
+# --- The benchmark ----------------------------------------------------------------------------------
+
+
+def preparar_django() -> None:
+    sys.path.insert(0, str(RAIZ))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fiscal_app.settings")
+    os.environ["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true"  # the receiver is on 127.0.0.1
+    import django
+
+    django.setup()
+    # A log line per delivery made here (latency run) would bury the table; the workers keep theirs.
+    logging.getLogger("core.webhooks").setLevel(logging.WARNING)
+
+
+def url_do_banco() -> str:
+    from django.db import connection
+
+    dados = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{dados['NAME']}"
+    usuario = quote(dados["USER"] or "", safe="")
+    senha = f":{quote(dados['PASSWORD'], safe='')}" if dados["PASSWORD"] else ""
+    return f"postgres://{usuario}{senha}@{dados['HOST'] or '127.0.0.1'}:{dados['PORT'] or 5432}/{dados['NAME']}"
+
+
+def iniciar_workers(opcoes, *argumentos: str) -> list[subprocess.Popen]:
+    ambiente = {**os.environ, "DATABASE_URL": url_do_banco(), "WEBHOOK_ENTREGA_IMEDIATA": "false"}
+    comando = [sys.executable, "manage.py", "webhook_worker", "--threads", str(opcoes.threads), *argumentos]
+    processos = []
+    for _ in range(opcoes.workers):
+        # A file, not a pipe: a worker logs a line per delivery and must never block on a full pipe.
+        saida = tempfile.TemporaryFile()
+        processos.append(subprocess.Popen(comando, cwd=RAIZ, env=ambiente, stdout=saida, stderr=subprocess.STDOUT))
+        processos[-1].saida = saida
+    return processos
+
+
+def esperar_workers(processos: list[subprocess.Popen]) -> None:
+    for processo in processos:
+        processo.wait(timeout=600)
+        processo.saida.seek(0)
+        saida = processo.saida.read().decode(errors="replace")
+        processo.saida.close()
+        if processo.returncode != 0:
+            raise SystemExit(f"webhook_worker falhou ({processo.returncode}):\n{saida[-3000:]}")
+
+
+def enfileirar(organizacao, quantidade: int) -> None:
+    from django.db import transaction
+
+    from core.eventos.catalogo import tipo_de_evento
+    from core.eventos.emissao import registrar_eventos
+
+    exemplo = tipo_de_evento("nfe_importada").exemplo
+    for inicio in range(0, quantidade, 1000):
+        with transaction.atomic():
+            lote = [("nfe_importada", {**exemplo, "numero": n}) for n in range(inicio, min(quantidade, inicio + 1000))]
+            registrar_eventos(organizacao, lote)
+
+
+def criar_webhooks(organizacao, urls: list[str]) -> list:
+    from core.models import Webhook
+    from core.tenancy import escopo, inserir
+    from core.webhooks.assinatura import gerar_segredo
+
+    escopo(Webhook, organizacao).update(ativo=False)
+    novos = [
+        Webhook(organizacao=organizacao, nome=f"bench {n}", url=url, segredo=gerar_segredo())
+        for n, url in enumerate(urls)
+    ]
+    return inserir(Webhook, organizacao, novos)
+
+
+def vazao_do_worker(opcoes, receptor: Receptor, organizacao, webhooks: list) -> float:
+    from django.db import connection
+
+    from core.models import WebhookLog
+    from core.tenancy import escopo
+
+    enfileirar(organizacao, opcoes.eventos // len(webhooks))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would
+            cursor.execute("ANALYZE core_webhooklog")
+    receptor.zerar()
+    esperar_workers(iniciar_workers(opcoes))
+    sucessos = escopo(WebhookLog, organizacao).filter(webhook__in=webhooks, status=WebhookLog.Status.SUCESSO).count()
+    esperadas = opcoes.eventos // len(webhooks) * len(webhooks)
+    if sucessos != esperadas or len(receptor.chegadas) != esperadas:
+        recebidas = len(receptor.chegadas)
+        raise SystemExit(f"entregas incompletas: {sucessos} no banco, {recebidas} recebidas de {esperadas}")
+    return receptor.vazao()
+
+
+def vazao_sem_banco(opcoes, receptor: Receptor, organizacao, webhooks: list, pasta: Path) -> float:
+    """The same POSTs (body, signed headers, URLs, concurrency) straight from requests.Session loops."""
+    from core.models import Evento
+    from core.tenancy import escopo
+    from core.webhooks.entrega import _CABECALHOS_RESERVADOS, segredos_ativos
+    from core.webhooks.assinatura import cabecalhos_assinados
+    from core.webhooks.rede import USER_AGENT
+
+    evento = escopo(Evento, organizacao).order_by("-criado_em").first()
+    corpo = json.dumps(evento.payload, separators=(",", ":"), ensure_ascii=False)
+    cabecalhos = {k: v for k, v in (webhooks[0].headers or {}).items() if k.lower() not in _CABECALHOS_RESERVADOS}
+    cabecalhos.update({"Content-Type": "application/json", "User-Agent": USER_AGENT})
+    cabecalhos.update(cabecalhos_assinados(evento.id, corpo.encode(), segredos_ativos(webhooks[0])))
+    urls = [webhook.url for webhook in webhooks]
+    processos, inicio = [], time.time() + 1.0
+    receptor.zerar()
+    for indice in range(opcoes.workers):
+        n = opcoes.eventos // opcoes.workers + (1 if indice < opcoes.eventos % opcoes.workers else 0)
+        arquivo = pasta / f"cliente{indice}.json"
+        pedido = {"urls": urls, "corpo": corpo, "cabecalhos": cabecalhos, "n": n, "threads": opcoes.threads,
+                  "inicio": inicio}  # fmt: skip
+        arquivo.write_text(json.dumps(pedido))
+        processos.append(subprocess.Popen([sys.executable, __file__, "--cliente", str(arquivo)]))
+    for processo in processos:
+        if processo.wait(timeout=600) != 0:
+            raise SystemExit("o cliente requests.Session falhou")
+    if len(receptor.chegadas) != opcoes.eventos:
+        raise SystemExit(f"o cliente entregou {len(receptor.chegadas)} de {opcoes.eventos}")
+    return receptor.vazao()
+
+
+def latencias_ms(opcoes, receptor: Receptor, organizacao) -> list[float]:
+    """Commit events one by one at a steady rate, with the worker loop and the after-commit delivery on."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from core.eventos.catalogo import tipo_de_evento
+    from core.eventos.emissao import disparar_webhook
+
+    settings.WEBHOOK_ENTREGA_IMEDIATA = True
+    exemplo = tipo_de_evento("nfe_importada").exemplo
+    commits: dict[bytes, float] = {}
+    receptor.zerar()
+    workers = iniciar_workers(opcoes, "--loop")
+    try:
+        time.sleep(1.0)  # the workers are up and polling, as in production
+        total, inicio = int(opcoes.taxa * opcoes.segundos), time.monotonic()
+        for n in range(total):
+            time.sleep(max(0.0, inicio + n / opcoes.taxa - time.monotonic()))
+            commitado = []
+            with transaction.atomic():
+                # Registered first, so it runs first after the commit, before the delivery thread starts.
+                transaction.on_commit(lambda: commitado.append(time.monotonic()))
+                evento = disparar_webhook("nfe_importada", {**exemplo, "numero": n}, organizacao)
+            commits[evento.id.encode()] = commitado[0]
+        prazo = time.monotonic() + 60
+        while len({i for _, i in receptor.chegadas}) < total and time.monotonic() < prazo:
+            time.sleep(0.05)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        esperar_workers(workers)
+        settings.WEBHOOK_ENTREGA_IMEDIATA = False
+    primeira = {}
+    for momento, evento_id in receptor.chegadas:
+        primeira.setdefault(evento_id, momento)
+    if len(primeira) < total:
+        print(f"  atenção: {total - len(primeira)} eventos não chegaram em 60 s", flush=True)
+    return sorted((primeira[i] - commits[i]) * 1000 for i in primeira if i in commits)
+
+
+def percentil(valores: list[float], p: float) -> float:
+    return statistics.quantiles(valores, n=100, method="inclusive")[p - 1] if len(valores) > 1 else valores[0]
+
+
+def main() -> None:
+    argumentos = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    argumentos.add_argument("--eventos", type=int, default=10_000, help="entregas por rodada de vazão")
+    argumentos.add_argument("--workers", type=int, default=2, help="processos (worker e cliente)")
+    argumentos.add_argument("--threads", type=int, default=2, help="threads por processo (worker e cliente)")
+    argumentos.add_argument("--taxa", type=float, default=50, help="commits por segundo na medida de latência")
+    argumentos.add_argument("--segundos", type=float, default=5, help="duração da medida de latência")
+    argumentos.add_argument("--cliente", help=argparse.SUPPRESS)
+    opcoes = argumentos.parse_args()
+    if opcoes.cliente:
+        cliente(opcoes.cliente)
+        return
+
+    preparar_django()
+    from django.conf import settings
+    from django.db import connection
+
+    from core.organizacoes import criar_organizacao
+
+    settings.WEBHOOK_ENTREGA_IMEDIATA = False
+    banco = settings.DATABASES["default"]
+    receptor = Receptor(portas=4)
+    resultados = {}
+    with tempfile.TemporaryDirectory() as temporaria:
+        # Its own database, never test_fiscal: a test run going on at the same time keeps its database.
+        nome_do_teste = "test_fiscal_bench_webhooks"
+        if banco["ENGINE"].endswith("sqlite3"):
+            nome_do_teste = str(Path(temporaria) / "bench_webhooks.sqlite3")
+        banco.setdefault("TEST", {})["NAME"] = nome_do_teste
+        nome_original = banco["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            organizacao = criar_organizacao(nome="Bench Webhooks", email="bench@webhooks.local").organizacao
+            for quantos in (1, 4):
+                webhooks = criar_webhooks(organizacao, receptor.urls[:quantos])
+                print(f"{quantos} webhook(s): worker...", flush=True)
+                worker = vazao_do_worker(opcoes, receptor, organizacao, webhooks)
+                print(f"{quantos} webhook(s): requests.Session...", flush=True)
+                puro = vazao_sem_banco(opcoes, receptor, organizacao, webhooks, Path(temporaria))
+                resultados[quantos] = (worker, puro)
+            print(f"latência: {opcoes.taxa:g} commits/s por {opcoes.segundos:g} s...", flush=True)
+            criar_webhooks(organizacao, receptor.urls[:1])
+            latencias = latencias_ms(opcoes, receptor, organizacao)
+        finally:
+            connection.close()
+            connection.creation.destroy_test_db(nome_original, verbosity=0)
+            receptor.fechar()
+
+    print(f"\nbanco: {connection.vendor}; {opcoes.eventos} entregas por rodada; {opcoes.workers} processo(s) x "
+          f"{opcoes.threads} thread(s) de cada lado; {os.cpu_count()} núcleos")  # fmt: skip
+    print(f"{'':12} {'worker/s':>10} {'requests.Session/s':>19} {'razão':>7}  meta >= {META_RAZAO}")
+    for quantos, (worker, puro) in resultados.items():
+        razao = worker / puro
+        veredito = "PASS" if razao >= META_RAZAO else "BELOW TARGET"
+        print(f"{quantos} webhook{'s' if quantos > 1 else ' '}   {worker:10.0f} {puro:19.0f} {razao:7.2f}  {veredito}")
+    p50, p95, p99 = (percentil(latencias, p) for p in (50, 95, 99))
+    veredito = "PASS" if p99 < META_P99_MS else "BELOW TARGET"
+    print(f"latência commit -> entrega ({len(latencias)} eventos, {opcoes.taxa:g}/s): "
+          f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms  meta p99 < {META_P99_MS} ms: {veredito}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
