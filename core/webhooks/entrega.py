@@ -210,13 +210,13 @@ def _entregar(log: WebhookLog) -> Resultado:
     if not webhook.ativo:
         return Resultado(Status.DESISTIU, erro="webhook desativado")
     try:
-        return _enviar(log.evento, webhook)
+        return enviar_evento(log.evento, webhook)
     except Exception as exc:  # a bad row must not crash-loop the worker: it fails and is retried later
         logger.exception("webhook %s: erro inesperado na entrega de %s", webhook.pk, log.evento_id)
         return Resultado(Status.FALHA, erro=f"erro interno ({type(exc).__name__})")
 
 
-def _enviar(evento: Evento, webhook: Webhook) -> Resultado:
+def enviar_evento(evento: Evento, webhook: Webhook) -> Resultado:
     corpo = json.dumps(evento.payload, separators=(",", ":"), ensure_ascii=False).encode()
     cabecalhos = {k: str(v) for k, v in (webhook.headers or {}).items() if k.lower() not in _CABECALHOS_RESERVADOS}
     cabecalhos["Content-Type"] = "application/json"

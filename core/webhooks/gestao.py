@@ -27,7 +27,7 @@ from core.models.webhooks import max_tentativas_padrao
 from core.tenancy import escopo, inserir
 
 from .assinatura import SegredoWebhookInvalido, cabecalhos_assinados, gerar_segredo
-from .entrega import _enviar, entregar_pendentes, iniciar_entrega_em_segundo_plano
+from .entrega import enviar_evento, entregar_pendentes, iniciar_entrega_em_segundo_plano
 from .rede import LIMITE_TRECHO, FalhaDeEnvio, URLRecusada, enviar, validar_url
 
 Status = WebhookLog.Status
@@ -173,7 +173,7 @@ def testar_webhook(webhook: Webhook) -> WebhookLog:
     organizacao = webhook.organizacao
     evento = novo_evento("teste", _dados_de_teste(webhook), organizacao)
     inserir(Evento, organizacao, [evento])  # autocommit: stored before it is sent
-    resultado = _enviar(evento, webhook)
+    resultado = enviar_evento(evento, webhook)
     status = Status.SUCESSO if resultado.status == Status.SUCESSO else Status.DESISTIU
     [log] = inserir(WebhookLog, organizacao, [WebhookLog(
         organizacao=organizacao, webhook=webhook, evento=evento, status=status, codigo_http=resultado.codigo_http,
