@@ -27,7 +27,7 @@ from core.models.webhooks import max_tentativas_padrao
 from core.tenancy import escopo, inserir
 
 from .assinatura import SegredoWebhookInvalido, cabecalhos_assinados, gerar_segredo
-from .entrega import enviar_evento, entregar_pendentes, iniciar_entrega_em_segundo_plano
+from .entrega import entregar_pendentes, enviar_evento, iniciar_entrega_em_segundo_plano
 from .rede import LIMITE_TRECHO, FalhaDeEnvio, URLRecusada, enviar, validar_url
 
 Status = WebhookLog.Status
