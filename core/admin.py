@@ -1,25 +1,101 @@
 """Django admin: documents are legal records, so they are read-only here; imports go through the
-pipeline (upload API or `importar_xml`). Staff see only their organization; superusers see all."""
+pipeline (upload API or `importar_xml`). Staff see only their organization; superusers see all.
+
+Every model is registered here or in a per-area module loaded at the end of this file
+(`admin_sefaz`, `admin_webhooks`, `admin_operacao`). Two models are deliberately not registered:
+`ArquivoXML` (the stored original, reached through each document's "baixar XML" link) and `NFeItem`
+(shown inline in its NF-e). The index page adds a dashboard (templates/admin/index.html, fed by
+core/templatetags/painel_admin.py).
+"""
 
 from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from .models import CTe, EventoDocumento, ImportLog, Membro, NFe, NFeItem, Organizacao
 from .tenancy import SemOrganizacao, escopo, organizacao_do_usuario
 
 
+def organizacao_do_admin(request) -> Organizacao | None:
+    """The staff user's organization (None without one), looked up once per request: every
+    get_queryset() and permission check of a page asks, and the answer must not cost a query each."""
+    if not hasattr(request, "_organizacao_do_admin"):
+        try:
+            request._organizacao_do_admin = organizacao_do_usuario(request.user)
+        except SemOrganizacao:
+            request._organizacao_do_admin = None
+    return request._organizacao_do_admin
+
+
+class PorOrganizacao(admin.RelatedFieldListFilter):
+    """The superuser's organization filter, titled in Portuguese (the FK has no verbose_name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "organização"
+
+
+def coluna(campo: str, descricao: str):
+    """A list column showing a model field under a proper pt-BR header (several operating models name
+    their fields without verbose_name, and changing that would take a migration)."""
+
+    @admin.display(description=descricao, ordering=campo)
+    def mostrar(obj):
+        return getattr(obj, campo)
+
+    mostrar.__name__ = f"coluna_{campo}"
+    return mostrar
+
+
 class DaOrganizacaoAdmin(admin.ModelAdmin):
-    """Scopes every list, detail and lookup to the staff user's organization."""
+    """Scopes every list, detail and lookup to the staff user's organization.
+
+    A superuser sees every organization, with an "organização" column and filter added to the list.
+    """
 
     def get_queryset(self, request):
         if request.user.is_superuser:
             return super().get_queryset(request)
-        try:
-            return escopo(self.model, organizacao_do_usuario(request.user))
-        except SemOrganizacao:
+        organizacao = organizacao_do_admin(request)
+        if organizacao is None:
             return self.model._default_manager.none()
+        return self.da_organizacao(organizacao)
+
+    def da_organizacao(self, organizacao):
+        return escopo(self.model, organizacao)
+
+    def get_list_display(self, request):
+        colunas = list(super().get_list_display(request))
+        if request.user.is_superuser:
+            colunas.append("organizacao_da_linha")
+        return colunas
+
+    def get_list_filter(self, request):
+        filtros = list(super().get_list_filter(request))
+        if request.user.is_superuser:
+            filtros.append(("organizacao", PorOrganizacao))
+        return filtros
+
+    def get_list_select_related(self, request):
+        relacionados = super().get_list_select_related(request)
+        if not request.user.is_superuser or relacionados is True:
+            return relacionados
+        return [*(relacionados or []), "organizacao"]  # the added column, without a query per row
+
+    @admin.display(description="organização", ordering="organizacao__nome")
+    def organizacao_da_linha(self, obj):
+        return obj.organizacao
+
+
+class ComOrganizacaoAdmin(DaOrganizacaoAdmin):
+    """For models outside `DaOrganizacao` that still name an organization (`APIRequestLog`,
+    `RelatorioEnviado`): rows without one (anonymous API calls) are a superuser's only."""
+
+    def da_organizacao(self, organizacao):
+        return self.model._default_manager.filter(organizacao=organizacao)
 
 
 class SomenteLeituraMixin:
@@ -28,6 +104,46 @@ class SomenteLeituraMixin:
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ApagadoSoEmCascataMixin:
+    """Audit rows nobody deletes from a list; but a superuser deleting what owns them (an
+    organization, a user, a webhook) must be able to, or the admin refuses the whole cascade.
+
+    Django asks with the object when it checks a cascade or a delete page, and without one for the
+    list's bulk action: only the former is allowed, and only to a superuser.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and request.user.is_superuser
+
+
+class SomenteSuperusuarioMixin:
+    """Operating data of the whole service: invisible to organization staff, whatever their perms."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class ListaEnxutaMixin:
+    """Defers heavy or secret columns on the changelist only (`adiar_na_lista`): the change page and
+    the domain functions called from actions still get whole rows (a deferred field loads on access)."""
+
+    adiar_na_lista: tuple[str, ...] = ()
+
+    def get_changelist(self, request, **kwargs):
+        base, adiar = super().get_changelist(request, **kwargs), self.adiar_na_lista
+        if not adiar:
+            return base
+
+        class ListaEnxuta(base):
+            def get_queryset(self, request, exclude_parameters=None):
+                return super().get_queryset(request, exclude_parameters).defer(*adiar)
+
+        return ListaEnxuta
 
 
 class XMLOriginalMixin:
@@ -56,7 +172,8 @@ class XMLOriginalMixin:
 
 @admin.register(Organizacao)
 class OrganizacaoAdmin(admin.ModelAdmin):
-    list_display = ["nome", "slug", "ativa", "criada_em"]
+    list_display = ["nome", "slug", "ativa", "limite_requisicoes_por_minuto", "criada_em"]
+    list_filter = ["ativa"]
     search_fields = ["nome", "slug"]
     prepopulated_fields = {"slug": ["nome"]}
 
@@ -73,6 +190,7 @@ class MembroAdmin(admin.ModelAdmin):
     list_filter = ["papel"]
     search_fields = ["usuario__username", "usuario__email", "organizacao__nome"]
     raw_id_fields = ["usuario"]
+    list_select_related = ["usuario", "organizacao"]
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -152,5 +270,42 @@ class ImportLogAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
     exclude = ["organizacao"]
 
 
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class TokenMascaradoAdmin(TokenAdmin):
+    """Who has an API token and since when; the key itself never shows.
+
+    DRF's own token admin lists every key in full, and `str(token)` IS the key, so every page about
+    one token (change, history, delete confirmation, the "recent actions" log) would print it. Hence a
+    list only, with the first characters: issue a token with `manage.py drf_create_token <usuário>`
+    (or `criar_organizacao`), replace one with `drf_create_token -r <usuário>`.
+    """
+
+    list_display = ["chave", "user", "created"]
+    list_display_links = None
+    list_select_related = ["user"]
+
+    @admin.display(description="chave")
+    def chave(self, obj):
+        return f"{obj.key[:4]}…"
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser and obj is None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # Per-area admin modules, registered with the same scoping as above.
-from . import admin_sefaz  # noqa: E402, F401
+from . import admin_operacao, admin_sefaz, admin_webhooks  # noqa: E402, F401

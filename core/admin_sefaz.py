@@ -6,15 +6,24 @@ which validates and normalises it, so the admin cannot store something the API w
 and its password are never rendered, not even back into a form that failed validation.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .admin import DaOrganizacaoAdmin, SomenteLeituraMixin
+from .admin import (
+    ApagadoSoEmCascataMixin,
+    DaOrganizacaoAdmin,
+    ListaEnxutaMixin,
+    SomenteLeituraMixin,
+    organizacao_do_admin,
+)
 from .certificados import (
     CertificadoInvalido,
     OpcaoInvalida,
@@ -32,17 +41,9 @@ from .certificados.opcoes import CAMPOS_DA_CONFIGURACAO, INTERVALO_MAXIMO_MINUTO
 from .documentos.chave import UF_POR_CODIGO
 from .models import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Organizacao
 from .models.sefaz import INTERVALO_MINIMO_MINUTOS, Servico
-from .tenancy import SemOrganizacao, organizacao_do_usuario
 
 OPCOES = ["nome", "uf", "ambiente", "consulta_automatica", "intervalo_minutos", "servicos", "ciencia_automatica"]
 AVISAR_COM_DIAS = 30
-
-
-def _organizacao_ou_none(usuario):
-    try:
-        return organizacao_do_usuario(usuario)
-    except SemOrganizacao:
-        return None
 
 
 class PadraoOuSimNao(forms.NullBooleanSelect):
@@ -144,12 +145,31 @@ class AlterarCertificadoForm(OpcoesForm):
         return valores
 
 
+class PorValidade(admin.SimpleListFilter):
+    title = "validade"
+    parameter_name = "validade"
+
+    def lookups(self, request, model_admin):
+        return [("vencido", "Vencido"), ("vencendo", f"Vence em até {AVISAR_COM_DIAS} dias"), ("valido", "Válido")]
+
+    def queryset(self, request, queryset):
+        agora = timezone.now()
+        limite = agora + timedelta(days=AVISAR_COM_DIAS + 1)
+        filtros = {
+            "vencido": {"validade_fim__lt": agora},
+            "vencendo": {"validade_fim__gte": agora, "validade_fim__lt": limite},
+            "valido": {"validade_fim__gte": limite},
+        }
+        return queryset.filter(**filtros[self.value()]) if self.value() in filtros else queryset
+
+
 @admin.register(CertificadoDigital)
-class CertificadoDigitalAdmin(DaOrganizacaoAdmin):
+class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
     list_display = ["__str__", "nome", "validade", "consulta_automatica", "ambiente", "sigla_uf", "problema"]
-    list_filter = ["consulta_automatica", "ambiente"]
+    list_filter = [PorValidade, "consulta_automatica", "ambiente"]
     search_fields = ["nome", "titular", "=cnpj", "=cpf", "=thumbprint"]
     list_select_related = ["organizacao"]
+    adiar_na_lista = ("pfx", "senha")  # never decrypted just to draw the list
     metadados = [
         "organizacao", "cnpj", "cpf", "titular", "emissor", "numero_serie", "thumbprint", "validade_inicio",
         "validade", "problema", "problema_em", "criado_em", "atualizado_em",
@@ -162,7 +182,7 @@ class CertificadoDigitalAdmin(DaOrganizacaoAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
             return AlterarCertificadoForm
-        organizacao = None if request.user.is_superuser else _organizacao_ou_none(request.user)
+        organizacao = None if request.user.is_superuser else organizacao_do_admin(request)
         return type("AdicionarCertificadoForm", (AdicionarCertificadoForm,), {"organizacao_fixa": organizacao})
 
     def get_fieldsets(self, request, obj=None):
@@ -178,7 +198,7 @@ class CertificadoDigitalAdmin(DaOrganizacaoAdmin):
     def has_add_permission(self, request):
         # A staff user outside any organization would have nowhere to put the certificate.
         return super().has_add_permission(request) and (
-            request.user.is_superuser or _organizacao_ou_none(request.user) is not None
+            request.user.is_superuser or organizacao_do_admin(request) is not None
         )
 
     def save_model(self, request, obj, form, change):
@@ -196,10 +216,12 @@ class CertificadoDigitalAdmin(DaOrganizacaoAdmin):
 
     @admin.display(description="Validade", ordering="validade_fim")
     def validade(self, obj):
-        dias = dias_para_vencer(obj.validade_fim)
+        dias, data = dias_para_vencer(obj.validade_fim), f"{obj.validade_fim:%d/%m/%Y}"
         if dias < 0:
-            return format_html('<strong style="color:#ba2121">vencido em {:%d/%m/%Y}</strong>', obj.validade_fim)
-        texto = f"{obj.validade_fim:%d/%m/%Y} ({dias} dias)"
+            # The date goes in formatted: format_html escapes its arguments, and a SafeString has no
+            # date format (an expired certificate used to break the whole list).
+            return format_html('<strong style="color:#ba2121">vencido em {}</strong>', data)
+        texto = f"{data} ({dias} dias)"
         if dias <= AVISAR_COM_DIAS:
             return format_html('<strong style="color:#c86400">{}</strong>', texto)
         return texto
@@ -244,7 +266,7 @@ class ConfiguracaoConsultaForm(forms.ModelForm):
 
 
 @admin.register(ConfiguracaoConsulta)
-class ConfiguracaoConsultaAdmin(DaOrganizacaoAdmin):
+class ConfiguracaoConsultaAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
     """One per organization, created on first use: a member goes straight to theirs."""
 
     form = ConfiguracaoConsultaForm
@@ -255,7 +277,7 @@ class ConfiguracaoConsultaAdmin(DaOrganizacaoAdmin):
         return ConfiguracaoConsultaForm
 
     def changelist_view(self, request, extra_context=None):
-        organizacao = None if request.user.is_superuser else _organizacao_ou_none(request.user)
+        organizacao = None if request.user.is_superuser else organizacao_do_admin(request)
         if organizacao is None:
             return super().changelist_view(request, extra_context)
         configuracao = configuracao_da_organizacao(organizacao)
@@ -264,15 +286,13 @@ class ConfiguracaoConsultaAdmin(DaOrganizacaoAdmin):
     def has_add_permission(self, request):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         atualizar_configuracao(obj, **form.campos())
 
 
 @admin.register(CursorDistribuicao)
-class CursorDistribuicaoAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
+class CursorDistribuicaoAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    # Never deleted by hand: losing the NSU position would restart at 0 and trip SEFAZ's 656.
     list_display = [
         "documento", "servico", "ambiente", "ult_nsu", "max_nsu", "ultimo_cstat", "proxima_consulta_em",
         "bloqueado_ate", "certificado",
@@ -282,12 +302,10 @@ class CursorDistribuicaoAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
     list_select_related = ["certificado"]
     exclude = ["organizacao"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # losing the NSU position would restart at 0 and trip SEFAZ's 656
-
 
 @admin.register(ConsultaSEFAZ)
-class ConsultaSEFAZAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
+class ConsultaSEFAZAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    # The audit log of every call made to SEFAZ.
     list_display = [
         "criada_em", "tipo", "servico", "documento", "ambiente", "cstat", "xmotivo", "documentos", "importados",
         "duracao_ms", "origem",
@@ -297,6 +315,3 @@ class ConsultaSEFAZAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
     date_hierarchy = "criada_em"
     exclude = ["organizacao"]
     show_full_result_count = False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the audit log of every call made to SEFAZ

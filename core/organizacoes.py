@@ -58,17 +58,24 @@ GRUPO_MEMBROS = "Membros de organização"
 MODELOS_VISIVEIS = [
     "organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog",
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
+    "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",
 ]  # fmt: skip
-# Beyond viewing: members upload and manage their A1 certificates and the capture defaults in the admin.
+# Beyond viewing: members upload and manage their A1 certificates and the capture defaults, change
+# their webhooks (and run "testar" / "reenviar falhas", which need it) and the members' e-mail choices,
+# as the API already lets any member do. Scheduled-task runs and locks stay with superusers.
 PERMISSOES_DE_GESTAO = [
     "add_certificadodigital", "change_certificadodigital", "delete_certificadodigital",
-    "change_configuracaoconsulta",
+    "change_configuracaoconsulta", "change_webhook",
+    "add_preferencianotificacao", "change_preferencianotificacao",
 ]  # fmt: skip
 
 
 def grupo_de_membros() -> Group:
     """The admin permissions every member has: view their organization's data (the admin scopes it),
-    and manage its certificates and capture defaults."""
+    and manage its certificates, capture defaults, webhooks and notification choices.
+
+    The group is shared and rewritten on every call (each new organization), so an installation
+    that predates a permission gets it with the next organization created, or by calling this."""
     grupo, _ = Group.objects.get_or_create(name=GRUPO_MEMBROS)
     permissoes = Permission.objects.filter(
         content_type__app_label="core",
