@@ -13,17 +13,17 @@ class APIRequestLog(models.Model):
     the response is built (core/middleware.py).
     """
 
-    metodo = models.CharField(max_length=10)
+    metodo = models.CharField("método", max_length=10)
     caminho = models.CharField(max_length=500)
     status = models.PositiveSmallIntegerField()
-    duracao_ms = models.PositiveIntegerField()
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    duracao_ms = models.PositiveIntegerField("duração (ms)")
+    ip = models.GenericIPAddressField("IP", null=True, blank=True)
+    user_agent = models.CharField("user agent", max_length=300, blank=True)
     usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", db_index=False)  # fmt: skip
+                                related_name="+", db_index=False, verbose_name="usuário")  # fmt: skip
     organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
-                                    db_index=False)  # fmt: skip
-    criado_em = models.DateTimeField()
+                                    db_index=False, verbose_name="organização")  # fmt: skip
+    criado_em = models.DateTimeField("criado em")
 
     class Meta:
         verbose_name = "requisição à API"
@@ -43,8 +43,8 @@ class TravaDeTarefa(models.Model):
 
     nome = models.CharField(max_length=50, primary_key=True)
     dono = models.CharField(max_length=100)
-    adquirida_em = models.DateTimeField()
-    expira_em = models.DateTimeField()
+    adquirida_em = models.DateTimeField("adquirida em")
+    expira_em = models.DateTimeField("expira em")
 
     class Meta:
         verbose_name = "trava de tarefa"
@@ -66,9 +66,9 @@ class ExecucaoDeTarefa(models.Model):
     resultado = models.CharField(max_length=10, choices=Resultado.choices)
     resumo = models.TextField(blank=True)
     erro = models.TextField(blank=True)
-    simulacao = models.BooleanField(default=False, help_text="--dry-run")
-    iniciada_em = models.DateTimeField()
-    duracao_ms = models.PositiveIntegerField(default=0)
+    simulacao = models.BooleanField("simulação", default=False, help_text="--dry-run")
+    iniciada_em = models.DateTimeField("iniciada em")
+    duracao_ms = models.PositiveIntegerField("duração (ms)", default=0)
 
     class Meta:
         verbose_name = "execução de tarefa"
@@ -83,10 +83,12 @@ class ExecucaoDeTarefa(models.Model):
 class RelatorioEnviado(models.Model):
     """The daily report of `dia` went to `usuario`: never twice for the same day and member."""
 
-    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+", db_index=False)
-    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+", db_index=False,
+                                    verbose_name="organização")  # fmt: skip
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                verbose_name="usuário")  # fmt: skip
     dia = models.DateField()
-    enviado_em = models.DateTimeField(auto_now_add=True)
+    enviado_em = models.DateTimeField("enviado em", auto_now_add=True)
 
     class Meta:
         verbose_name = "relatório diário enviado"
