@@ -74,8 +74,8 @@ def grupo_de_membros() -> Group:
     """The admin permissions every member has: view their organization's data (the admin scopes it),
     and manage its certificates, capture defaults, webhooks and notification choices.
 
-    The group is shared and rewritten on every call (each new organization), so an installation
-    that predates a permission gets it with the next organization created, or by calling this."""
+    The group is shared and rewritten on every call: on each new organization and after every
+    `migrate` (core/apps.py), so an upgraded installation's members get new permissions at once."""
     grupo, _ = Group.objects.get_or_create(name=GRUPO_MEMBROS)
     permissoes = Permission.objects.filter(
         content_type__app_label="core",

@@ -48,3 +48,19 @@ def test_it_refuses_bad_input_and_saves_nothing(db, argumentos, mensagem):
         call_command("criar_organizacao", *argumentos)
 
     assert (Organizacao.objects.count(), Token.objects.count()) == antes
+
+
+@pytest.mark.django_db
+def test_migrate_gives_the_members_group_the_permissions_of_every_model():
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management import call_command
+
+    from core.organizacoes import GRUPO_MEMBROS
+
+    grupo, _ = Group.objects.get_or_create(name=GRUPO_MEMBROS)
+    grupo.permissions.clear()  # an installation that predates the newer models
+
+    call_command("migrate", verbosity=0)
+
+    assert grupo.permissions.filter(codename="view_webhooklog").exists()
+    assert Permission.objects.get(codename="view_certificadodigital") in grupo.permissions.all()
