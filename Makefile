@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALADO := $(VENV)/.instalado
 
-.PHONY: run test bench migrate demo clean
+.PHONY: run test bench bench-webhooks bench-sefaz migrate demo clean
 
 $(INSTALADO): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +19,22 @@ migrate: $(INSTALADO)
 demo: migrate
 	$(BIN)/python manage.py carregar_demo
 
+# Development only: DEBUG, and webhooks may go to receivers on this machine (INICIO_RAPIDO_INTEGRACOES.md).
 run: demo
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
+		$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALADO)
 	$(BIN)/python -m pytest
 
 bench: $(INSTALADO)
 	$(BIN)/python bench/importacao.py
+
+bench-webhooks: $(INSTALADO)
+	$(BIN)/python bench/webhooks.py
+
+bench-sefaz: $(INSTALADO)
+	$(BIN)/python bench/sefaz.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var

@@ -1,0 +1,115 @@
+"""The client's document, file, panel and search methods, through HTTP against a live server."""
+
+import io
+import zipfile
+from datetime import date
+
+import pytest
+
+from fiscal_api_client import NaoEncontradoError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def documentos(gerador, tmp_path):
+    """Two NF-e and one CT-e, written as the files an integrator would upload (one of them in a ZIP)."""
+    nfes = [gerador.nfe(numero=n) for n in (101, 102)]
+    cte = gerador.cte(numero=7)
+    (tmp_path / "nota.xml").write_bytes(nfes[0].xml)
+    with zipfile.ZipFile(tmp_path / "lote.zip", "w") as lote:
+        lote.writestr("outra.xml", nfes[1].xml)
+        lote.writestr("cte.xml", cte.xml)
+    return nfes, cte
+
+
+def test_importar_xml_sends_xml_and_zip_files(cliente, documentos, tmp_path):
+    nfes, cte = documentos
+
+    resposta = cliente.importar_xml(tmp_path / "nota.xml", str(tmp_path / "lote.zip"))
+
+    assert resposta["resumo"] == {"sucesso": 3, "duplicado": 0, "erro": 0}
+    assert {r["chave"] for r in resposta["resultados"]} == {nfes[0].chave, nfes[1].chave, cte.chave}
+    assert cliente.importar_xml(tmp_path / "nota.xml")["resumo"]["duplicado"] == 1
+    importacoes = cliente.listar_importacoes(status="duplicado")["results"]
+    assert [i["chave"] for i in importacoes] == [nfes[0].chave]
+
+
+def test_lists_details_totals_and_lazy_iteration(cliente, documentos, tmp_path):
+    nfes, cte = documentos
+    cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
+
+    pagina = cliente.listar_nfes(limit=1, situacao=["autorizada"], completa=True)
+    assert len(pagina["results"]) == 1 and pagina["next"]
+    assert {n["chave"] for n in cliente.iterar_nfes(limit=1)} == {n.chave for n in nfes}
+    assert list(cliente.iterar_nfes(numero=102)) == [cliente.listar_nfes(numero=102)["results"][0]]
+    assert list(cliente.iterar_nfes(data_fim=date(2000, 1, 1))) == []
+
+    detalhe = cliente.buscar_nfe(nfes[0].chave)
+    assert detalhe["chave"] == nfes[0].chave and detalhe["itens"]
+    assert cliente.totais_nfe(situacao="autorizada")["quantidade"] == 2
+
+    assert [c["chave"] for c in cliente.listar_ctes()["results"]] == [cte.chave]
+    assert [c["chave"] for c in cliente.iterar_ctes(modal="01")] == [cte.chave]
+    assert cliente.buscar_cte(cte.chave)["chave"] == cte.chave
+    assert cliente.totais_cte()["quantidade"] == 1
+
+
+def test_iteration_is_lazy(cliente, documentos, tmp_path):
+    cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
+    antes = cliente.ultima_cota.restantes
+
+    primeira = next(cliente.iterar_nfes(limit=1))
+
+    assert primeira["chave"]
+    assert cliente.ultima_cota.restantes == antes - 1  # one page fetched, not both
+
+
+def test_downloads_are_the_original_bytes_and_pdfs(cliente, documentos, tmp_path):
+    nfes, cte = documentos
+    cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
+    pasta = tmp_path / "baixados"
+    pasta.mkdir()
+
+    assert cliente.baixar_xml(nfes[0].chave, destino=pasta) == nfes[0].xml
+    assert (pasta / f"{nfes[0].chave}-procNFe.xml").read_bytes() == nfes[0].xml
+    assert cliente.baixar_xml(cte.chave, destino=pasta / "cte.xml") == cte.xml
+    assert (pasta / "cte.xml").read_bytes() == cte.xml
+
+    assert cliente.baixar_danfe(nfes[0].chave, destino=pasta).startswith(b"%PDF")
+    assert (pasta / f"{nfes[0].chave}-danfe.pdf").read_bytes().startswith(b"%PDF")
+    assert cliente.baixar_dacte(cte.chave).startswith(b"%PDF")
+
+
+def test_panel_statistics_and_search(cliente, documentos, tmp_path):
+    nfes, _cte = documentos
+    cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
+
+    assert "hoje" in cliente.dashboard()
+    assert cliente.estatisticas(agrupar="mes")["agrupar"] == "mes"
+    resultados = cliente.buscar(nfes[1].chave)["resultados"]
+    assert [r["chave"] for r in resultados] == [nfes[1].chave]
+    assert cliente.buscar("DISTRIBUIDORA", limite=1)["resultados"]
+
+
+def test_rate_limit_headers_are_kept(cliente, settings):
+    cliente.dashboard()
+
+    assert cliente.ultima_cota.limite == settings.RATE_LIMIT_PER_MINUTE
+    assert cliente.ultima_cota.restantes < cliente.ultima_cota.limite
+
+
+def test_a_missing_key_is_a_typed_404(cliente):
+    with pytest.raises(NaoEncontradoError) as erro:
+        cliente.baixar_xml("35261111222333000181550010000099991000099999")
+    assert erro.value.status_code == 404 and erro.value.mensagem == "Não encontrado."
+
+
+def test_a_zip_is_sent_as_one_file(cliente, documentos, tmp_path):
+    # ZIPs built in memory and saved: the client sends the bytes as they are, with the zip content type.
+    dados = io.BytesIO()
+    with zipfile.ZipFile(dados, "w") as lote:
+        lote.writestr("a.xml", documentos[0][0].xml)
+    (tmp_path / "memoria.zip").write_bytes(dados.getvalue())
+
+    assert cliente.importar_xml(tmp_path / "memoria.zip")["resultados"][0]["arquivo"].startswith("memoria.zip")

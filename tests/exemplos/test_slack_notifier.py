@@ -1,0 +1,70 @@
+"""exemplos/slack_notifier.py, run as a subprocess: real deliveries in, a local server standing in for Slack."""
+
+import json
+
+import pytest
+import requests
+from django.utils import timezone
+
+from core.models import WebhookLog
+from core.tenancy import escopo
+from core.webhooks.entrega import entregar_pendentes
+from tests.webhooks.receptor import Receptor, porta_livre
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def slack():
+    # The first post fails (Slack down), every later one succeeds.
+    slack = Receptor([(500, {}), (200, {})])
+    yield slack
+    slack.fechar()
+
+
+def test_it_posts_each_event_once_with_colour_fields_and_link(
+    cliente, entrega_controlada, iniciar_exemplo, gerador, slack, org, tmp_path
+):
+    # given
+    porta = porta_livre()
+    criado = cliente.criar_webhook("Slack", f"http://127.0.0.1:{porta}/webhook", eventos="nfe_importada,cte_importado")
+    ambiente = {"FISCAL_WEBHOOK_SEGREDO": criado["segredo"], "SLACK_WEBHOOK_URL": slack.url,
+                "FISCAL_LINK_DOCUMENTO": "https://fiscal.exemplo.com.br/admin/core/{tipo}/?q={chave}"}  # fmt: skip
+    notificador = iniciar_exemplo("slack_notifier.py", ambiente, porta=porta)
+    nota, cte = gerador.nfe(numero=900, destinatario_nome="COMERCIAL EXEMPLO SA"), gerador.cte(numero=12)
+    (tmp_path / "nota.xml").write_bytes(nota.xml)
+    (tmp_path / "cte.xml").write_bytes(cte.xml)
+
+    # when: the NF-e arrives while Slack is down; its retry and a CT-e come next; then a repeat
+    cliente.importar_xml(tmp_path / "nota.xml")
+    assert entregar_pendentes(limite=10) == 1
+    cliente.importar_xml(tmp_path / "cte.xml")
+    escopo(WebhookLog, org).filter(status="pendente").update(proxima_tentativa_em=timezone.now())  # due now
+    assert entregar_pendentes(limite=10) == 2
+    [log_nfe] = cliente.logs_webhook(criado["id"], evento="nfe_importada", status="sucesso")["results"]
+    assert cliente.reenviar(criado["id"], log_nfe["id"])["status"] == "sucesso"
+
+    # then: Slack got the failed post and one message per event, the repeat acknowledged but not posted
+    tentativas = cliente.logs_webhook(criado["id"], evento="nfe_importada")["results"]
+    assert [(t["tentativa"], t["status"], t["codigo_http"]) for t in tentativas] == [
+        (3, "sucesso", 200), (2, "sucesso", 200), (1, "falha", 502)
+    ]  # fmt: skip
+    mensagens = [json.loads(corpo) for corpo, _ in slack.recebidos]
+    assert len(mensagens) == 3
+    falhou, nfe_msg, cte_msg = mensagens  # the retry is older than the CT-e: delivered first
+    assert falhou == nfe_msg  # the same message, posted again once Slack was back
+    [anexo] = nfe_msg["attachments"]
+    assert anexo["color"] == "#2EB67D" and anexo["title"] == "NF-e recebida"
+    assert anexo["title_link"] == f"https://fiscal.exemplo.com.br/admin/core/nfe/?q={nota.chave}"
+    campos = {c["title"]: c["value"] for c in anexo["fields"]}
+    assert campos["Chave"] == f"`{nota.chave}`" and campos["Número/Série"].startswith("900/")
+    assert campos["Valor"].startswith("R$ ") and "COMERCIAL EXEMPLO SA" in campos["Destinatário"]
+    assert "NF-e 900" in nfe_msg["text"]
+    assert cte_msg["attachments"][0]["color"] == "#1D9BD1"
+    assert cte_msg["attachments"][0]["title_link"].endswith(f"/admin/core/cte/?q={cte.chave}")
+    assert "Slack não aceitou" in notificador.log() and slack.url not in notificador.log()
+
+    saude = requests.get(f"{notificador.url}/health", timeout=5).json()
+    assert saude == {"status": "ok", "eventos_postados": 2}
+    falso = requests.post(f"{notificador.url}/webhook", data=b"{}", headers={"webhook-id": "x"}, timeout=5)
+    assert falso.status_code == 401 and len(slack.recebidos) == 3
