@@ -39,10 +39,14 @@ class Agrupamento:
     organizacao: Organizacao | None
     resumo: ResumoImportacao = field(default_factory=ResumoImportacao)
     aguardando_commit: bool = False  # the block ended inside a transaction: sends when it commits
+    commit_iniciado: bool = False  # its transaction is committing: the documents' signals run now
     descartar: bool = False  # worker processes of a parallel import: the parent tells everything
 
     def serve_para(self, organizacao: Organizacao) -> bool:
         return self.descartar or (self.organizacao is not None and self.organizacao.pk == organizacao.pk)
+
+    def marcar_commit(self) -> None:
+        self.commit_iniciado = True
 
     def enviar(self) -> None:
         _remover(self)
@@ -74,7 +78,11 @@ def _ativo(organizacao: Organizacao) -> Agrupamento | None:
 
 def _commit_pendente(agrupamento: Agrupamento) -> bool:
     # Django drops the on-commit callbacks of a transaction that rolls back; there is no rollback
-    # hook, so a buffer waiting for a commit checks whether its callback is still queued.
+    # hook, so a buffer waiting for a commit checks whether its callback is still queued. While the
+    # commit runs its callbacks, Django has already moved them out of `run_on_commit`: the marker
+    # queued when the block started (it runs first) says the commit is under way.
+    if agrupamento.commit_iniciado:
+        return True
     conexao = transaction.get_connection()
     return any(getattr(funcao, "__self__", None) is agrupamento for _, funcao, *_ in conexao.run_on_commit)
 
@@ -96,6 +104,8 @@ def notificacoes_agrupadas(organizacao: Organizacao):
     # commit) and sends last, so nothing is lost, told twice or sent early.
     agrupamento = Agrupamento(organizacao, ResumoImportacao(itens_por_tipo=_itens_por_tipo()))
     _pilha().append(agrupamento)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(agrupamento.marcar_commit)
     try:
         yield agrupamento
     finally:

@@ -121,7 +121,10 @@ def consultar_certificado(
     execucao = Execucao(uuid.uuid4().hex, certificado.pk, origem)
     a1 = a1_do_certificado(certificado)
     max_paginas = max_paginas or settings.SEFAZ_MAX_PAGINAS
-    with ClienteSEFAZ(a1, opcoes.ambiente) as cliente:
+    from core.notifications.agrupamento import notificacoes_agrupadas
+
+    # One digest for the whole run (a first sync brings thousands of documents), sent when it ends.
+    with notificacoes_agrupadas(certificado.organizacao), ClienteSEFAZ(a1, opcoes.ambiente) as cliente:
         for servico in servicos:
             cursor = cursor_do_servico(certificado, servico, opcoes.ambiente)
             resultado = _consultar_servico(cursor, cliente, opcoes.uf, execucao, max_paginas)

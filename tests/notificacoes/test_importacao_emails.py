@@ -385,3 +385,19 @@ def test_a_multi_process_import_sends_one_digest_from_the_parent(org, dona, cole
     for mensagem in mensagens:
         assert mensagem["Subject"].strip() == "Importação concluída: 30 NF-e, 1 erro(s)"
         assert "quebrado.xml" in texto_de(mensagem) and "DISTRIBUIDORA AURORA LTDA" in texto_de(mensagem)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_inside_a_callers_transaction_still_sends_one_digest(org, emissor, settings):
+    """A real commit: Django moves the on-commit callbacks out of the connection before running them,
+    which once made every document's signal think its group had rolled back (one e-mail per NF-e)."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = 3
+    entradas = [Entrada(f"{n}.xml", gerar_nfe(certificado=emissor, numero=n).xml) for n in range(1, 7)]
+    with transaction.atomic():
+        list(importar(organizacao=org, entradas=entradas, origem=Origem.SEFAZ))
+        assert mail.outbox == []
+
+    assert len(mail.outbox) == 1 and "6" in mail.outbox[0].subject
