@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALADO := $(VENV)/.instalado
 
-.PHONY: run test bench bench-webhooks bench-sefaz migrate demo clean
+.PHONY: run test bench bench-webhooks bench-sefaz bench-middleware migrate demo clean
 
 $(INSTALADO): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-webhooks: $(INSTALADO)
 
 bench-sefaz: $(INSTALADO)
 	$(BIN)/python bench/sefaz.py
+
+bench-middleware: $(INSTALADO)
+	$(BIN)/python bench/middleware.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var

@@ -17,4 +17,5 @@ class MembroDaOrganizacao(BasePermission):
             request.organizacao = organizacao_do_usuario(request.user)
         except SemOrganizacao:
             return False
+        request._request.organizacao = request.organizacao  # for the request log (core/middleware.py)
         return True

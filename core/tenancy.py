@@ -42,6 +42,17 @@ def organizacao_do_usuario(usuario) -> Organizacao:
         raise SemOrganizacao(f"usuário {usuario.pk} não pertence a nenhuma organização") from None
 
 
+def token_de_api(chave: str):
+    """The API token `chave` with its user, membership and organization, in one query; None if unknown.
+
+    `api.autenticacao.TokenComOrganizacao` authenticates with it, and `core.middleware` resolves the
+    caller with it before the view runs (and hands the result on, so a request queries once).
+    """
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.select_related("user__membro__organizacao").filter(key=chave).first()
+
+
 def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list, *, ignorar_conflitos=False) -> list:
     """Bulk-insert rows, refusing any that would land in another organization.
 

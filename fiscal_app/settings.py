@@ -5,6 +5,7 @@ files, so `make run` and `make test` need nothing installed. Production and CI s
 CACHE_URL. Every variable is listed in `.env.example`.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -37,11 +38,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.APIRequestLoggingMiddleware",  # first: its time covers everything, 429s included
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.RateLimitMiddleware",  # after authentication: a session user is known
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -190,6 +193,51 @@ FISCAL_MAX_ZIP_DEPTH = env.int("FISCAL_MAX_ZIP_DEPTH", default=2)
 FISCAL_ACEITAR_HOMOLOGACAO = env.bool("FISCAL_ACEITAR_HOMOLOGACAO", default=False)
 # How many documents the import pipeline writes per transaction in bulk mode.
 FISCAL_IMPORT_BATCH_SIZE = env.int("FISCAL_IMPORT_BATCH_SIZE", default=200)
+
+# Retention (days) of what `run_scheduled_tasks --task=limpeza_logs` deletes (core/tarefas/limpeza.py).
+# Events stay at least 90 days: the event feed promises integrators that much (issue 4).
+FISCAL_RETENCAO_WEBHOOKS_DIAS = env.int("FISCAL_RETENCAO_WEBHOOKS_DIAS", default=30)
+FISCAL_RETENCAO_EVENTOS_DIAS = env.int("FISCAL_RETENCAO_EVENTOS_DIAS", default=90)
+FISCAL_RETENCAO_IMPORTACOES_DIAS = env.int("FISCAL_RETENCAO_IMPORTACOES_DIAS", default=90)
+FISCAL_RETENCAO_REQUISICOES_DIAS = env.int("FISCAL_RETENCAO_REQUISICOES_DIAS", default=30)
+FISCAL_RETENCAO_CONSULTAS_SEFAZ_DIAS = env.int("FISCAL_RETENCAO_CONSULTAS_SEFAZ_DIAS", default=180)
+FISCAL_RETENCAO_EXECUCOES_DIAS = env.int("FISCAL_RETENCAO_EXECUCOES_DIAS", default=180)
+# Rows deleted per transaction (short locks, flat memory), and whether SQLite is VACUUMed afterwards.
+FISCAL_LIMPEZA_LOTE = env.int("FISCAL_LIMPEZA_LOTE", default=5000)
+FISCAL_LIMPEZA_VACUUM = env.bool("FISCAL_LIMPEZA_VACUUM", default=True)
+if min(FISCAL_RETENCAO_WEBHOOKS_DIAS, FISCAL_RETENCAO_IMPORTACOES_DIAS, FISCAL_RETENCAO_REQUISICOES_DIAS,
+       FISCAL_RETENCAO_CONSULTAS_SEFAZ_DIAS, FISCAL_RETENCAO_EXECUCOES_DIAS, FISCAL_LIMPEZA_LOTE) < 1:  # fmt: skip
+    raise environ.ImproperlyConfigured("FISCAL_RETENCAO_*_DIAS and FISCAL_LIMPEZA_LOTE must be 1 or more")
+if FISCAL_RETENCAO_EVENTOS_DIAS < 90:
+    raise environ.ImproperlyConfigured("FISCAL_RETENCAO_EVENTOS_DIAS must be 90 or more (the event feed keeps 90 days)")
+
+# API rate limit (core/middleware.py): requests per user (per IP when anonymous) per clock minute;
+# Organizacao.limite_requisicoes_por_minuto overrides it. Counted in this cache alias (Redis in
+# production, so every process shares one count). A process remembers a token's user, organization
+# and limit for RATE_LIMIT_CACHE_SEGUNDOS (a new organization limit applies within that time).
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=100)
+RATE_LIMIT_CACHE = env.str("RATE_LIMIT_CACHE", default="default")
+RATE_LIMIT_CACHE_SEGUNDOS = env.int("RATE_LIMIT_CACHE_SEGUNDOS", default=60)
+if RATE_LIMIT_PER_MINUTE < 1 or RATE_LIMIT_CACHE_SEGUNDOS < 0:
+    raise environ.ImproperlyConfigured("RATE_LIMIT_PER_MINUTE must be 1 or more, RATE_LIMIT_CACHE_SEGUNDOS 0 or more")
+if RATE_LIMIT_CACHE not in CACHES:
+    raise environ.ImproperlyConfigured(f"RATE_LIMIT_CACHE={RATE_LIMIT_CACHE!r} is not a cache alias")
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed when they are REMOTE_ADDR; empty: none, the
+# client IP is always REMOTE_ADDR. List only your own load balancers, or any client can pick its IP.
+FISCAL_PROXIES_CONFIAVEIS = [p.strip() for p in env.list("FISCAL_PROXIES_CONFIAVEIS", default=[]) if p.strip()]
+for _proxy in FISCAL_PROXIES_CONFIAVEIS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise environ.ImproperlyConfigured(f"FISCAL_PROXIES_CONFIAVEIS: {_proxy!r} is not an IP or CIDR") from None
+# API request log: rows are written by a background thread per process, in batches of this many rows
+# or every so many seconds, whichever comes first (1: each row at once, in the request's thread).
+# APIREQUESTLOG_ATIVO=false writes no rows (X-Response-Time is still sent).
+APIREQUESTLOG_ATIVO = env.bool("APIREQUESTLOG_ATIVO", default=True)
+APIREQUESTLOG_LOTE = env.int("APIREQUESTLOG_LOTE", default=1000)
+APIREQUESTLOG_INTERVALO_SEGUNDOS = env.float("APIREQUESTLOG_INTERVALO_SEGUNDOS", default=2.0)
+if APIREQUESTLOG_LOTE < 1 or APIREQUESTLOG_INTERVALO_SEGUNDOS <= 0:
+    raise environ.ImproperlyConfigured("APIREQUESTLOG_LOTE must be 1 or more, APIREQUESTLOG_INTERVALO_SEGUNDOS above 0")
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,11 @@ def pytest_configure(config):
 
     # PBKDF2's 1M iterations cost ~0.5 s per user created; tests never need a strong hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests make hundreds of API calls a minute as the same user and IP, and count the queries a request
+    # makes (in production the request log is written by a background thread, off the request's
+    # connection). tests/middleware/ turns both on with the values it exercises.
+    settings.RATE_LIMIT_PER_MINUTE = 1_000_000
+    settings.APIREQUESTLOG_ATIVO = False
 
 
 @pytest.fixture

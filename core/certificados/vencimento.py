@@ -32,13 +32,29 @@ def limiar_atingido(dias_restantes: int) -> int | None:
 def avisar_certificados_vencendo(agora: datetime | None = None) -> int:
     """Emit the due alerts of every organization; return how many were emitted."""
     agora = agora or timezone.now()
+    emitidos = 0
+    for certificado in _vencendo(agora):
+        emitidos += _avisar(certificado, agora)
+    return emitidos
+
+
+def avisos_devidos(agora: datetime | None = None) -> list[tuple[CertificadoDigital, int, int]]:
+    """(certificate, days left, threshold) of every alert a run would emit now (`--dry-run`)."""
+    agora = agora or timezone.now()
+    devidos = []
+    for certificado in _vencendo(agora):
+        dias = (certificado.validade_fim - agora).days
+        limiar = limiar_atingido(dias)
+        if limiar is not None and limiar not in certificado.avisos_de_vencimento:
+            devidos.append((certificado, dias, limiar))
+    return devidos
+
+
+def _vencendo(agora: datetime):
     vencendo = todas_as_organizacoes(CertificadoDigital).filter(
         validade_fim__gt=agora, validade_fim__lte=agora + timedelta(days=max(LIMIARES_DIAS))
     )
-    emitidos = 0
-    for certificado in vencendo.select_related("organizacao").order_by("validade_fim"):
-        emitidos += _avisar(certificado, agora)
-    return emitidos
+    return vencendo.select_related("organizacao").order_by("validade_fim")
 
 
 def _avisar(certificado: CertificadoDigital, agora: datetime) -> bool:

@@ -41,6 +41,18 @@ def novo_id_de_evento() -> str:
         else:
             _ultimo[:] = [agora, int.from_bytes(os.urandom(10), "big") >> 1]  # headroom for increments
         valor = _ultimo[0] << 80 | _ultimo[1]
+    return _id_do_valor(valor)
+
+
+def menor_id_de_evento(instante) -> str:
+    """The smallest event id of the millisecond `instante`: ids below it were made before it.
+
+    The cleanup bounds its walk over old events with it (`core/tarefas/limpeza.py`).
+    """
+    return _id_do_valor(int(instante.timestamp() * 1000) << 80)
+
+
+def _id_do_valor(valor: int) -> str:
     caracteres = []
     for _ in range(26):
         valor, resto = divmod(valor, 32)

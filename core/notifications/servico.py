@@ -26,6 +26,7 @@ from core.tenancy import SemOrganizacao
 from core.webhooks.rede import url_segura
 
 from . import formatacao as fmt
+from .grafico import barras_por_dia
 from .preferencias import pode_receber_email, preferencias_de
 from .resumo import ResumoImportacao
 
@@ -89,7 +90,9 @@ class NotificationService:
         """`estatisticas` (object or mapping): `data` (the day), `nfe` and `cte` ({quantidade, valor}),
         optionally `top_emitentes` ([{nome, documento, quantidade, valor}]), `top_rotas`
         ([{uf_inicio, uf_fim, quantidade, valor}]), `erros_importacao`, `falhas_webhook` (ints) and
-        `certificados_vencendo` ([{titular, cnpj, validade_fim, dias}])."""
+        `certificados_vencendo` ([{titular, cnpj, validade_fim, dias}]) and `por_dia` (the last days up to
+        `data`, [{periodo, nfe: {quantidade}, cte: {quantidade}}]: the chart). `core.consultas.resumo_diario`
+        builds all of it."""
         contexto = {"resumo": _estatisticas_para_email(estatisticas)}
         resumo = contexto["resumo"]
         assunto = (
@@ -322,6 +325,7 @@ def _estatisticas_para_email(estatisticas) -> dict:
         "erros_importacao": int(fmt.campo(estatisticas, "erros_importacao", 0)),
         "falhas_webhook": int(fmt.campo(estatisticas, "falhas_webhook", 0)),
         "certificados_vencendo": certificados,
+        "grafico": barras_por_dia(fmt.campo(estatisticas, "por_dia", [])),
     }
 
 

@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 ORCAMENTO_SEGUNDOS = 50 * 60  # a run that goes over leaves the rest to the next one
 
 
+def certificados_devidos() -> list:
+    """The certificates a run would query now (`--dry-run`): automatic capture on and its time come."""
+    agora = timezone.now()
+    return [certificado for certificado in cursores_devidos(agora) if esta_na_hora(certificado, agora)]
+
+
 def consultar_devidos(escrever=None) -> str:
     escrever = escrever or (lambda texto: None)
     inicio, consultados, documentos, erros = time.monotonic(), 0, 0, 0

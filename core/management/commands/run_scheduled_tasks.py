@@ -1,58 +1,48 @@
-"""Periodic tasks run by cron: `python manage.py run_scheduled_tasks --task=entregar_webhooks`.
+"""Periodic tasks run by cron: `python manage.py run_scheduled_tasks [--task=NOME] [--dry-run]`.
 
-Each task is a function returning a one-line summary; add new ones to TAREFAS.
+Without --task every task runs once, in a fixed order. The logic lives in core/tarefas/; this command
+parses the arguments, prints each task's progress and summary, stops between tasks on SIGTERM and
+exits with 1 when any task failed (0 when all ran or were skipped because already running elsewhere).
 """
 
-import time
+import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas
-
-# Cron runs this every minute: stop taking new work before the next run starts.
-ORCAMENTO_SEGUNDOS = 50
-
-
-def entregar_webhooks() -> str:
-    prazo, total = time.monotonic() + ORCAMENTO_SEGUNDOS, 0
-    while time.monotonic() < prazo:
-        try:
-            entregues = entregar_pendentes(limite=LOTE_PADRAO)
-        finally:
-            fechar_conexoes_velhas()
-        if not entregues:
-            break
-        total += entregues
-    return f"entregar_webhooks: {total} entrega(s) processada(s)."
-
-
-def consultas_sefaz() -> str:
-    """Every certificate with automatic capture whose time has come (SEFAZ's waits always apply)."""
-    from core.sefaz.agenda import consultar_devidos
-
-    return consultar_devidos()
-
-
-def certificados_vencendo() -> str:
-    from core.certificados.vencimento import avisar_certificados_vencendo
-
-    return f"certificados_vencendo: {avisar_certificados_vencendo()} aviso(s) emitido(s)."
-
-
-TAREFAS = {
-    "entregar_webhooks": entregar_webhooks,
-    "consultas_sefaz": consultas_sefaz,
-    "certificados_vencendo": certificados_vencendo,
-}
+from core.tarefas import TAREFAS, executar_tarefas
 
 
 class Command(BaseCommand):
-    help = "Roda uma tarefa periódica (para o cron)."
+    help = "Roda as tarefas periódicas (para o cron): todas, ou só a de --task."
 
     def add_arguments(self, parser):
-        parser.add_argument("--task", required=True, help=f"Uma de: {', '.join(sorted(TAREFAS))}.")
+        parser.add_argument("--task", help=f"Uma de: {', '.join(TAREFAS)}. Sem ela, roda todas nessa ordem.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Só diz o que cada tarefa faria, sem fazer (nem travar) nada."
+        )
 
-    def handle(self, *args, task, **options):
-        if task not in TAREFAS:
-            raise CommandError(f"Tarefa desconhecida: {task!r}. Válidas: {', '.join(sorted(TAREFAS))}.")
-        return TAREFAS[task]()
+    def on_sigterm(self, *args):
+        self.shutdown = True
+
+    def handle(self, *args, task=None, dry_run=False, **options):
+        if task is not None and task not in TAREFAS:
+            raise CommandError(f"Tarefa desconhecida: {task!r}. Válidas: {', '.join(TAREFAS)}.")
+        self.shutdown = False
+        anterior = signal.signal(signal.SIGTERM, self.on_sigterm)
+        try:
+            execucoes = executar_tarefas(
+                None if task is None else [task],
+                simular=dry_run,
+                escrever=self.stdout.write,
+                relatar=self.relatar,
+                parar=lambda: self.shutdown,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, anterior)
+        falhas = [execucao.tarefa for execucao in execucoes if execucao.falhou]
+        if falhas:
+            # CommandError: manage.py prints it to stderr and exits with `returncode`; call_command raises it.
+            raise CommandError(f"{len(falhas)} tarefa(s) falharam: {', '.join(falhas)}.", returncode=1)
+
+    def relatar(self, execucao):
+        (self.stderr if execucao.falhou else self.stdout).write(execucao.resumo)

@@ -1,0 +1,241 @@
+"""`limpeza_logs`: delete the log rows past their retention, in small batches, then let the database
+reclaim the space.
+
+What goes (each period a setting, FISCAL_RETENCAO_*):
+- WebhookLog attempts older than 30 days that are closed (sucesso, falha, desistiu) and whose delivery
+  (event + webhook) has no attempt still pending or being sent: an in-flight retry chain stays whole.
+- Evento rows older than 90 days (the feed promises integrators at least that, so the setting refuses
+  less) that no WebhookLog references any more. With the webhook logs gone first this is every old
+  event; one whose delivery is still retrying, or was re-sent recently, waits for its logs.
+- ImportLog older than 90 days, except errors (they explain why a document is missing).
+- APIRequestLog older than 30 days; ConsultaSEFAZ and ExecucaoDeTarefa older than 180 days.
+
+How: each table is walked in primary-key order, FISCAL_LIMPEZA_LOTE rows per transaction. A batch is
+"the next N deletable rows after the last key": one index range read finds the N-th key, one DELETE
+removes the rows up to it under the same conditions. So a transaction never holds more than N rows'
+locks (writers are never blocked for long, on SQLite nor PostgreSQL), nothing is loaded into Python
+(memory stays flat whatever the table size), and a run interrupted halfway simply continues next time.
+The walk stops at the first key past the retention cut (found once per table by a binary search over
+the key: ids grow with time), so the recent rows, most of a large table, are never read. The
+conditions on the date are always in the DELETE itself: a row is never deleted because of where its
+key is, only a little late when its key is out of time order.
+
+Then SQLite gets `VACUUM` (the file shrinks; it needs autocommit, so it is skipped inside a transaction
+and can be turned off with FISCAL_LIMPEZA_VACUUM, as it rewrites the whole file and blocks writers
+while it does) and PostgreSQL `ANALYZE` of the tables that shrank (planner statistics; the space itself
+is made reusable by autovacuum, which a mass delete triggers).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from core.eventos.emissao import menor_id_de_evento
+from core.models import APIRequestLog, ConsultaSEFAZ, Evento, ExecucaoDeTarefa, ImportLog, WebhookLog
+from core.tenancy import todas_as_organizacoes
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookLog.Status
+PROGRESSO_SEGUNDOS = 5
+PAUSA_MAXIMA_SEGUNDOS = 0.5
+
+
+@dataclass(frozen=True)
+class Tabela:
+    nome: str
+    linhas: QuerySet  # the deletable rows (every condition but the key range)
+    teto: object  # exclusive upper bound of the keys to walk; None: nothing old at all
+
+
+@dataclass
+class Limpeza:
+    """What a run deleted (or, simulated, would delete), per table, and its longest transaction."""
+
+    simulacao: bool = False
+    por_tabela: dict[str, int] = field(default_factory=dict)
+    lotes: int = 0
+    maior_lote: int = 0  # rows
+    maior_transacao_s: float = 0.0  # seconds
+    espaco: str = ""
+
+    def resumo(self) -> str:
+        verbo = "seriam apagadas" if self.simulacao else "apagadas"
+        partes = ", ".join(f"{nome} {_numero(n)}" for nome, n in self.por_tabela.items())
+        texto = f"limpeza_logs{' (simulação)' if self.simulacao else ''}: linhas {verbo}: {partes}"
+        if not self.simulacao:
+            texto += f"; {self.lotes} lote(s), maior transação {self.maior_transacao_s * 1000:.0f} ms"
+        return texto + (f"; {self.espaco}" if self.espaco else "") + "."
+
+
+def limpeza_logs(*, simular: bool = False, escrever: Callable[[str], None] = lambda linha: None) -> str:
+    return limpar_logs(simular=simular, escrever=escrever).resumo()
+
+
+def limpar_logs(
+    *, simular: bool = False, escrever: Callable[[str], None] = lambda linha: None, agora: datetime | None = None
+) -> Limpeza:
+    agora, lote = agora or timezone.now(), settings.FISCAL_LIMPEZA_LOTE
+    limpeza = Limpeza(simulacao=simular)
+    # Built one at a time: each table's cut is found after the previous one was cleaned, so the
+    # events freed by the webhook logs just deleted go in the same run.
+    for montar in (_webhooks, _eventos, _importacoes, _requisicoes, _consultas, _execucoes):
+        tabela = montar(agora)
+        if simular:  # (events that the webhook logs' deletion would free are not counted: nothing is deleted)
+            limpeza.por_tabela[tabela.nome] = tabela.linhas.filter(pk__lt=tabela.teto).count() if tabela.teto else 0
+            escrever(f"limpeza_logs (simulação): {tabela.nome}: {_numero(limpeza.por_tabela[tabela.nome])}")
+        else:
+            limpeza.por_tabela[tabela.nome] = _apagar_em_lotes(tabela, lote, limpeza, escrever)
+    if not simular and any(limpeza.por_tabela.values()):
+        limpeza.espaco = _recuperar_espaco(limpeza)
+    return limpeza
+
+
+# --- What each table keeps ------------------------------------------------------------------------
+
+
+def _corte(agora: datetime, configuracao: str) -> datetime:
+    return agora - timedelta(days=getattr(settings, configuracao))
+
+
+def _webhooks(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_WEBHOOKS_DIAS"), todas_as_organizacoes(WebhookLog)
+    em_andamento = todas.filter(evento_id=OuterRef("evento_id"), webhook_id=OuterRef("webhook_id"),
+                                status__in=(Status.PENDENTE, Status.ENTREGANDO))  # fmt: skip
+    linhas = todas.filter(criado_em__lt=corte, status__in=(Status.SUCESSO, Status.FALHA, Status.DESISTIU))
+    return Tabela("WebhookLog", linhas.filter(~Exists(em_andamento)), _teto(todas, "criado_em", corte))
+
+
+def _eventos(agora: datetime) -> Tabela:
+    corte = _corte(agora, "FISCAL_RETENCAO_EVENTOS_DIAS")
+    referenciados = todas_as_organizacoes(WebhookLog).filter(evento_id=OuterRef("pk"))
+    linhas = todas_as_organizacoes(Evento).filter(criado_em__lt=corte).filter(~Exists(referenciados))
+    # Event ids are ULIDs: their first characters are the creation time, so the cut is a key too.
+    return Tabela("Evento", linhas, menor_id_de_evento(corte))
+
+
+def _importacoes(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_IMPORTACOES_DIAS"), todas_as_organizacoes(ImportLog)
+    linhas = todas.filter(criado_em__lt=corte).exclude(status=ImportLog.Status.ERRO)
+    return Tabela("ImportLog", linhas, _teto(todas, "criado_em", corte))
+
+
+def _requisicoes(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_REQUISICOES_DIAS"), APIRequestLog.objects.all()
+    return Tabela("APIRequestLog", todas.filter(criado_em__lt=corte), _teto(todas, "criado_em", corte))
+
+
+def _consultas(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_CONSULTAS_SEFAZ_DIAS"), todas_as_organizacoes(ConsultaSEFAZ)
+    return Tabela("ConsultaSEFAZ", todas.filter(criada_em__lt=corte), _teto(todas, "criada_em", corte))
+
+
+def _execucoes(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_EXECUCOES_DIAS"), ExecucaoDeTarefa.objects.all()
+    return Tabela("ExecucaoDeTarefa", todas.filter(iniciada_em__lt=corte), _teto(todas, "iniciada_em", corte))
+
+
+def _teto(todas: QuerySet, campo: str, corte: datetime) -> int | None:
+    """An exclusive bound on the keys of the rows older than `corte`; None when the oldest row is newer.
+
+    Binary search over the integer key, each step one index lookup (~20 for a million rows), which
+    needs no index on the date. It assumes ids grow with time, as they do (rows get their date when
+    inserted, give or take the seconds a batch waits); a row out of order is only cleaned a run later.
+    """
+    ordenadas = todas.order_by("pk").values_list("pk", campo)
+    primeira, ultima = ordenadas.first(), todas.order_by("-pk").values_list("pk", campo).first()
+    if primeira is None or primeira[1] >= corte:
+        return None
+    if ultima[1] < corte:
+        return ultima[0] + 1
+    velha, nova = primeira[0], ultima[0]  # an old row's key; every row from `nova` on is recent
+    while nova - velha > 1:
+        meio = (velha + nova) // 2
+        linha = ordenadas.filter(pk__gte=meio, pk__lt=nova).first()
+        if linha is not None and linha[1] < corte:
+            velha = linha[0]
+        else:  # nothing in [meio, nova), or the first row there is already recent
+            nova = meio
+    return nova
+
+
+# --- Deleting -------------------------------------------------------------------------------------
+
+
+def _apagar_em_lotes(tabela: Tabela, lote: int, limpeza: Limpeza, escrever: Callable[[str], None]) -> int:
+    if tabela.teto is None:
+        return 0
+    modelo = tabela.linhas.model
+    banco = router.db_for_write(modelo)
+    pausar = connections[banco].vendor == "sqlite"
+    total, ultima_chave, aviso = 0, None, time.monotonic() + PROGRESSO_SEGUNDOS
+    while True:
+        depois = tabela.linhas if ultima_chave is None else tabela.linhas.filter(pk__gt=ultima_chave)
+        # The key of the lote-th deletable row: read outside the transaction, from the key index.
+        fim = list(depois.filter(pk__lt=tabela.teto).order_by("pk").values_list("pk", flat=True)[lote - 1 : lote])
+        # One lower and one upper bound on the key, never two of either: SQLite would pick the bound up
+        # to `teto` and read every remaining old row at each batch.
+        alvo = depois.filter(pk__lte=fim[0]) if fim else depois.filter(pk__lt=tabela.teto)
+        with transaction.atomic(using=banco):
+            inicio = time.monotonic()  # after BEGIN (IMMEDIATE on SQLite: the wait for the lock is not ours)
+            # One DELETE ... WHERE, no row loaded: QuerySet.delete() would load every row of the batch
+            # to look for dependants (Evento has WebhookLog). Nothing depends on a row matched here: the
+            # only foreign key into these tables is WebhookLog.evento, and an event goes only when no
+            # WebhookLog refers to it (tests/tarefas keeps that list honest). _raw_delete is the ORM's
+            # own fast path, private but unchanged for years.
+            apagadas = alvo._raw_delete(banco)
+        duracao = time.monotonic() - inicio  # the COMMIT included
+        limpeza.maior_transacao_s = max(limpeza.maior_transacao_s, duracao)
+        if apagadas:
+            limpeza.lotes += 1
+            limpeza.maior_lote = max(limpeza.maior_lote, apagadas)
+        total += apagadas
+        if not fim:
+            break
+        if pausar:
+            # SQLite has one writer at a time, and a writer kept waiting polls (every 100 ms once it has
+            # waited a while): back-to-back batches would leave it no gap and starve the application for
+            # seconds. Resting as long as the batch held the lock gives every waiting writer its turn.
+            time.sleep(min(duracao, PAUSA_MAXIMA_SEGUNDOS))
+        ultima_chave = fim[0]
+        if time.monotonic() >= aviso:
+            escrever(f"limpeza_logs: {tabela.nome}: {_numero(total)} linha(s) apagada(s) até agora...")
+            aviso = time.monotonic() + PROGRESSO_SEGUNDOS
+    if total:
+        logger.info("limpeza_logs: %s: %d linha(s) apagada(s)", tabela.nome, total)
+    return total
+
+
+def _recuperar_espaco(limpeza: Limpeza) -> str:
+    conexao = connections[router.db_for_write(APIRequestLog)]
+    inicio = time.monotonic()
+    if conexao.vendor == "sqlite":
+        if not settings.FISCAL_LIMPEZA_VACUUM:
+            return "VACUUM desligado (FISCAL_LIMPEZA_VACUUM)"
+        if conexao.in_atomic_block:
+            return "VACUUM pulado (dentro de uma transação)"
+        with conexao.cursor() as cursor:
+            cursor.execute("VACUUM")
+        return f"VACUUM em {time.monotonic() - inicio:.1f} s"
+    if conexao.vendor == "postgresql":
+        modelos = {"WebhookLog": WebhookLog, "Evento": Evento, "ImportLog": ImportLog, "APIRequestLog": APIRequestLog,
+                   "ConsultaSEFAZ": ConsultaSEFAZ, "ExecucaoDeTarefa": ExecucaoDeTarefa}  # fmt: skip
+        tabelas = [modelos[nome]._meta.db_table for nome, n in limpeza.por_tabela.items() if n]
+        with conexao.cursor() as cursor:
+            for tabela in tabelas:
+                cursor.execute(f"ANALYZE {conexao.ops.quote_name(tabela)}")
+        return f"ANALYZE de {len(tabelas)} tabela(s) em {time.monotonic() - inicio:.1f} s"
+    return ""
+
+
+def _numero(valor: int) -> str:
+    return f"{valor:,}".replace(",", ".")
