@@ -47,3 +47,25 @@ def transportadora():
     from core.geracao.certificado import gerar_certificado
 
     return gerar_certificado(cnpj="19131243000197", nome="TRANSPORTES RAPIDO SUL LTDA")
+
+
+@pytest.fixture
+def sim(settings):
+    """The local SEFAZ (core/sefaz/simulador) with the client pointed at it over real mutual TLS."""
+    from core.sefaz.simulador import Simulador
+
+    with Simulador() as simulador:
+        settings.SEFAZ_CA_BUNDLE = simulador.ca_pem
+        settings.SEFAZ_NFE_DISTRIBUICAO_URL = simulador.url_nfe_distribuicao
+        settings.SEFAZ_CTE_DISTRIBUICAO_URL = simulador.url_cte_distribuicao
+        settings.SEFAZ_NFE_EVENTO_URL = simulador.url_nfe_evento
+        settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
+        yield simulador
+
+
+@pytest.fixture(scope="session")
+def a1_destinatario():
+    """The A1 certificate of the NF-e recipient the SEFAZ tests capture for (CNPJ 61.585.865/0001-51)."""
+    from core.geracao.certificado import gerar_certificado
+
+    return gerar_certificado(cnpj="61585865000151", nome="COMERCIAL EXEMPLO SA")

@@ -9,26 +9,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sim(settings):
-    from core.sefaz.simulador import Simulador
-
-    with Simulador() as simulador:
-        settings.SEFAZ_CA_BUNDLE = simulador.ca_pem
-        settings.SEFAZ_NFE_DISTRIBUICAO_URL = simulador.url_nfe_distribuicao
-        settings.SEFAZ_CTE_DISTRIBUICAO_URL = simulador.url_cte_distribuicao
-        settings.SEFAZ_NFE_EVENTO_URL = simulador.url_nfe_evento
-        settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
-        yield simulador
-
-
-@pytest.fixture(scope="module")
-def a1_destinatario():
-    from core.geracao.certificado import gerar_certificado
-
-    return gerar_certificado(cnpj=DESTINATARIO, nome="COMERCIAL EXEMPLO SA")
-
-
-@pytest.fixture
 def pfx(a1_destinatario, tmp_path):
     caminho = tmp_path / "destinatario.pfx"
     caminho.write_bytes(a1_destinatario.pfx(SENHA.encode()))

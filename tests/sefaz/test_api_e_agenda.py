@@ -18,29 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sim(settings):
-    from core.sefaz.simulador import Simulador
-
-    with Simulador() as simulador:
-        settings.SEFAZ_CA_BUNDLE = simulador.ca_pem
-        settings.SEFAZ_NFE_DISTRIBUICAO_URL = simulador.url_nfe_distribuicao
-        settings.SEFAZ_CTE_DISTRIBUICAO_URL = simulador.url_cte_distribuicao
-        settings.SEFAZ_NFE_EVENTO_URL = simulador.url_nfe_evento
-        settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
-        yield simulador
-
-
-@pytest.fixture
 def certificado(org, a1_destinatario):
     return cadastrar_certificado(org, a1_destinatario.pfx(SENHA.encode()), SENHA, uf="41", servicos=["nfe", "cte"],
                                  consulta_automatica=True)  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def a1_destinatario():
-    from core.geracao.certificado import gerar_certificado
-
-    return gerar_certificado(cnpj=DESTINATARIO, nome="COMERCIAL EXEMPLO SA")
 
 
 # --- POST /api/certificados/{id}/consultar/ -------------------------------------------------------

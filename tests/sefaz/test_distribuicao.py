@@ -13,32 +13,14 @@ from django.db import connection
 from django.utils import timezone
 
 from core.certificados import cadastrar_certificado
-from core.geracao.certificado import gerar_certificado
 from core.geracao.documentos import gerar_evento_nfe, gerar_nfe
 from core.models import CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, Evento, EventoDocumento, NFe, Situacao
 from core.sefaz import distribuicao
 from core.sefaz.distribuicao import CertificadoComProblema, consultar_certificado
-from core.sefaz.simulador import Simulador
 from core.tenancy import escopo
 
 DESTINATARIO = "61585865000151"
 SENHA = "senha-do-a1"
-
-
-@pytest.fixture(scope="session")
-def a1_destinatario():
-    return gerar_certificado(cnpj=DESTINATARIO, nome="COMERCIAL EXEMPLO SA")
-
-
-@pytest.fixture
-def sim(settings):
-    with Simulador(lote=50) as simulador:
-        settings.SEFAZ_CA_BUNDLE = simulador.ca_pem
-        settings.SEFAZ_NFE_DISTRIBUICAO_URL = simulador.url_nfe_distribuicao
-        settings.SEFAZ_CTE_DISTRIBUICAO_URL = simulador.url_cte_distribuicao
-        settings.SEFAZ_NFE_EVENTO_URL = simulador.url_nfe_evento
-        settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
-        yield simulador
 
 
 @pytest.fixture
