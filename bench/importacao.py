@@ -15,7 +15,6 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
+from bench.comum import banco_descartavel  # noqa: E402
+
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from lxml import etree  # noqa: E402
@@ -93,21 +93,13 @@ def main() -> None:
     argumentos.add_argument("--processos", type=int, help="repassado ao importar_xml (padrão: o dele)")
     opcoes = argumentos.parse_args()
 
-    banco = settings.DATABASES["default"]
-    with tempfile.TemporaryDirectory() as temporaria:
-        pasta = Path(temporaria) / "xml"
+    with banco_descartavel("bench_importacao") as temporaria:
+        pasta = temporaria / "xml"
         pasta.mkdir()
-        if banco["ENGINE"].endswith("sqlite3"):
-            banco.setdefault("TEST", {})["NAME"] = str(Path(temporaria) / "bench.sqlite3")
-        nome_original = banco["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
-            conteudos = gerar_arquivos(pasta, opcoes.n)
-            parse = max(medir_parse_puro(conteudos) for _ in range(3))
-            pipeline = medir_pipeline(pasta, opcoes.n, opcoes.processos)
-        finally:
-            connection.creation.destroy_test_db(nome_original, verbosity=0)
+        print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
+        conteudos = gerar_arquivos(pasta, opcoes.n)
+        parse = max(medir_parse_puro(conteudos) for _ in range(3))
+        pipeline = medir_pipeline(pasta, opcoes.n, opcoes.processos)
     print(f"banco: {connection.vendor}")
     print(f"(a) parse lxml + extração:    {parse:8.0f} NF-e/s")
     print(f"(b) pipeline importar_xml:    {pipeline:8.0f} NF-e/s")

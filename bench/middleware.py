@@ -25,11 +25,9 @@ DATABASE_URL), created once for the run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +39,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 import django  # noqa: E402
 
 django.setup()
+
+from bench.comum import banco_descartavel  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.core.cache import caches  # noqa: E402
@@ -55,21 +55,6 @@ from core.organizacoes import criar_organizacao  # noqa: E402
 META_RAZAO = 0.85
 URL = "/api/integracoes/eventos/"
 NOSSOS = {"core.middleware.APIRequestLoggingMiddleware", "core.middleware.RateLimitMiddleware"}
-
-
-@contextlib.contextmanager
-def banco_descartavel():
-    """A fresh test database for the whole run, dropped at the end."""
-    banco = settings.DATABASES["default"]
-    with tempfile.TemporaryDirectory() as temporaria:
-        if banco["ENGINE"].endswith("sqlite3"):
-            banco.setdefault("TEST", {})["NAME"] = str(Path(temporaria) / "bench_middleware.sqlite3")
-        nome_original = banco["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            yield
-        finally:
-            connection.creation.destroy_test_db(nome_original, verbosity=0)
 
 
 # --- 1. middleware ----------------------------------------------------------------------------------
@@ -302,7 +287,7 @@ def main() -> None:
     argumentos.add_argument("--linhas", type=int, default=1_000_000, help="linhas velhas de APIRequestLog (limpeza_logs)")
     opcoes = argumentos.parse_args()
 
-    with banco_descartavel():
+    with banco_descartavel("bench_middleware"):
         resultados = {nome: SECOES[nome](opcoes) for nome in opcoes.secao or SECOES}
     print("\n" + "  ".join(f"{nome}: {'PASS' if ok else 'BELOW TARGET'}" for nome, ok in resultados.items()))
 

@@ -32,7 +32,6 @@ import os
 import pstats
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -45,6 +44,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fiscal_app.settings")
 import django  # noqa: E402
 
 django.setup()
+
+from bench.comum import banco_descartavel  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.core.mail import EmailMessage  # noqa: E402
@@ -201,34 +202,26 @@ def main() -> None:
     opcoes = argumentos.parse_args()
     paginas = math.ceil(opcoes.n / LOTE)
 
-    banco = settings.DATABASES["default"]
-    with tempfile.TemporaryDirectory() as temporaria, Simulador(lote=LOTE) as sim:
+    with banco_descartavel("bench_sefaz") as temporaria, Simulador(lote=LOTE) as sim:
         settings.SEFAZ_CA_BUNDLE = sim.ca_pem
         settings.SEFAZ_NFE_DISTRIBUICAO_URL = sim.url_nfe_distribuicao
         settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
         settings.SEFAZ_MAX_PAGINAS = paginas + 10
-        settings.EMAIL_FILE_PATH = str(Path(temporaria) / "emails")  # file backend: still written, then removed
-        pasta = Path(temporaria) / "xml"
+        settings.EMAIL_FILE_PATH = str(temporaria / "emails")  # file backend: still written, then removed
+        pasta = temporaria / "xml"
         pasta.mkdir()
-        if banco["ENGINE"].endswith("sqlite3"):
-            banco.setdefault("TEST", {})["NAME"] = str(Path(temporaria) / "bench_sefaz.sqlite3")
-        nome_original = banco["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            print(f"gerando {opcoes.n} NF-e assinadas para {DESTINATARIO}...", flush=True)
-            for xml in gerar_arquivos(pasta, opcoes.n):
-                sim.publicar(DESTINATARIO, "nfe", xml)
-            a1_destinatario = gerar_certificado(cnpj=DESTINATARIO, nome="DESTINATARIO BENCH SA")
-            print("importando direto (1 processo)...", flush=True)
-            direto, emails_direto = medir_importacao(pasta, opcoes.n, 1)
-            print(f"sincronizando ({paginas} respostas do simulador)...", flush=True)
-            sincronia, cronometro, relatorio = medir_sincronizacao(sim, a1_destinatario, opcoes.n, opcoes.perfil)
-            dois = None
-            if not opcoes.sem_2_processos:
-                print("importando direto (2 processos, referência)...", flush=True)
-                dois, _ = medir_importacao(pasta, opcoes.n, 2)
-        finally:
-            connection.creation.destroy_test_db(nome_original, verbosity=0)
+        print(f"gerando {opcoes.n} NF-e assinadas para {DESTINATARIO}...", flush=True)
+        for xml in gerar_arquivos(pasta, opcoes.n):
+            sim.publicar(DESTINATARIO, "nfe", xml)
+        a1_destinatario = gerar_certificado(cnpj=DESTINATARIO, nome="DESTINATARIO BENCH SA")
+        print("importando direto (1 processo)...", flush=True)
+        direto, emails_direto = medir_importacao(pasta, opcoes.n, 1)
+        print(f"sincronizando ({paginas} respostas do simulador)...", flush=True)
+        sincronia, cronometro, relatorio = medir_sincronizacao(sim, a1_destinatario, opcoes.n, opcoes.perfil)
+        dois = None
+        if not opcoes.sem_2_processos:
+            print("importando direto (2 processos, referência)...", flush=True)
+            dois, _ = medir_importacao(pasta, opcoes.n, 2)
 
     razao = sincronia / direto
     print(f"\nbanco: {connection.vendor}; {opcoes.n} NF-e, {paginas} respostas de {LOTE}")

@@ -308,20 +308,13 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from bench.comum import banco_descartavel
     from core.organizacoes import criar_organizacao
 
     settings.WEBHOOK_ENTREGA_IMEDIATA = False
-    banco = settings.DATABASES["default"]
     receptor = Receptor(portas=4)
     resultados = {}
-    with tempfile.TemporaryDirectory() as temporaria:
-        # Its own database, never test_fiscal: a test run going on at the same time keeps its database.
-        nome_do_teste = "test_fiscal_bench_webhooks"
-        if banco["ENGINE"].endswith("sqlite3"):
-            nome_do_teste = str(Path(temporaria) / "bench_webhooks.sqlite3")
-        banco.setdefault("TEST", {})["NAME"] = nome_do_teste
-        nome_original = banco["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    with banco_descartavel("bench_webhooks") as temporaria:
         try:
             organizacao = criar_organizacao(nome="Bench Webhooks", email="bench@webhooks.local").organizacao
             for quantos in (1, 4):
@@ -329,14 +322,12 @@ def main() -> None:
                 print(f"{quantos} webhook(s): worker...", flush=True)
                 worker = vazao_do_worker(opcoes, receptor, organizacao, webhooks)
                 print(f"{quantos} webhook(s): requests.Session...", flush=True)
-                puro = vazao_sem_banco(opcoes, receptor, organizacao, webhooks, Path(temporaria))
+                puro = vazao_sem_banco(opcoes, receptor, organizacao, webhooks, temporaria)
                 resultados[quantos] = (worker, puro)
             print(f"latência: {opcoes.taxa:g} commits/s por {opcoes.segundos:g} s...", flush=True)
             criar_webhooks(organizacao, receptor.urls[:1])
             latencias = latencias_ms(opcoes, receptor, organizacao)
         finally:
-            connection.close()
-            connection.creation.destroy_test_db(nome_original, verbosity=0)
             receptor.fechar()
 
     print(f"\nbanco: {connection.vendor}; {opcoes.eventos} entregas por rodada; {opcoes.workers} processo(s) x "
