@@ -1,25 +1,43 @@
-"""Demo data for `make run`: a small but varied set of signed documents, dated around today."""
+"""Demo data for `make run`: a small but varied set of signed documents, dated around today, and the
+example NF-e a newcomer imports by hand (INICIO_RAPIDO_INTEGRACOES.md)."""
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils import timezone
 
-from .geracao.certificado import gerar_certificado
-from .geracao.documentos import gerar_cte, gerar_cte_os, gerar_evento_nfe, gerar_nfe, gerar_resumo_nfe
+from .geracao.certificado import CertificadoGerado, gerar_certificado
+from .geracao.documentos import (
+    DocumentoGerado,
+    gerar_cte,
+    gerar_cte_os,
+    gerar_evento_nfe,
+    gerar_nfe,
+    gerar_resumo_nfe,
+)
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@fiscal.local"
 DEMO_SENHA = "demo-fiscal-2026"
+# Relative to the current directory: the repository root under `make`.
+NFE_EXEMPLO = Path("var/exemplos/nfe-exemplo.xml")
+
+
+def fornecedor_demo() -> CertificadoGerado:
+    """The demo documents' main supplier, whose test certificate signs its NF-e."""
+    return gerar_certificado(cnpj="11222333000181", nome="DISTRIBUIDORA AURORA LTDA")
 
 
 def documentos_demo() -> list[tuple[str, bytes]]:
     """(file name, XML bytes) pairs: NF-e, NFC-e, a summary, events, CT-e and a CT-e OS."""
     rng = random.Random(2026)
     hoje = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
-    fornecedor = gerar_certificado(cnpj="11222333000181", nome="DISTRIBUIDORA AURORA LTDA")
+    fornecedor = fornecedor_demo()
     industria = gerar_certificado(cnpj="45723174000110", nome="INDUSTRIA PAULISTA DE PAPEL SA")
     transportadora = gerar_certificado(cnpj="19131243000197", nome="TRANSPORTES RAPIDO SUL LTDA")
 
@@ -57,3 +75,29 @@ def documentos_demo() -> list[tuple[str, bytes]]:
         + [(f"{d.chave}-evento-{i}.xml", d.xml) for i, d in enumerate(eventos)]
         + [(f"{d.chave}-procCTe.xml", d.xml) for d in ctes]
     )
+
+
+def nfe_exemplo() -> DocumentoGerado:
+    """A new NF-e from the demo supplier, issued a minute ago: a random number and key, so it was never
+    imported anywhere and its first import is a `sucesso` (and a `nfe_importada` event)."""
+    rng = random.Random()  # seeded from the OS: a different key on every call
+    emissao = timezone.localtime().replace(microsecond=0) - timedelta(minutes=1)
+    return gerar_nfe(certificado=fornecedor_demo(), rng=rng, numero=rng.randint(10_000, 999_999), data_emissao=emissao)
+
+
+def gravar_nfe_exemplo(caminho: Path | str = NFE_EXEMPLO) -> DocumentoGerado:
+    """Writes a new `nfe_exemplo()` to `caminho` (parent folders created), atomically: whoever reads the
+    file sees the previous note or the new one, never half of one."""
+    caminho = Path(caminho)
+    caminho.parent.mkdir(parents=True, exist_ok=True)
+    nota = nfe_exemplo()
+    descritor, temporario = tempfile.mkstemp(dir=caminho.parent, prefix=f".{caminho.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descritor, "wb") as arquivo:
+            arquivo.write(nota.xml)
+        os.chmod(temporario, 0o644)  # mkstemp makes it 0600; the note holds nothing secret
+        os.replace(temporario, caminho)
+    except BaseException:
+        Path(temporario).unlink(missing_ok=True)
+        raise
+    return nota

@@ -24,6 +24,7 @@ import sys
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
@@ -79,9 +80,11 @@ def criar_app(segredo: str | None = None, banco: str | None = None) -> Flask:
 
     @app.get("/")
     def listar():
-        eventos = listar_eventos(banco, request.args.get("evento"), _limite(request.args.get("limite")))
-        if request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json:
-            return Response(_html(eventos), mimetype="text/html")
+        tipo = request.args.get("evento")
+        eventos = listar_eventos(banco, tipo, _limite(request.args.get("limite")))
+        # A browser asks for text/html first (and */* after it); curl and HTTP libraries send */*: JSON.
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+            return Response(_html(eventos, tipo), mimetype="text/html")
         return jsonify(eventos=eventos, total=len(eventos))
 
     @app.get("/health")
@@ -178,19 +181,51 @@ def _limite(texto: str | None) -> int:
         return 100
 
 
-def _html(eventos: list[dict]) -> str:
+def _html(eventos: list[dict], tipo: str | None) -> str:
+    """The page a browser gets: one row per event, newest first, reloaded every few seconds (unless a row's
+    data is open)."""
     linhas = "".join(
-        f"<tr><td>{html.escape(e['recebido_em'])}</td><td>{html.escape(e['evento'])}</td>"
-        f"<td><code>{html.escape(e['webhook_id'])}</code></td><td>{e['entregas']}</td>"
-        f"<td>{html.escape(str((e['dados'] or {}).get('chave', '')))}</td></tr>"
+        f"<tr><td>{html.escape(_hora_local(e['recebido_em']))}</td>"
+        f"<td><a href='?{html.escape(urlencode({'evento': e['evento']}))}'>{html.escape(e['evento'])}</a></td>"
+        f"<td>{html.escape(_resumo(e['dados']))}</td><td>{e['entregas']}</td>"
+        f"<td><details><summary><code>{html.escape(e['webhook_id'])}</code></summary>"
+        f"<pre>{html.escape(json.dumps(e['dados'], ensure_ascii=False, indent=2))}</pre></details></td></tr>"
         for e in eventos
     )
+    if not eventos:
+        linhas = "<tr><td colspan=5>Nenhum evento recebido ainda.</td></tr>"
+    filtro = f" · só <b>{html.escape(tipo)}</b> (<a href='/'>ver todos</a>)" if tipo else ""
     return (
         "<!doctype html><meta charset=utf-8><title>Webhooks recebidos</title>"
-        "<h1>Webhooks recebidos</h1><table border=1 cellpadding=4>"
-        "<tr><th>Recebido em (UTC)</th><th>Evento</th><th>webhook-id</th><th>Entregas</th><th>Chave</th></tr>"
+        "<script>setInterval(() => document.querySelector('details[open]') || location.reload(), 5000)</script>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}pre{margin:0}</style>"
+        f"<h1>Webhooks recebidos</h1><p>{len(eventos)} evento(s), do mais recente{filtro}; a página se atualiza"
+        f" a cada 5 s. Em JSON: <code>curl {html.escape(request.base_url)}</code></p>"
+        "<table><tr><th>Recebido em</th><th>Evento</th><th>Resumo</th><th>Entregas</th>"
+        "<th>webhook-id (e os dados)</th></tr>"
         f"{linhas}</table>"
     )
+
+
+def _hora_local(momento: str) -> str:
+    try:
+        return datetime.fromisoformat(momento).astimezone().strftime("%d/%m/%Y %H:%M:%S")
+    except ValueError:
+        return momento
+
+
+def _resumo(dados: dict | None) -> str:
+    """One line about the event: the document (number, issuer, key), the failed file, or the message."""
+    dados = dados if isinstance(dados, dict) else {}
+    if dados.get("chave") and dados.get("numero") is not None:
+        emitente = dados.get("emitente")
+        emitente = emitente.get("nome") or "" if isinstance(emitente, dict) else ""
+        return " · ".join(str(p) for p in (f"nº {dados['numero']}", emitente, dados["chave"]) if p)
+    for campo in ("mensagem", "arquivo", "chave"):
+        if dados.get(campo):
+            return str(dados[campo])
+    return ""
 
 
 def main() -> None:
@@ -200,6 +235,9 @@ def main() -> None:
     parser.add_argument("--banco", default=os.environ.get("FISCAL_RECEPTOR_BANCO", BANCO_PADRAO))
     argumentos = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per event (above), not one per request: the access log of the development server would
+    # bury them (gunicorn has its own, --access-logfile).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = criar_app(banco=argumentos.banco)
     logger.info("recebendo em http://%s:%s/webhook (banco %s)", argumentos.host, argumentos.porta, argumentos.banco)
     app.run(host=argumentos.host, port=argumentos.porta, threaded=True)

@@ -111,7 +111,8 @@ class CertificadoViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
         except CertificadoComProblema as erro:
             raise Conflito(erro.motivo) from None
         except ConsultaNaoPermitida as erro:
-            excecao = ConsultaNaoPermitidaAgora({"detail": erro.motivo, "permitida_em": erro.permitida_em})
+            permitida_em = timezone.localtime(erro.permitida_em).isoformat() if erro.permitida_em else None
+            excecao = ConsultaNaoPermitidaAgora({"detail": erro.motivo, "permitida_em": permitida_em})
             excecao.wait = max(1, int((erro.permitida_em - timezone.now()).total_seconds())) if erro.permitida_em else None
             raise excecao from None
         return Response(ExecucaoSerializer(execucao).data)

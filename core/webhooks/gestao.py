@@ -188,7 +188,8 @@ def testar_url(url: str, segredo: str | None, cabecalhos: dict | None = None, ti
     """Send a signed `teste` event to any URL without saving anything; the secret is generated if absent."""
     validar_url_de_webhook(url)
     segredo = segredo or gerar_segredo()
-    evento = {"id": novo_id_de_evento(), "evento": "teste", "criado_em": timezone.now().isoformat(),
+    # The same timestamp format as a stored event's payload (DjangoJSONEncoder: milliseconds, "Z").
+    evento = {"id": novo_id_de_evento(), "evento": "teste", "criado_em": DjangoJSONEncoder().default(timezone.now()),
               "dados": _dados_de_teste(None)}
     corpo = json_compacto(evento)
     todos = {**validar_cabecalhos(cabecalhos or {}), "Content-Type": "application/json"}

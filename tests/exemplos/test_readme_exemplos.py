@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.documentos.importacao import importar_bytes
-from core.models import Origem
+from core.models import Origem, Webhook
+from core.tenancy import escopo
+from fiscal_api_client import FiscalAPIClient
 from tests.webhooks.receptor import porta_livre
 
 RAIZ = Path(__file__).resolve().parents[2]
@@ -37,7 +39,12 @@ def test_the_quick_start_runs_against_a_live_server(live_server, nova_org, gerad
     for nome, alvo in {".venv": Path(sys.prefix), "exemplos": RAIZ / "exemplos",
                        "fiscal_api_client.py": RAIZ / "fiscal_api_client.py"}.items():  # fmt: skip
         (tmp_path / nome).symlink_to(alvo)
-    ambiente = {**os.environ, "FISCAL_URL": live_server.url, "TOKEN": nova_org.token, "PORTA": str(porta_livre())}
+    porta = porta_livre()
+    ambiente = {**os.environ, "FISCAL_URL": live_server.url, "TOKEN": nova_org.token, "PORTA": str(porta)}
+    # Someone who ran it before (or the quick start guide) left a webhook for this address, with another secret.
+    url = f"http://127.0.0.1:{porta}/webhook"
+    with FiscalAPIClient(live_server.url, nova_org.token) as cliente:
+        anterior = cliente.criar_webhook("Receptor local", url)
 
     execucao = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", bloco_rapido()],
@@ -50,3 +57,5 @@ def test_the_quick_start_runs_against_a_live_server(live_server, nova_org, gerad
     assert [(e["evento"], e["entregas"]) for e in listagem["eventos"]] == [("teste", 1)]
     assert (tmp_path / "xmls" / f"{nota.chave}-procNFe.xml").read_bytes() == nota.xml
     assert "whsec_" not in (tmp_path / "receptor.log").read_text()
+    [webhook] = escopo(Webhook, nova_org.organizacao).filter(url=url)  # the earlier one was replaced
+    assert webhook.pk != anterior["id"]

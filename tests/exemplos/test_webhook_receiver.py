@@ -44,7 +44,12 @@ def test_it_stores_each_event_once_and_refuses_bad_signatures(
         [(corpo,)] = conexao.execute("SELECT corpo FROM eventos WHERE evento = 'nfe_importada'").fetchall()
     assert json.loads(corpo)["dados"]["chave"] == nota.chave
     assert "repetido" in receptor.log()
-    assert "nfe_importada" in requests.get(receptor.url, headers={"Accept": "text/html"}, timeout=5).text
+    # A browser gets the table (its Accept ends in */*, which JSON also matches); curl and HTTP libraries, JSON.
+    navegador = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    pagina = requests.get(receptor.url, headers={"Accept": navegador}, timeout=5)
+    assert pagina.headers["Content-Type"].startswith("text/html")
+    assert "nº 55 · " in pagina.text and nota.chave in pagina.text and "nfe_importada" in pagina.text
+    assert requests.get(receptor.url, headers={"Accept": "*/*"}, timeout=5).json()["total"] == 2
 
     # and a forged or replayed delivery is refused and stores nothing
     corpo = json.dumps({"id": "evt_forjado", "evento": "nfe_importada", "dados": {}}).encode()

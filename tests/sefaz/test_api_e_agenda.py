@@ -1,6 +1,6 @@
 """SEFAZ through the API (consultar, consultas, manifestar) and the scheduled tasks, against the simulator."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -41,7 +41,8 @@ def test_consultar_runs_now_and_then_answers_429_with_the_allowed_time(api, sim,
 
     bloqueada = api.post(url, {}, format="json")
     assert bloqueada.status_code == 429
-    assert bloqueada.json()["detalhes"]["permitida_em"]
+    permitida_em = datetime.fromisoformat(bloqueada.json()["detalhes"]["permitida_em"])  # ISO 8601, with offset
+    assert permitida_em.tzinfo is not None and permitida_em > timezone.now()
     assert int(bloqueada["Retry-After"]) > 3500
     assert len(sim.chamadas) == 2  # the 429 made no call
 

@@ -1,7 +1,9 @@
 """python manage.py carregar_demo: the demo organization, its user and token, and a few documents.
 
 Idempotent: run it again and the same organization and token come back and the documents come out
-as duplicates (keys are deterministic within a month).
+as duplicates (keys are deterministic within a month). It also writes a new example NF-e, not imported,
+for trying the import by hand (the same file as `manage.py gerar_nfe_exemplo`). The token is the last
+line printed: `make -s demo | tail -1`.
 """
 
 from collections import Counter
@@ -9,7 +11,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from core.demo import DEMO_EMAIL, DEMO_SENHA, DEMO_SLUG, documentos_demo
+from core.demo import DEMO_EMAIL, DEMO_SENHA, DEMO_SLUG, NFE_EXEMPLO, documentos_demo, gravar_nfe_exemplo
 from core.documentos.importacao import Entrada, importar
 from core.models import Membro, Origem
 from core.organizacoes import criar_organizacao
@@ -18,7 +20,13 @@ from core.organizacoes import criar_organizacao
 class Command(BaseCommand):
     help = "Cria (ou reaproveita) a organização demo e carrega documentos de exemplo."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--nfe-exemplo", default=str(NFE_EXEMPLO),
+            help=f"onde gravar a NF-e de exemplo, ainda não importada (padrão: {NFE_EXEMPLO})",
+        )  # fmt: skip
+
+    def handle(self, *args, nfe_exemplo, **options):
         membro = Membro.objects.select_related("usuario", "organizacao").filter(organizacao__slug=DEMO_SLUG).first()
         if membro is None:
             nova = criar_organizacao(nome="Empresa Demo", email=DEMO_EMAIL, senha=DEMO_SENHA, slug=DEMO_SLUG)
@@ -36,5 +44,9 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Organização: {organizacao.nome} (slug: {organizacao.slug})")
         self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  usuário: {usuario.username}  senha: {DEMO_SENHA}")
+        gravar_nfe_exemplo(nfe_exemplo)
+        self.stdout.write(
+            f"NF-e de exemplo, ainda não importada: {nfe_exemplo} (uma nova a cada `manage.py gerar_nfe_exemplo`)"
+        )
         self.stdout.write("API: Authorization: Token <token abaixo>")
         self.stdout.write(token.key)

@@ -1,0 +1,92 @@
+"""carregar_demo (run by `make run`) and gerar_nfe_exemplo: the demo account and the NF-e a newcomer imports."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from lxml import etree
+from rest_framework.authtoken.models import Token
+
+from core.demo import DEMO_SLUG
+from core.documentos.importacao import importar_bytes
+from core.models import NFe, Organizacao, Origem
+from core.tenancy import escopo
+
+RAIZ = Path(__file__).resolve().parents[2]
+
+
+def saida_de(comando: str, capsys, *argumentos: str) -> list[str]:
+    call_command(comando, *argumentos)
+    return capsys.readouterr().out.strip().splitlines()
+
+
+def chave_do_arquivo(caminho: Path) -> str:
+    [ch] = etree.parse(str(caminho)).getroot().iter("{http://www.portalfiscal.inf.br/nfe}chNFe")
+    return ch.text
+
+
+@pytest.mark.django_db
+def test_it_loads_the_demo_once_prints_the_token_last_and_leaves_a_new_note_to_import(capsys, tmp_path):
+    nota = tmp_path / "var" / "exemplos" / "nfe-exemplo.xml"
+
+    primeira = saida_de("carregar_demo", capsys, "--nfe-exemplo", str(nota))
+    chave_primeira = chave_do_arquivo(nota)
+    segunda = saida_de("carregar_demo", capsys, "--nfe-exemplo", str(nota))
+
+    organizacao = Organizacao.objects.get(slug=DEMO_SLUG)
+    token = Token.objects.get(user__membro__organizacao=organizacao).key
+    assert primeira[0] == "Documentos demo: 20 importados, 0 já existiam, 0 com erro"
+    assert segunda[0] == "Documentos demo: 0 importados, 20 já existiam, 0 com erro"
+    assert primeira[-1] == segunda[-1] == token  # `make -s demo | tail -1`
+    assert any(f"NF-e de exemplo, ainda não importada: {nota}" in linha for linha in segunda)
+    # Each run leaves a note the account has never seen: its first import is a success.
+    chave = chave_do_arquivo(nota)
+    assert chave != chave_primeira
+    assert not escopo(NFe, organizacao).filter(chave__in=[chave, chave_primeira]).exists()
+    [resultado] = importar_bytes(
+        organizacao=organizacao, nome=nota.name, conteudo=nota.read_bytes(), origem=Origem.UPLOAD
+    )
+    assert (resultado.status, resultado.chave) == ("sucesso", chave)
+
+
+def test_gerar_nfe_exemplo_writes_a_new_note_each_time_without_touching_the_database(capsys, tmp_path, monkeypatch):
+    # No django_db mark: any query would fail this test.
+    monkeypatch.chdir(tmp_path)
+
+    [linha] = saida_de("gerar_nfe_exemplo", capsys)
+    padrao = tmp_path / "var" / "exemplos" / "nfe-exemplo.xml"  # relative to the current folder
+    chave = chave_do_arquivo(padrao)
+    assert linha == f"NF-e nº {int(chave[25:34])}, chave {chave}, gravada em var/exemplos/nfe-exemplo.xml"
+
+    saida_de("gerar_nfe_exemplo", capsys, "--saida", "nota.xml")
+    assert chave_do_arquivo(tmp_path / "nota.xml") not in (chave, "")
+    assert chave[6:20] == "11222333000181"  # the demo supplier, signed with its test certificate
+    assert [p.name for p in padrao.parent.iterdir()] == ["nfe-exemplo.xml"]  # no temporary file left behind
+
+
+@pytest.mark.django_db
+def test_the_example_note_imports_as_a_success_then_as_a_duplicate(org, tmp_path):
+    nota = tmp_path / "nota.xml"
+    call_command("gerar_nfe_exemplo", "--saida", str(nota))
+
+    resultados = [
+        importar_bytes(organizacao=org, nome="nota.xml", conteudo=nota.read_bytes(), origem=Origem.UPLOAD)[0].status
+        for _ in range(2)
+    ]
+
+    assert resultados == ["sucesso", "duplicado"]
+    assert escopo(NFe, org).get().emitente_nome == "DISTRIBUIDORA AURORA LTDA"
+
+
+def test_gerar_nfe_exemplo_runs_as_the_guides_run_it(tmp_path):
+    """`.venv/bin/python manage.py gerar_nfe_exemplo` from any folder, the database unreachable."""
+    ambiente = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://ninguem@127.0.0.1:1/nao_existe"}
+    execucao = subprocess.run(
+        [sys.executable, str(RAIZ / "manage.py"), "gerar_nfe_exemplo", "--saida", "nota.xml"],
+        cwd=tmp_path, env=ambiente, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert execucao.returncode == 0, execucao.stderr
+    assert execucao.stdout.startswith("NF-e nº ") and (tmp_path / "nota.xml").read_bytes().startswith(b"<?xml")
