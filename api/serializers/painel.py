@@ -59,6 +59,25 @@ class NFePendentesSerializer(serializers.Serializer):
     recentes = NFePendenteSerializer(many=True)
 
 
+class CertificadoVencendoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    nome = serializers.CharField()
+    titular = serializers.CharField()
+    cnpj = serializers.CharField()
+    cpf = serializers.CharField()
+    validade_fim = serializers.DateTimeField()
+    dias_para_vencer = serializers.IntegerField(help_text="Negativo: já venceu")
+    problema = serializers.CharField()
+
+
+class SaudeDosWebhooksSerializer(serializers.Serializer):
+    ativos = serializers.IntegerField()
+    desativados = serializers.IntegerField(help_text="Pausados à mão ou pela desativação automática")
+    pendentes = serializers.IntegerField(help_text="Entregas esperando a primeira tentativa ou uma nova")
+    falhas_24h = serializers.IntegerField(help_text="Tentativas que falharam nas últimas 24 horas")
+    ultimo_sucesso_em = serializers.DateTimeField(allow_null=True)
+
+
 class PainelSerializer(serializers.Serializer):
     hoje = PeriodoPainelSerializer()
     mes = PeriodoPainelSerializer(help_text="O mês corrente inteiro, do dia 1 ao último dia")
@@ -67,7 +86,7 @@ class PainelSerializer(serializers.Serializer):
     nfe_pendentes = NFePendentesSerializer(
         help_text="NF-e que só têm o resumo e aguardam o XML completo (até 10 listadas, as mais recentes)"
     )
-    certificados_vencendo = serializers.ListField(
-        child=serializers.DictField(), help_text="Certificados A1 perto do vencimento (ainda vazio: recurso futuro)"
+    certificados_vencendo = CertificadoVencendoSerializer(
+        many=True, help_text="Certificados A1 que vencem em até 30 dias ou já venceram (até 10, o mais próximo primeiro)"
     )
-    webhooks = serializers.DictField(allow_null=True, help_text="Situação dos webhooks (ainda nulo: recurso futuro)")
+    webhooks = SaudeDosWebhooksSerializer(help_text="Webhooks ativos e desativados, entregas na fila e falhas em 24 h")

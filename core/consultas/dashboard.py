@@ -1,6 +1,6 @@
 """The dashboard: today and this month at a glance, recent imports and what needs attention.
 
-A fixed number of queries (seven) whatever the amount of data: each block is one aggregate or one
+A fixed number of queries (ten) whatever the amount of data: each block is one aggregate or one
 slice of at most ten rows. The date ranges use the (organizacao, -data_emissao) index and the import
 log its (organizacao, status, -criado_em) one.
 """
@@ -8,16 +8,20 @@ log its (organizacao, status, -criado_em) one.
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from core.models import CTe, ImportLog, NFe, Organizacao
+from core.certificados.a1 import dias_para_vencer
+from core.models import CertificadoDigital, CTe, ImportLog, NFe, Organizacao, Webhook, WebhookLog
 from core.tenancy import escopo
 
 from .estatisticas import limites_locais
 
 RECENTES = 10
 JANELA_DE_ERROS = timedelta(hours=24)
+# The same horizon as the certificado_vencendo alerts (30, 15, 7 and 1 day): what the dashboard shows
+# is what the e-mails warned about.
+HORIZONTE_DE_VENCIMENTO = timedelta(days=30)
 CAMPOS_IMPORTACAO = ("arquivo", "chave", "status", "mensagem", "criado_em")
 CAMPOS_DOCUMENTO = ("chave", "numero", "serie", "data_emissao", "emitente_nome", "emitente_documento", "situacao")
 
@@ -43,11 +47,41 @@ def painel(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
                 pendentes.order_by("-data_emissao", "-id").values(*CAMPOS_DOCUMENTO, valor=F("valor_total"))[:RECENTES]
             ),
         },
-        # Filled in when A1 certificates are stored (those about to expire) and when webhooks exist
-        # (delivery health); the keys are here now so clients can rely on them.
-        "certificados_vencendo": [],
-        "webhooks": None,
+        "certificados_vencendo": _certificados_vencendo(organizacao, agora),
+        "webhooks": _saude_dos_webhooks(organizacao, agora),
     }
+
+
+def _certificados_vencendo(organizacao: Organizacao, agora: datetime) -> list[dict]:
+    """A1 certificates expiring within 30 days or already expired, the soonest first."""
+    certificados = (
+        escopo(CertificadoDigital, organizacao)
+        .filter(validade_fim__lte=agora + HORIZONTE_DE_VENCIMENTO)
+        .order_by("validade_fim", "id")
+        .values("id", "nome", "titular", "cnpj", "cpf", "validade_fim", "problema")[:RECENTES]
+    )
+    return [{**c, "dias_para_vencer": dias_para_vencer(c["validade_fim"], agora)} for c in certificados]
+
+
+def _saude_dos_webhooks(organizacao: Organizacao, agora: datetime) -> dict:
+    """Active and disabled webhooks, deliveries waiting, failed attempts in the last 24 hours."""
+    webhooks = escopo(Webhook, organizacao).aggregate(
+        ativos=Count("id", filter=Q(ativo=True)),
+        desativados=Count("id", filter=Q(ativo=False)),
+        ultimo_sucesso_em=Max("ultimo_sucesso_em"),
+    )
+    em_aberto = [WebhookLog.Status.PENDENTE, WebhookLog.Status.ENTREGANDO]
+    falhas = [WebhookLog.Status.FALHA, WebhookLog.Status.DESISTIU]
+    desde = agora - JANELA_DE_ERROS
+    tentativas = (
+        escopo(WebhookLog, organizacao)
+        .filter(Q(status__in=em_aberto) | Q(status__in=falhas, criado_em__gte=desde))
+        .aggregate(
+            pendentes=Count("id", filter=Q(status__in=em_aberto)),
+            falhas_24h=Count("id", filter=Q(status__in=falhas, criado_em__gte=desde)),
+        )
+    )
+    return {**webhooks, **tentativas}
 
 
 def _somas(documentos: QuerySet, campo_valor: str, periodos: dict[str, tuple[date, date]]) -> dict:

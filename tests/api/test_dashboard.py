@@ -10,12 +10,16 @@ from lxml import etree
 from core.documentos.chave import CODIGO_POR_UF, montar_chave
 from core.documentos.importacao import Entrada, importar
 from core.geracao.documentos import gerar_cte, gerar_nfe, gerar_resumo_nfe
-from core.models import ImportLog, Origem
+from core.certificados import cadastrar_certificado
+from core.eventos.emissao import disparar_webhook
+from core.geracao.certificado import gerar_certificado
+from core.models import CertificadoDigital, ImportLog, Origem, Webhook, WebhookLog
 from core.tenancy import escopo
+from core.webhooks.gestao import criar_webhook
 
 pytestmark = pytest.mark.django_db
 
-MAXIMO_DE_CONSULTAS = 9  # token + membership + the dashboard's seven
+MAXIMO_DE_CONSULTAS = 12  # token + membership + the dashboard's ten
 
 
 def em(dia: date, hora: int = 12, minuto: int = 0, segundo: int = 0) -> datetime:
@@ -127,9 +131,58 @@ def test_it_lists_nfes_waiting_for_the_full_xml(api, cenario):
     assert hoje["link"] == f"http://testserver/api/nfes/{hoje['chave']}/"
 
 
-def test_it_keeps_the_keys_of_features_still_to_come(api, cenario):
+def test_it_lists_certificates_expiring_within_30_days_the_soonest_first(api, org, outra_org):
+    # given: one A1 expiring in 10 days, one in 200, one already expired, and another organization's
+    agora = timezone.now()
+
+    def a1(organizacao, cnpj, dias):
+        gerado = gerar_certificado(cnpj=cnpj, inicio=agora - timedelta(days=1), dias_validade=dias + 2)  # ends in dias days and some hours
+        return cadastrar_certificado(organizacao, gerado.pfx(b"senha"), "senha")
+
+    perto, _longe, vencido = a1(org, "11222333000181", 10), a1(org, "45723174000110", 200), a1(org, "19131243000197", 60)
+    escopo(CertificadoDigital, org).filter(pk=vencido.pk).update(validade_fim=agora - timedelta(days=2, hours=1))
+    a1(outra_org, "61585865000151", 5)
+
+    # when
+    vencendo = api.get("/api/dashboard/").json()["certificados_vencendo"]
+
+    # then
+    assert [(c["id"], c["cnpj"], c["dias_para_vencer"]) for c in vencendo] == [
+        (vencido.pk, "19131243000197", -3), (perto.pk, "11222333000181", 10)
+    ]  # fmt: skip
+    assert set(vencendo[0]) == {"id", "nome", "titular", "cnpj", "cpf", "validade_fim", "dias_para_vencer", "problema"}
+
+
+def test_it_sums_up_webhook_health(api, org, outra_org, settings):
+    # given: two webhooks (one disabled), deliveries waiting, failures today and one failure of last week
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS, settings.WEBHOOK_ENTREGA_IMEDIATA = True, False
+    ativo, _ = criar_webhook(org, nome="ERP", url="http://127.0.0.1:9/erp")
+    criar_webhook(org, nome="BI", url="http://127.0.0.1:9/bi", ativo=False)
+    criar_webhook(outra_org, nome="Outro", url="http://127.0.0.1:9/outro")
+    for numero in range(4):
+        disparar_webhook("teste", {"n": numero}, org)
+    disparar_webhook("teste", {}, outra_org)
+    tentativas = escopo(WebhookLog, org).order_by("id")
+    ids = list(tentativas.values_list("id", flat=True))
+    tentativas.filter(id__in=ids[:2]).update(status=WebhookLog.Status.FALHA)
+    tentativas.filter(id=ids[1]).update(criado_em=timezone.now() - timedelta(days=7))
+    sucesso = timezone.now() - timedelta(minutes=5)
+    escopo(Webhook, org).filter(pk=ativo.pk).update(ultimo_sucesso_em=sucesso)
+
+    # when
+    saude = api.get("/api/dashboard/").json()["webhooks"]
+
+    # then
+    assert {k: v for k, v in saude.items() if k != "ultimo_sucesso_em"} == {
+        "ativos": 1, "desativados": 1, "pendentes": 2, "falhas_24h": 1
+    }  # fmt: skip
+    assert datetime.fromisoformat(saude["ultimo_sucesso_em"]) == sucesso.replace(microsecond=sucesso.microsecond)
+
+
+def test_an_organization_without_certificates_or_webhooks_sees_empty_blocks(api):
     corpo = api.get("/api/dashboard/").json()
-    assert corpo["certificados_vencendo"] == [] and corpo["webhooks"] is None
+    assert corpo["certificados_vencendo"] == []
+    assert corpo["webhooks"] == {"ativos": 0, "desativados": 0, "pendentes": 0, "falhas_24h": 0, "ultimo_sucesso_em": None}
 
 
 def test_it_is_all_zeros_for_an_empty_organization(api):
