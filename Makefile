@@ -40,4 +40,4 @@ bench-middleware: $(INSTALADO)
 	$(BIN)/python bench/middleware.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var staticfiles

@@ -2,7 +2,8 @@
 
 With no environment at all the project runs on SQLite, a local-memory cache and e-mail written to
 files, so `make run` and `make test` need nothing installed. Production and CI set DATABASE_URL and
-CACHE_URL. Every variable is listed in `.env.example`.
+CACHE_URL. Every variable is listed in `.env.example` and in README's "Configuração" tables, with its
+default and meaning (tests/test_settings.py fails on a variable missing from either).
 """
 
 import ipaddress
@@ -16,10 +17,20 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Production turns this on: the start then refuses the development SECRET_KEY, and no development
+# encryption key is derived from it (FISCAL_CHAVE_DE_DESENVOLVIMENTO below, core/cripto.py).
+REQUIRE_SECRET_KEY = env.bool("REQUIRE_SECRET_KEY", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
-if not DEBUG and SECRET_KEY == "dev-only-insecure-key-change-me" and env.bool("REQUIRE_SECRET_KEY", default=False):
+if not DEBUG and SECRET_KEY == "dev-only-insecure-key-change-me" and REQUIRE_SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY must be set in production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Behind an HTTPS proxy Django sees plain http unless gunicorn trusts the proxy's X-Forwarded-Proto
+# (FORWARDED_ALLOW_IPS in deploy/gunicorn.conf.py); otherwise list the public origin here
+# ("https://fiscal.exemplo.com.br") or the admin's forms fail the CSRF origin check.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Session and CSRF cookies only over HTTPS: turn on in production (the admin, and the API's session login).
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -95,12 +106,39 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the static files and whitenoise serves them from, gzipped at collect
+# time. No hashed names (manifest): pages render without a collectstatic first (development, tests).
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if Path(STATIC_ROOT).is_dir():
+    # Static files (admin CSS, Swagger UI) served by the app itself in production, no web server needed;
+    # right after SecurityMiddleware, as whitenoise asks. whitenoise lists STATIC_ROOT once, at start-up,
+    # so a process started before `collectstatic` would serve nothing from it anyway: without the folder
+    # (development, tests) it is left out instead of warning on every request handler built.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")  # fmt: skip
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# E-mail: written to files by default; production sets the SMTP backend and server. Every send runs
+# after a commit, in a request, an import or a cron task: EMAIL_TIMEOUT keeps a dead SMTP server from
+# holding any of them for long (Django's own default is no timeout at all).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "emails")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fiscal <nao-responda@fiscal.local>")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise environ.ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, 587) and EMAIL_USE_SSL (465) exclude each other")
+if EMAIL_TIMEOUT <= 0:
+    raise environ.ImproperlyConfigured("EMAIL_TIMEOUT must be above 0 seconds")
 # E-mail notifications (core/notifications): an import that brings a recipient more items than this
 # sends them one digest instead of one e-mail per document or error.
 FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = env.int("FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL", default=3)
@@ -142,9 +180,7 @@ SPECTACULAR_SETTINGS = {
 # all decrypt: that is how a key is rotated). Without a key, a development key is derived from
 # SECRET_KEY (with a warning) unless REQUIRE_SECRET_KEY is on, as it must be in production.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
-FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool(
-    "FISCAL_CHAVE_DE_DESENVOLVIMENTO", default=not env.bool("REQUIRE_SECRET_KEY", default=False)
-)
+FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool("FISCAL_CHAVE_DE_DESENVOLVIMENTO", default=not REQUIRE_SECRET_KEY)
 
 # Webhooks: outbound requests never reach private networks (SSRF guard) unless this is on, which
 # development and tests with loopback receivers need. It also allows plain http.
@@ -155,7 +191,7 @@ WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,30,120,600
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
 # Deliver right after the commit, in a background thread (the worker/cron picks up the rest).
 WEBHOOK_ENTREGA_IMEDIATA = env.bool("WEBHOOK_ENTREGA_IMEDIATA", default=True)
-# Extra CA bundle to trust for HTTPS receivers (default: certifi's).
+# CA bundle HTTPS receivers are verified against, instead of certifi's (an internal CA, say).
 WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
 
 # SEFAZ (core/sefaz). Endpoints default to the official Ambiente Nacional URLs per ambiente; override

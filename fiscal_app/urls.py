@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core.saude import saude
+
 admin.site.site_header = "fiscal"
 admin.site.site_title = "fiscal"
 admin.site.index_title = "Documentos fiscais"
 
 urlpatterns = [
+    path("saude/", saude, name="saude"),  # load balancers' health check: outside /api/, see core/saude.py
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]
