@@ -185,8 +185,9 @@ def test_the_readme_production_env_block_is_a_valid_configuration(tmp_path):
     assert "no issues" in manage(ambiente, "check")  # settings load; nothing connects to the database
 
 
-def test_the_crontab_file_is_the_readme_cron_block():
-    [bloco] = re.findall(r"^```cron\n(.*?)^```", README, re.S | re.M)
+@pytest.mark.parametrize("documento", ["README.md", "INTEGRACOES.md"])
+def test_the_crontab_file_is_the_docs_cron_block(documento):
+    [bloco] = re.findall(r"^```cron\n(.*?)^```", (RAIZ / documento).read_text(encoding="utf-8"), re.S | re.M)
 
     assert (DEPLOY / "crontab").read_text() == bloco
 
