@@ -13,6 +13,7 @@ Only in development (`DEBUG` or `FISCAL_CHAVE_DE_DESENVOLVIMENTO=True`) a fixed 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from functools import lru_cache
 
@@ -196,3 +197,39 @@ class CampoCifrado(models.TextField):
 
     def get_transform(self, lookup_name):
         return None
+
+
+class CampoJSONCifrado(CampoCifrado):
+    """A JSON object encrypted at rest as one Fernet token; Python sees the dict.
+
+    For values that carry credentials of someone else's system (a webhook's extra headers, such as
+    `Authorization: Bearer ...`). String values come back as TextoSecreto, so a traceback or a `%r`
+    never shows them. Only `isnull` lookups, as for any CampoCifrado.
+    """
+
+    description = "JSON cifrado em repouso (Fernet)"
+
+    def from_db_value(self, value, expression, connection):
+        texto = super().from_db_value(value, expression, connection)
+        return None if texto is None else _segredos_no_json(json.loads(str(texto)))
+
+    def to_python(self, value):
+        if value is None or isinstance(value, (dict, list)):
+            return value
+        return json.loads(value)
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return cifrar(json.dumps(self.to_python(value), ensure_ascii=False, separators=(",", ":")))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), ensure_ascii=False)
+
+
+def _segredos_no_json(valor):
+    if isinstance(valor, dict):
+        return {chave: _segredos_no_json(v) for chave, v in valor.items()}
+    if isinstance(valor, list):
+        return [_segredos_no_json(v) for v in valor]
+    return TextoSecreto(valor) if isinstance(valor, str) else valor

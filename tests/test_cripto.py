@@ -12,6 +12,7 @@ from django.test.utils import isolate_apps
 
 from core.cripto import (
     CampoCifrado,
+    CampoJSONCifrado,
     CifraInvalida,
     cifrar,
     decifrar,
@@ -191,3 +192,15 @@ def test_a_query_by_value_is_an_error_not_an_empty_result():
     with pytest.raises(FieldError):
         ComSegredo.objects.filter(segredo="x")
     assert "IS NULL" in str(ComSegredo.objects.filter(Q(segredo__isnull=True)).query)
+
+
+def test_the_json_field_stores_one_token_and_reads_back_the_object_with_hidden_values():
+    campo = CampoJSONCifrado()
+    guardado = campo.get_prep_value({"Authorization": "Bearer segredo-do-erp", "X-Tentativas": 3})
+
+    assert "segredo-do-erp" not in guardado and "Authorization" not in guardado
+    lido = campo.from_db_value(guardado, None, None)
+    assert lido == {"Authorization": "Bearer segredo-do-erp", "X-Tentativas": 3}
+    assert "segredo-do-erp" not in repr(lido)  # tracebacks and %r show the names only
+    assert campo.get_prep_value(None) is None and campo.from_db_value(None, None, None) is None
+    assert campo.get_lookup("exact") is None

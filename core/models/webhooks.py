@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from core.cripto import CampoCifrado
+from core.cripto import CampoCifrado, CampoJSONCifrado
 
 from .base import DaOrganizacao
 from .eventos import Evento
@@ -30,7 +30,7 @@ class Webhook(DaOrganizacao):
     url = models.URLField(max_length=2000)
     eventos = models.JSONField(default=list, blank=True)  # event names; empty = every event
     ativo = models.BooleanField(default=True)
-    headers = models.JSONField(default=dict, blank=True)
+    headers = CampoJSONCifrado(default=dict, blank=True)  # may carry the receiver's credentials
     timeout = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(30)])
     max_tentativas = models.PositiveSmallIntegerField(default=max_tentativas_padrao)
     segredo = CampoCifrado()

@@ -113,6 +113,7 @@ def segredos_na_chave_antiga(org, outra_org, e_cnpj, e_cpf):
         certificados = [cadastrar_certificado(org, e_cnpj.pfx, SENHA), cadastrar_certificado(outra_org, e_cpf.pfx, SENHA)]
         [webhook] = inserir(Webhook, org, [Webhook(
             organizacao=org, nome="ERP", url="https://erp.example.com/h", segredo="whsec_atual", segredo_anterior="whsec_velho",
+            headers={"Authorization": "Bearer do-erp"},
         )])  # fmt: skip
     return certificados, webhook
 
@@ -126,14 +127,15 @@ def test_rotation_reencrypts_everything_with_the_new_key(segredos_na_chave_antig
         saida, erros = recifrar()
         de_novo, _ = recifrar("--sem-progresso")
 
-    assert "simulação: recifrados: 6" in simulacao
-    assert "recifrados: 6, já na chave atual: 0" in saida and "ilegíveis: 0" in saida
-    assert "recifrados: 0, já na chave atual: 6" in de_novo  # idempotent
+    assert "simulação: recifrados: 7" in simulacao  # 2 certificates × (file, password) + 3 webhook columns
+    assert "recifrados: 7, já na chave atual: 0" in saida and "ilegíveis: 0" in saida
+    assert "recifrados: 0, já na chave atual: 7" in de_novo  # idempotent
     assert "linha" in erros  # the progress bar
     assert bruto("core_webhook", "segredo", webhook.pk) != antes
     with override_settings(FIELD_ENCRYPTION_KEY=CHAVE_NOVA, **PRODUCAO):  # the old key is gone
         recarregado = escopo(Webhook, webhook.organizacao).get()
         assert (recarregado.segredo, recarregado.segredo_anterior) == ("whsec_atual", "whsec_velho")
+        assert recarregado.headers == {"Authorization": "Bearer do-erp"}
         for certificado in certificados:
             salvo = escopo(CertificadoDigital, certificado.organizacao).get()
             assert salvo.senha == SENHA
