@@ -11,6 +11,7 @@ receiver) are killed at the end.
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -21,6 +22,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from core.demo import documentos_demo
@@ -57,10 +59,8 @@ def test_every_curl_and_python_snippet_is_marked_runnable(documento):
     assert trechos_sem_marcador(documento) == []
 
 
-def test_the_reference_documents_every_api_route_with_a_response():
+def test_the_reference_has_a_runnable_example_of_every_api_route():
     """Each route of api/urls.py has a runnable example in INTEGRACOES.md (schema and docs pages aside)."""
-    from django.urls import get_resolver
-
     texto = "\n".join(b.codigo for b in executaveis("INTEGRACOES.md", "bash"))
     rotas = _rotas_da_api(get_resolver())
     sem_exemplo = [r for r in rotas if not _exemplo_da_rota(r, texto)]
@@ -195,8 +195,6 @@ PREPARACOES = {"INICIO_RAPIDO_INTEGRACOES.md": _preparar_inicio_rapido, "INTEGRA
 
 
 def _rotas_da_api(resolver, prefixo="") -> list[str]:
-    from django.urls import URLPattern, URLResolver
-
     rotas = []
     for padrao in resolver.url_patterns:
         texto = prefixo + str(padrao.pattern)
@@ -212,14 +210,10 @@ def _rotas_da_api(resolver, prefixo="") -> list[str]:
 
 def _rota_legivel(rota: str) -> str:
     """`api/^webhooks/(?P<pk>[^/.]+)/testar/$` → `api/webhooks/{}/testar/`."""
-    import re
-
     return re.sub(r"\(\?P<\w+>[^)]*\)|<[\w:]+>", "{}", rota).replace("^", "").replace("$", "")
 
 
 def _exemplo_da_rota(rota: str, texto: str) -> bool:
-    import re
-
     padrao = re.escape("/" + rota).replace(re.escape("{}"), r"[^/\s\"']+")
     return re.search(padrao + r"(?:[?\"'\s]|$)", texto) is not None
 
