@@ -26,6 +26,8 @@ class Entrada:
     conteudo: bytes
     nsu: int | None = None
     erro: str = ""  # the caller could not even read it (permissions, size): logged as an error
+    tamanho: int | None = None  # of a file refused for size, whose bytes are not in `conteudo`
+    sha256: str = ""  # of that file, streamed from disk ("" when it was too big to hash)
 
 
 def importar(
