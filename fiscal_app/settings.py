@@ -229,6 +229,12 @@ FISCAL_MAX_ZIP_DEPTH = env.int("FISCAL_MAX_ZIP_DEPTH", default=2)
 FISCAL_ACEITAR_HOMOLOGACAO = env.bool("FISCAL_ACEITAR_HOMOLOGACAO", default=False)
 # How many documents the import pipeline writes per transaction in bulk mode.
 FISCAL_IMPORT_BATCH_SIZE = env.int("FISCAL_IMPORT_BATCH_SIZE", default=200)
+# PEM files of certification authorities trusted besides the shipped ICP-Brasil ones
+# (core/certificados/cadeia.py): a self-signed one is a root, the others intermediates. For tests and
+# the demo's test CA; production leaves it empty.
+FISCAL_CADEIA_CERTIFICADOS_EXTRAS = [
+    p.strip() for p in env.list("FISCAL_CADEIA_CERTIFICADOS_EXTRAS", default=[]) if p.strip()
+]
 
 # Retention (days) of what `run_scheduled_tasks --task=limpeza_logs` deletes (core/tarefas/limpeza.py).
 # Events stay at least 90 days: the event feed promises integrators that much (issue 4).

@@ -67,24 +67,29 @@ def gerar_certificado(
     inicio: datetime | None = None,
     chave_bits: int = 2048,
     rotulo_chave: str = "folha",
+    emissor: tuple[rsa.RSAPrivateKey, x509.Certificate] | None = None,
+    autoassinado: bool = False,
 ) -> CertificadoGerado:
     """An e-CNPJ (or e-CPF when ``cpf`` is given) A1-like certificate signed by the test CA.
 
     Certificates with the same ``chave_bits`` and ``rotulo_chave`` share one RSA key (generation is
     slow); pass another ``rotulo_chave`` when a test needs a different key pair. The default start is
-    90 days ago so the demo documents dated "recently" fall inside the validity.
+    90 days ago so the demo documents dated "recently" fall inside the validity. ``emissor`` (a key and
+    certificate from `gerar_autoridade`) signs it instead of the test CA; ``autoassinado`` makes it its
+    own issuer, as a forger would (no chain).
     """
     e_cpf = cpf is not None
     documento = somente_documento(cpf if e_cpf else cnpj or "")
     if not documento:
         raise ValueError("informe cnpj ou cpf")
     inicio = inicio or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=90)
-    chave_ac, certificado_ac = _ac(chave_bits)
     chave = _chave_rsa(chave_bits, rotulo_chave)
+    titular = _nome_titular(nome, documento)
+    chave_ac, certificado_ac = (chave, None) if autoassinado else (emissor or _ac(chave_bits))
     certificado = (
         x509.CertificateBuilder()
-        .subject_name(_nome_titular(nome, documento))
-        .issuer_name(certificado_ac.subject)
+        .subject_name(titular)
+        .issuer_name(certificado_ac.subject if certificado_ac else titular)
         .public_key(chave.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(inicio)
@@ -105,7 +110,7 @@ def gerar_certificado(
     return CertificadoGerado(
         chave_privada=chave,
         certificado=certificado,
-        cadeia=[certificado_ac],
+        cadeia=[certificado_ac] if certificado_ac else [],
         cnpj=None if e_cpf else documento,
         cpf=documento if e_cpf else None,
     )
@@ -119,28 +124,61 @@ def _chave_rsa(bits: int, rotulo: str) -> rsa.RSAPrivateKey:
 
 @lru_cache(maxsize=None)
 def _ac(bits: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    chave = _chave_rsa(bits, "ac")
-    nome = x509.Name(
+    return _autoridade(_NOME_AC, _chave_rsa(bits, "ac"), None, path_length=0, serial=1)
+
+
+def _autoridade(
+    nome: str,
+    chave: rsa.RSAPrivateKey,
+    emissor: tuple[rsa.RSAPrivateKey, x509.Certificate] | None,
+    path_length: int | None,
+    serial: int | None = None,
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    sujeito = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "BR"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ICP-Brasil TESTE"),
-            x509.NameAttribute(NameOID.COMMON_NAME, _NOME_AC),
+            x509.NameAttribute(NameOID.COMMON_NAME, nome),
         ]
     )
-    certificado = (
+    chave_emissor, certificado_emissor = emissor or (chave, None)
+    construtor = (
         x509.CertificateBuilder()
-        .subject_name(nome)
-        .issuer_name(nome)
+        .subject_name(sujeito)
+        .issuer_name(certificado_emissor.subject if certificado_emissor else sujeito)
         .public_key(chave.public_key())
-        .serial_number(1)
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(_INICIO_AC)
         .not_valid_after(_FIM_AC)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(_uso_chave(ac=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(chave.public_key()), critical=False)
-        .sign(chave, hashes.SHA256())
     )
-    return chave, certificado
+    if certificado_emissor is not None:
+        construtor = construtor.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(chave_emissor.public_key()), critical=False
+        )
+    return chave, construtor.sign(chave_emissor, hashes.SHA256())
+
+
+def gerar_autoridade(
+    nome: str,
+    emissor: tuple[rsa.RSAPrivateKey, x509.Certificate] | None = None,
+    rotulo_chave: str | None = None,
+    chave_bits: int = 2048,
+    path_length: int | None = 0,
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """Key and certificate of another test CA: a root when ``emissor`` is None, else issued by it.
+
+    Same ``rotulo_chave`` (default: the name), same key; a different label with an existing name makes
+    an impostor CA, as a forger would.
+    """
+    return _autoridade(nome, _chave_rsa(chave_bits, rotulo_chave or f"ac:{nome}"), emissor, path_length)
+
+
+def pem_autoridade_teste(chave_bits: int = 2048) -> bytes:
+    """The test CA's certificate in PEM, to trust it via FISCAL_CADEIA_CERTIFICADOS_EXTRAS (same process)."""
+    return _ac(chave_bits)[1].public_bytes(serialization.Encoding.PEM)
 
 
 def _nome_titular(nome: str, documento: str) -> x509.Name:

@@ -1,0 +1,296 @@
+"""Signer trust: does a certificate chain to a trusted ICP-Brasil root (core/certificados/cadeia.py)?
+
+Generated certificates come from core.geracao.certificado (the test CA "AC TESTE FISCAL", trusted only
+through FISCAL_CADEIA_CERTIFICADOS_EXTRAS); the shipped ICP-Brasil store is checked file by file, and
+against the real signed samples of ../shared/samples when they are beside the repository.
+"""
+
+import base64
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from core.certificados.cadeia import (
+    PASTA_ICP_BRASIL,
+    RepositorioInvalido,
+    carregar_repositorio,
+    certificados_da_pasta,
+    documentos_do_signatario,
+    impressao_digital,
+    nome_comum,
+    verificar_cadeia,
+)
+from core.geracao.certificado import gerar_autoridade, gerar_certificado, pem_autoridade_teste
+
+AMOSTRAS = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+def der(certificado: x509.Certificate) -> bytes:
+    return certificado.public_bytes(serialization.Encoding.DER)
+
+
+def pem(certificado: x509.Certificate) -> bytes:
+    return certificado.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture
+def confiar(settings, tmp_path):
+    """Trust the given PEM contents as extras (a list replaces the setting)."""
+
+    def confiar(*conteudos: bytes) -> None:
+        caminhos = []
+        for indice, conteudo in enumerate(conteudos):
+            caminho = tmp_path / f"extra-{indice}.pem"
+            caminho.write_bytes(conteudo)
+            caminhos.append(str(caminho))
+        settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = caminhos
+
+    return confiar
+
+
+@pytest.fixture
+def ac_teste_confiavel(confiar):
+    confiar(pem_autoridade_teste())
+
+
+# --- Generated certificates -------------------------------------------------------------------------
+
+
+def test_it_trusts_a_leaf_of_a_test_ca_trusted_by_the_setting(ac_teste_confiavel):
+    gerado = gerar_certificado(cnpj="11222333000181", nome="EMPRESA TESTE LTDA")
+
+    resultado = verificar_cadeia(der(gerado.certificado))
+
+    assert resultado.confiavel, resultado.motivo
+    assert not resultado.autoassinado and resultado.motivo == ""
+    assert resultado.cadeia == [gerado.certificado.subject.rfc4514_string(), gerado.cadeia[0].subject.rfc4514_string()]
+
+
+def test_without_the_setting_the_same_leaf_is_not_trusted_and_the_issuer_is_named(settings):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    gerado = gerar_certificado()
+
+    resultado = verificar_cadeia(der(gerado.certificado))
+
+    assert not resultado.confiavel and not resultado.autoassinado
+    assert resultado.motivo == 'emissor "AC TESTE FISCAL" não pertence à cadeia ICP-Brasil conhecida'
+    assert resultado.cadeia == [gerado.certificado.subject.rfc4514_string()]
+
+
+def test_changing_the_setting_is_seen_without_clearing_the_cache(settings, confiar):
+    folha = der(gerar_certificado().certificado)
+    confiar(pem_autoridade_teste())
+    assert verificar_cadeia(folha).confiavel
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    assert not verificar_cadeia(folha).confiavel
+
+
+def test_a_self_signed_certificate_is_flagged_as_such(ac_teste_confiavel):
+    petrobras = gerar_certificado(cnpj="33000167000101", nome="PETROLEO BRASILEIRO S A PETROBRAS", autoassinado=True)
+
+    resultado = verificar_cadeia(der(petrobras.certificado))
+
+    assert resultado.autoassinado and not resultado.confiavel
+    assert resultado.motivo == "certificado autoassinado"
+    assert documentos_do_signatario(der(petrobras.certificado)) == ("33000167000101", "")
+
+
+def test_an_issuer_name_copied_from_a_trusted_ca_does_not_make_it_trusted(ac_teste_confiavel):
+    impostora = gerar_autoridade("AC TESTE FISCAL", rotulo_chave="impostora")
+    forjado = gerar_certificado(nome="PETROBRAS", cnpj="33000167000101", emissor=impostora)
+
+    resultado = verificar_cadeia(der(forjado.certificado))
+
+    assert not resultado.confiavel and not resultado.autoassinado
+    assert "não confere com o emissor \"AC TESTE FISCAL\"" in resultado.motivo
+
+
+def test_an_impostor_ca_carried_by_the_document_is_not_an_anchor(ac_teste_confiavel):
+    impostora = gerar_autoridade("AC TESTE FISCAL", rotulo_chave="impostora")
+    forjado = gerar_certificado(nome="PETROBRAS", cnpj="33000167000101", emissor=impostora)
+
+    resultado = verificar_cadeia(der(forjado.certificado), [der(impostora[1])])
+
+    assert not resultado.confiavel
+    assert resultado.motivo == 'a cadeia termina em "AC TESTE FISCAL", que não é uma raiz ICP-Brasil confiável'
+    assert len(resultado.cadeia) == 2
+
+
+def test_an_intermediate_carried_by_the_document_completes_the_chain(confiar):
+    raiz = gerar_autoridade("AC RAIZ TESTE", path_length=1)
+    intermediaria = gerar_autoridade("AC INTERMEDIARIA TESTE RFB", emissor=raiz)
+    folha = gerar_certificado(emissor=intermediaria)
+    confiar(pem(raiz[1]))
+
+    sem = verificar_cadeia(der(folha.certificado))
+    com = verificar_cadeia(der(folha.certificado), [der(intermediaria[1])])
+
+    assert not sem.confiavel
+    assert sem.motivo == 'emissor "AC INTERMEDIARIA TESTE RFB" não pertence à cadeia ICP-Brasil conhecida'
+    assert com.confiavel, com.motivo
+    assert [nome_comum(x509.Name.from_rfc4514_string(s)) for s in com.cadeia] == [
+        "EMPRESA TESTE LTDA:11222333000181",
+        "AC INTERMEDIARIA TESTE RFB",
+        "AC RAIZ TESTE",
+    ]
+
+
+def test_intermediates_may_also_come_from_the_setting(confiar):
+    raiz = gerar_autoridade("AC RAIZ TESTE", path_length=1)
+    intermediaria = gerar_autoridade("AC INTERMEDIARIA TESTE RFB", emissor=raiz)
+    confiar(pem(raiz[1]) + pem(intermediaria[1]))
+
+    assert verificar_cadeia(der(gerar_certificado(emissor=intermediaria).certificado)).confiavel
+
+
+def test_an_intermediate_alone_is_not_an_anchor(confiar):
+    raiz = gerar_autoridade("AC RAIZ TESTE", path_length=1)
+    intermediaria = gerar_autoridade("AC INTERMEDIARIA TESTE RFB", emissor=raiz)
+    confiar(pem(intermediaria[1]))
+
+    resultado = verificar_cadeia(der(gerar_certificado(emissor=intermediaria).certificado))
+
+    assert not resultado.confiavel
+    assert resultado.motivo == 'emissor "AC RAIZ TESTE" não pertence à cadeia ICP-Brasil conhecida'
+
+
+def test_a_real_leaf_cannot_issue_certificates(ac_teste_confiavel):
+    # The holder of a genuine e-CNPJ signs a "Petrobras" certificate with its own key and ships both.
+    verdadeiro = gerar_certificado(cnpj="11222333000181", nome="EMPRESA TESTE LTDA")
+    forjado = gerar_certificado(
+        cnpj="33000167000101", nome="PETROBRAS", rotulo_chave="forjado",
+        emissor=(verdadeiro.chave_privada, verdadeiro.certificado),
+    )  # fmt: skip
+
+    resultado = verificar_cadeia(der(forjado.certificado), [der(verdadeiro.certificado)])
+
+    assert not resultado.confiavel
+    assert "não é uma autoridade certificadora" in resultado.motivo
+
+
+def test_a_ca_below_its_path_length_limit_is_refused(ac_teste_confiavel):
+    # The test CA has pathLenConstraint 0: it may issue leaves only, not another CA.
+    from core.geracao.certificado import autoridade_teste
+
+    sub = gerar_autoridade("AC SUBORDINADA TESTE", emissor=autoridade_teste())
+    folha = gerar_certificado(emissor=sub)
+
+    resultado = verificar_cadeia(der(folha.certificado), [der(sub[1])])
+
+    assert not resultado.confiavel
+    assert "pathLenConstraint" in resultado.motivo
+
+
+def test_dates_are_checked_at_the_given_moment_only(ac_teste_confiavel):
+    inicio = datetime(2024, 1, 10, tzinfo=timezone.utc)
+    gerado = gerar_certificado(inicio=inicio, dias_validade=365)
+    folha = der(gerado.certificado)
+
+    assert verificar_cadeia(folha).confiavel  # expired today, but no moment given
+    assert verificar_cadeia(folha, momento=datetime(2024, 6, 1, 12, 0)).confiavel  # naive = UTC
+    antes = verificar_cadeia(folha, momento=inicio - timedelta(days=1))
+    depois = verificar_cadeia(folha, momento=inicio + timedelta(days=400))
+    assert not antes.confiavel and not depois.confiavel
+    assert antes.motivo.startswith('o certificado "EMPRESA TESTE LTDA:11222333000181" não era válido em 09/01/2024')
+    assert "validade de 10/01/2024 a 09/01/2025" in depois.motivo
+
+
+def test_an_unreadable_certificate_is_a_result_not_an_exception(ac_teste_confiavel):
+    resultado = verificar_cadeia(b"\x30\x03\x02\x01\x00")
+
+    assert not resultado.confiavel and "ilegível" in resultado.motivo
+    assert documentos_do_signatario(b"lixo") == ("", "")
+
+
+def test_the_signers_documents_come_from_the_icp_brasil_other_names():
+    assert documentos_do_signatario(der(gerar_certificado(cnpj="11222333000181").certificado)) == ("11222333000181", "")
+    assert documentos_do_signatario(der(gerar_certificado(cpf="52998224725").certificado)) == ("", "52998224725")
+
+
+def test_a_missing_extra_file_names_the_setting_and_the_file(settings, tmp_path):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = [str(tmp_path / "nao-existe.pem")]
+
+    with pytest.raises(RepositorioInvalido, match=r"FISCAL_CADEIA_CERTIFICADOS_EXTRAS: o arquivo .*nao-existe\.pem"):
+        carregar_repositorio()
+
+
+def test_an_extra_file_without_a_certificate_names_the_file(confiar):
+    confiar(b"isto nao e um certificado")
+
+    with pytest.raises(RepositorioInvalido, match=r"extra-0\.pem não contém um certificado"):
+        carregar_repositorio()
+
+
+# --- The shipped ICP-Brasil store -------------------------------------------------------------------
+
+ARQUIVOS = certificados_da_pasta()
+
+
+def test_the_shipped_store_has_the_icp_brasil_roots(settings):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    raizes = {nome_comum(c.subject) for _, c in ARQUIVOS if c.subject == c.issuer}
+
+    assert {f"Autoridade Certificadora Raiz Brasileira v{v}" for v in (1, 2, 5, 12)} <= raizes
+    assert len(carregar_repositorio().raizes) == len(raizes)
+
+
+@pytest.mark.parametrize("arquivo,certificado", ARQUIVOS, ids=[a.name for a, _ in ARQUIVOS])
+def test_every_shipped_ac_chains_to_a_shipped_root(settings, arquivo, certificado):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    resultado = verificar_cadeia(der(certificado))
+
+    if certificado.subject == certificado.issuer:
+        assert resultado.autoassinado
+    else:
+        assert resultado.confiavel, f"{arquivo.name}: {resultado.motivo}"
+        assert nome_comum(x509.Name.from_rfc4514_string(resultado.cadeia[-1])).startswith(
+            "Autoridade Certificadora Raiz Brasileira"
+        )
+
+
+def test_fontes_lists_every_shipped_file_with_its_fingerprint():
+    fontes = (PASTA_ICP_BRASIL / "FONTES.md").read_text(encoding="utf-8")
+    linhas = {linha.split("|")[1].strip(" `"): linha for linha in fontes.splitlines() if linha.startswith("| `")}
+
+    assert set(linhas) == {arquivo.name for arquivo, _ in ARQUIVOS}
+    for arquivo, certificado in ARQUIVOS:
+        assert impressao_digital(certificado) in linhas[arquivo.name], arquivo.name
+
+
+# --- Real signed documents (../shared/samples, never copied into the project) -----------------------
+
+ASSINADAS = sorted(AMOSTRAS.glob("**/*_VALIDSIG.xml")) if AMOSTRAS.is_dir() else []
+_X509 = re.compile(rb"<(?:\w+:)?X509Certificate>\s*([A-Za-z0-9+/=\s]+?)\s*</", re.S)
+
+
+def _certificado_da_amostra(arquivo: Path) -> bytes:
+    return base64.b64decode(b"".join(_X509.search(arquivo.read_bytes()).group(1).split()))
+
+
+@pytest.mark.skipif(not ASSINADAS, reason=f"amostras reais ausentes ({AMOSTRAS})")
+@pytest.mark.parametrize("arquivo", ASSINADAS, ids=lambda p: p.name)
+def test_real_signers_chain_to_an_icp_brasil_root(settings, arquivo):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    certificado = _certificado_da_amostra(arquivo)
+    emitido = x509.load_der_x509_certificate(certificado).not_valid_before_utc
+
+    resultado = verificar_cadeia(certificado, momento=emitido + timedelta(days=30))
+
+    assert resultado.confiavel, resultado.motivo
+    assert nome_comum(x509.Name.from_rfc4514_string(resultado.cadeia[-1])).startswith(
+        "Autoridade Certificadora Raiz Brasileira"
+    )
+    assert documentos_do_signatario(certificado)[0]
+
+
+@pytest.mark.skipif(not ASSINADAS, reason=f"amostras reais ausentes ({AMOSTRAS})")
+def test_the_real_samples_cover_four_rfb_acs(settings):
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = []
+    emissores = {
+        nome_comum(x509.load_der_x509_certificate(_certificado_da_amostra(a)).issuer) for a in ASSINADAS
+    }
+    assert {"AC SERASA RFB v2", "AC DIGITALSIGN RFB", "AC SINCOR RFB G5", "AC VALID RFB"} <= emissores
