@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from core.documentos.chave import somente_documento
 from core.eventos.catalogo import TIPOS
-from core.models import ConsultaSEFAZ, CTe, ImportLog, NFe, Servico, Situacao, WebhookLog
+from core.models import ConsultaSEFAZ, CTe, EstadoAssinatura, ImportLog, NFe, Servico, Situacao, WebhookLog
 
 UFS = sorted(
     ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
@@ -112,6 +112,10 @@ class DocumentoFiscalFilterSet(filtros.FilterSet):
     emitente_uf = UFFilter()
     destinatario_uf = UFFilter()
     situacao = filtros.MultipleChoiceFilter(choices=Situacao.choices)
+    assinatura = filtros.MultipleChoiceFilter(
+        choices=EstadoAssinatura.choices,
+        label="Estado da assinatura: valida (ICP-Brasil), cadeia_desconhecida, ausente (resumo)",
+    )
     completa = BooleanoFilter()
     numero = filtros.NumberFilter(min_value=1)
     serie = filtros.NumberFilter(min_value=0)

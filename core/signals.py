@@ -5,6 +5,8 @@ with `organizacao=` so a receiver can never mix tenants up.
 
 - nfe_importada_signal(sender=NFe, instance, organizacao)
 - cte_importado_signal(sender=CTe, instance, organizacao)
+- documento_importado_signal(sender=OutroDocumento, instance, organizacao): a DF-e kind stored in part
+  (GTV-e, CT-e Simplificado)
 - documento_atualizado_signal(sender=NFe|CTe, instance, organizacao, motivo, campos)
     motivo: "xml_completo" (summary upgraded to the full XML), "protocolo" (protocol added to a bare
     document), "cancelada" (a cancellation event or summary), "evento" (any other event linked)
@@ -26,12 +28,14 @@ logger = logging.getLogger(__name__)
 
 nfe_importada_signal = Signal()
 cte_importado_signal = Signal()
+documento_importado_signal = Signal()
 documento_atualizado_signal = Signal()
 import_log_signal = Signal()
 
 EVENTO_DO_SINAL = {
     nfe_importada_signal: "nfe_importada",
     cte_importado_signal: "cte_importado",
+    documento_importado_signal: "documento_importado",
     documento_atualizado_signal: "documento_atualizado",
     import_log_signal: "erro_importacao",
 }

@@ -15,6 +15,21 @@ def pytest_configure(config):
     # connection). tests/middleware/ turns both on with the values it exercises.
     settings.RATE_LIMIT_PER_MINUTE = 1_000_000
     settings.APIREQUESTLOG_ATIVO = False
+    # Documents signed in tests come from the test CA (core.geracao.certificado), made in this process:
+    # trust it the way an operator trusts an extra CA, so they verify as `valida`. Tests of the
+    # untrusted case clear the setting.
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = [str(_pem_da_ac_de_teste())]
+
+
+def _pem_da_ac_de_teste():
+    import tempfile
+    from pathlib import Path
+
+    from core.geracao.certificado import pem_autoridade_teste
+
+    arquivo = Path(tempfile.mkdtemp(prefix="fiscal-ac-teste-")) / "ac-teste.pem"
+    arquivo.write_bytes(pem_autoridade_teste())
+    return arquivo
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from functools import cache
 from django.db import models
 from django.utils import timezone
 
-from core.models import CTe, EventoDocumento, NFe
+from core.models import CTe, EventoDocumento, NFe, OutroDocumento
 
 from .chave import decompor_chave
-from .dados import DadosCTe, DadosEvento, DadosNFe, Parte, ResumoNFe
+from .dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, Parte, ResumoNFe
 
 CATEGORIA_POR_TIPO_EVENTO = {
     "110111": "cancelamento",
@@ -140,6 +140,16 @@ def campos_cte(dados: DadosCTe) -> dict:
         "valor_carga": dados.valor_carga,
         "valor_icms": dados.valor_icms,
         "chaves_nfe": list(dados.chaves_nfe),
+    })
+
+
+def campos_outro(dados: DadosOutro) -> dict:
+    return limitar(OutroDocumento, {
+        **_identidade(dados),
+        **_parte("emitente", dados.emitente),
+        **_protocolo(dados),
+        "tipo": dados.tipo,
+        "valor_total": dados.valor_total,
     })
 
 

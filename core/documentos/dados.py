@@ -40,6 +40,9 @@ class Assinatura:
 
     digest_value: str  # base64 DigestValue of the signed element
     certificado_der: bytes = b""
+    intermediarios_der: tuple[bytes, ...] = ()  # any further X509Certificate in KeyInfo (never trusted alone)
+    estado: str = "valida"  # EstadoAssinatura: valida (ICP-Brasil chain) or cadeia_desconhecida
+    motivo_cadeia: str = ""  # why the chain was not confirmed, for people
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class DadosNFe:
     tipo_emissao: str = ""  # ide/tpEmis
     codigo_numerico: str = ""  # ide/cNF
     digito_verificador: str = ""  # ide/cDV
+    cnpj_paa: str = ""  # infPAA/CNPJPAA: signed by a Provedor de Assinatura e Autorização, not the emitter
 
 
 @dataclass
@@ -154,6 +158,7 @@ class DadosCTe:
     tipo_emissao: str = ""
     codigo_numerico: str = ""  # cCT
     digito_verificador: str = ""
+    cnpj_paa: str = ""  # infPAA/CNPJPAA
 
 
 @dataclass
@@ -173,3 +178,26 @@ class DadosEvento:
     protocolo: Protocolo | None = None  # retEvento/infEvento (cStat 135/136/155...)
     detalhes: dict = field(default_factory=dict)  # xCorrecao, xJust, nProt, ... as strings
     id_evento: str = ""  # infEvento/@Id without "ID"
+    cnpj_paa: str = ""  # infEvento/infPAA/CNPJPAA
+
+
+@dataclass
+class DadosOutro:
+    """A DF-e read only in part (GTV-e, CT-e Simplificado): identity, emitter, value and protocol."""
+
+    chave: str
+    tipo: str  # OutroDocumento.Tipo: gtve, cte_simplificado
+    modelo: str
+    serie: int
+    numero: int
+    data_emissao: datetime
+    natureza_operacao: str
+    ambiente: int
+    emitente: Parte
+    valor_total: Decimal | None
+    protocolo: Protocolo | None = None
+    codigo_uf: str = ""
+    tipo_emissao: str = ""
+    codigo_numerico: str = ""
+    digito_verificador: str = ""
+    cnpj_paa: str = ""

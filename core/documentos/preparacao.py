@@ -9,22 +9,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.certificados.cadeia import documentos_do_signatario
 from core.models.documentos import OriginalComprimido
 
 from .chave import ChaveInvalida, decompor_chave
-from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, ResumoNFe
+from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
 from .entrada import EntradaInvalida, ler_xml
-from .leitura import (
-    DocumentoIncompleto,
-    DocumentoNaoSuportado,
-    elemento_assinado,
-    identificar,
-    ler_cte,
-    ler_evento,
-    ler_nfe,
-    ler_resumo_nfe,
-)
+from .leitura import DocumentoIncompleto, DocumentoNaoSuportado, Estrutura, ler_documento, localizar
+from .signatario import conferir_signatario
 from .validacao import (
+    TIPOS_CANCELAMENTO,
     DocumentoRejeitado,
     conferir_ambiente,
     conferir_chave,
@@ -35,19 +29,6 @@ from .validacao import (
 from .xmldsig import AssinaturaInvalida, verificar_assinatura
 
 logger = logging.getLogger(__name__)
-
-LEITORES = {
-    "nfeProc": ler_nfe,
-    "NFe": ler_nfe,
-    "resNFe": ler_resumo_nfe,
-    "cteProc": ler_cte,
-    "cteOSProc": ler_cte,
-    "CTeOS": ler_cte,
-    "CTe": ler_cte,
-    "resEvento": ler_evento,
-    "procEventoNFe": ler_evento,
-    "procEventoCTe": ler_evento,
-}
 
 ERROS_DE_CONTEUDO = (
     EntradaInvalida,
@@ -86,16 +67,21 @@ class Falha:
     chave: str = ""
     tipo_xml: str = ""
     nsu: int | None = None
+    original: OriginalComprimido | None = None  # the bytes received, kept with the ImportLog
+    tamanho: int | None = None  # of a file too big to keep: its size and SHA-256 are kept instead
+    sha256: str = ""
 
 
 def preparar(nome: str, conteudo: bytes, nsu: int | None = None) -> Preparado | Falha:
     tipo_xml, chave = "", ""
     try:
         raiz = ler_xml(conteudo, nome)
-        tipo_xml = identificar(raiz)
-        dados = LEITORES[tipo_xml](raiz)
+        # Located once: the reader reads and the verifier verifies this very structure's nodes.
+        estrutura = localizar(raiz)
+        tipo_xml = estrutura.tipo
+        dados = ler_documento(estrutura)
         chave = dados.chave
-        assinatura, situacao = _validar(raiz, dados)
+        assinatura, situacao = _validar(estrutura, dados)
     except ERROS_DE_CONTEUDO as erro:
         # EntradaInvalida's str() repeats the file name, which the log already has in `arquivo`.
         motivo = getattr(erro, "motivo", None) or str(erro)
@@ -107,16 +93,16 @@ def preparar(nome: str, conteudo: bytes, nsu: int | None = None) -> Preparado | 
     return Preparado(nome, conteudo, tipo_xml, dados, assinatura, situacao, nsu, OriginalComprimido.de_bytes(conteudo))
 
 
-def _validar(raiz, dados) -> tuple[Assinatura | None, str]:
-    if isinstance(dados, (DadosNFe, DadosCTe)):
-        return _validar_documento(raiz, dados)
+def _validar(estrutura: Estrutura, dados) -> tuple[Assinatura | None, str]:
+    if isinstance(dados, (DadosNFe, DadosCTe, DadosOutro)):
+        return _validar_documento(estrutura, dados)
     if isinstance(dados, ResumoNFe):
         decompor_chave(dados.chave)
         return None, ""
-    return _validar_evento(raiz, dados)
+    return _validar_evento(estrutura, dados)
 
 
-def _validar_documento(raiz, dados: DadosNFe | DadosCTe) -> tuple[Assinatura, str]:
+def _validar_documento(estrutura: Estrutura, dados: DadosNFe | DadosCTe | DadosOutro) -> tuple[Assinatura, str]:
     conferir_chave(
         dados.chave,
         codigo_uf=dados.codigo_uf,
@@ -132,23 +118,68 @@ def _validar_documento(raiz, dados: DadosNFe | DadosCTe) -> tuple[Assinatura, st
     if dados.protocolo and dados.protocolo.chave != dados.chave:
         conferir_protocolo(dados.chave, dados.protocolo, None)
     conferir_ambiente(dados.ambiente)
-    assinatura = verificar_assinatura(elemento_assinado(raiz))
+    assinatura = verificar_assinatura(estrutura.assinado)
+    assinatura = conferir_signatario(
+        assinatura,
+        titular=dados.emitente.documento,
+        papel="emitente",
+        momento=dados.data_emissao,
+        cnpj_paa=dados.cnpj_paa,
+    )
     conferir_protocolo(dados.chave, dados.protocolo, assinatura)
     return assinatura, situacao_pelo_protocolo(dados.protocolo)
 
 
-def _validar_evento(raiz, dados: DadosEvento) -> tuple[Assinatura | None, str]:
-    decompor_chave(dados.chave)
+def _validar_evento(estrutura: Estrutura, dados: DadosEvento) -> tuple[Assinatura | None, str]:
+    partes = decompor_chave(dados.chave)
     conferir_ambiente(dados.ambiente)
+    if estrutura.tipo in ("retCancNFe", "retCancCTe"):
+        # SEFAZ's answer alone: its own signature is optional; when present it must verify.
+        conferir_evento_registrado(dados.protocolo, dados.chave)
+        if estrutura.assinatura is None:
+            return None, ""
+        assinatura = verificar_assinatura(estrutura.assinado)
+        titular = _documento_do_certificado(assinatura)
+        return conferir_signatario(assinatura, titular=titular, papel="autorizador", momento=dados.data_evento), ""
     if not dados.completo:
         return None, ""
-    # NF-e events pad nSeqEvento to 2 digits in the Id; CT-e 4.00 events pad it to 3.
-    esperados = {f"{dados.tipo_evento}{dados.chave}{dados.sequencia:0{n}d}" for n in (2, 3)}
+    _conferir_id_evento(estrutura, dados)
+    assinatura = verificar_assinatura(estrutura.assinado)
+    if dados.tipo_evento in TIPOS_CANCELAMENTO and not _mesmo_emitente(dados.autor_documento, partes.cnpj_emitente):
+        raise DocumentoRejeitado(
+            f"cancelamento pedido por {dados.autor_documento}, que não é o emitente da chave {dados.chave} "
+            f"({partes.cnpj_emitente}): só o emitente cancela um documento"
+        )
+    assinatura = conferir_signatario(
+        assinatura,
+        titular=dados.autor_documento,
+        papel="autor do evento",
+        momento=dados.data_evento,
+        cnpj_paa=dados.cnpj_paa,
+    )
+    conferir_evento_registrado(dados.protocolo, dados.chave)
+    return assinatura, ""
+
+
+def _conferir_id_evento(estrutura: Estrutura, dados: DadosEvento) -> None:
+    if estrutura.tipo in ("procCancNFe", "procCancCTe"):
+        esperados = {dados.chave}  # infCanc/@Id = "ID" + chave
+    else:
+        # NF-e events pad nSeqEvento to 2 digits in the Id; CT-e 4.00 events pad it to 3.
+        esperados = {f"{dados.tipo_evento}{dados.chave}{dados.sequencia:0{n}d}" for n in (2, 3)}
     if dados.id_evento and dados.id_evento not in esperados:
         raise DocumentoRejeitado(
             f"Id do evento ID{dados.id_evento} não confere com tpEvento {dados.tipo_evento}, "
             f"chave {dados.chave} e nSeqEvento {dados.sequencia}"
         )
-    assinatura = verificar_assinatura(elemento_assinado(raiz))
-    conferir_evento_registrado(dados.protocolo, dados.chave)
-    return assinatura, ""
+
+
+def _mesmo_emitente(autor: str, cnpj_da_chave: str) -> bool:
+    if len(autor) == 11:
+        return cnpj_da_chave == "000" + autor
+    return autor[:8].upper() == cnpj_da_chave[:8].upper()
+
+
+def _documento_do_certificado(assinatura: Assinatura) -> str:
+    cnpj, cpf = documentos_do_signatario(assinatura.certificado_der)
+    return cnpj or cpf

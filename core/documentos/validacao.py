@@ -17,6 +17,12 @@ CSTAT_AUTORIZADO = frozenset({100, 150})
 CSTAT_DENEGADO = frozenset({110, 205, 301, 302, 303})
 # retEvento: 135 registered and linked, 136 registered but not linked, 155 cancellation out of time.
 CSTAT_EVENTO_REGISTRADO = frozenset({135, 136, 155})
+# A protocol (protNFe/protCTe, retCancNFe/retCancCTe) saying the document is cancelled (MOC NF-e 7.0,
+# tabela de códigos de retorno): 101 "Cancelamento de NF-e homologado", 151 "Cancelamento de NF-e
+# homologado fora de prazo", 155 "Cancelamento homologado fora de prazo".
+CSTAT_CANCELADO = frozenset({101, 151, 155})
+# tpEvento that cancel the document: 110111 cancelamento, 110112 cancelamento por substituição (NFC-e).
+TIPOS_CANCELAMENTO = frozenset({"110111", "110112"})
 
 
 class DocumentoRejeitado(ValueError):
@@ -75,13 +81,15 @@ def conferir_protocolo(chave: str, protocolo: Protocolo | None, assinatura: Assi
 
 
 def situacao_pelo_protocolo(protocolo: Protocolo | None) -> str:
-    """autorizada / denegada / sem_protocolo; any other cStat is a rejection, not a document."""
+    """autorizada / denegada / cancelada / sem_protocolo; any other cStat is a rejection, not a document."""
     if protocolo is None:
         return "sem_protocolo"
     if protocolo.codigo_status in CSTAT_AUTORIZADO:
         return "autorizada"
     if protocolo.codigo_status in CSTAT_DENEGADO:
         return "denegada"
+    if protocolo.codigo_status in CSTAT_CANCELADO:
+        return "cancelada"
     raise DocumentoRejeitado(
         f"protocolo com cStat {protocolo.codigo_status} ({protocolo.motivo or 'sem xMotivo'}) "
         "não autoriza o uso do documento"
@@ -102,7 +110,7 @@ def conferir_evento_registrado(protocolo: Protocolo | None, chave: str) -> None:
         return
     if protocolo.chave and protocolo.chave != chave:
         raise DocumentoRejeitado(f"retorno do evento é da chave {protocolo.chave}, não da chave {chave}")
-    if protocolo.codigo_status not in CSTAT_EVENTO_REGISTRADO:
+    if protocolo.codigo_status not in CSTAT_EVENTO_REGISTRADO | CSTAT_CANCELADO:
         raise DocumentoRejeitado(
             f"evento não foi registrado pela SEFAZ (cStat {protocolo.codigo_status}: {protocolo.motivo})"
         )

@@ -65,11 +65,11 @@ def canonicalizar(elemento: etree._Element) -> bytes:
 
 
 def verificar_assinatura(assinado: etree._Element) -> Assinatura:
-    """Verify the enveloped signature of ``assinado`` (infNFe, infCte, infEvento).
+    """Verify the enveloped signature of ``assinado`` (infNFe, infCte, infEvento, infCanc).
 
-    Only cryptographic integrity is checked. Certificate dates and chain are deliberately not: there
-    are no ICP-Brasil roots here and imported documents are often older than their certificates'
-    validity; the SEFAZ protocol (digVal, cStat) is what vouches for authorisation.
+    Only cryptographic integrity is checked here; who signed (CNPJ of the emitter, ICP-Brasil chain) is
+    `core.documentos.signatario`'s job. ``assinado`` must be the node located by
+    `core.documentos.leitura.localizar`, the same one the readers read.
     """
     id_assinado = assinado.get("Id")
     pai = assinado.getparent()
@@ -82,7 +82,9 @@ def verificar_assinatura(assinado: etree._Element) -> Assinatura:
     _recusar_id_duplicado(pai, id_assinado)
     digest_value = _conferir_digest(assinado, referencia)
     certificado_der = _conferir_rsa(assinatura, signed_info, hash_assinatura)
-    return Assinatura(digest_value=digest_value, certificado_der=certificado_der)
+    return Assinatura(
+        digest_value=digest_value, certificado_der=certificado_der, intermediarios_der=_outros_certificados(assinatura)
+    )
 
 
 def digest_value_de(assinado: etree._Element) -> str:
@@ -214,6 +216,12 @@ def _conferir_rsa(assinatura: etree._Element, signed_info: etree._Element, hash_
     except InvalidSignature:
         raise AssinaturaInvalida("assinatura RSA não confere") from None
     return certificado_der
+
+
+def _outros_certificados(assinatura: etree._Element) -> tuple[bytes, ...]:
+    """Further X509Certificate elements after the signer's: candidate intermediates, bounded in number."""
+    textos = [t.text or "" for t in assinatura.iterfind(_CERTIFICADO)][1:9]
+    return tuple(_b64(texto, "X509Certificate") for texto in textos if texto.strip())
 
 
 def _metodo_digest(referencia: etree._Element):

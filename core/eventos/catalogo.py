@@ -38,6 +38,14 @@ TIPOS = {
              "links": {"detalhe": "https://fiscal.exemplo.com.br/api/ctes/.../", "xml": "https://fiscal.exemplo.com.br/api/ctes/.../xml/"}},
         ),
         TipoDeEvento(
+            "documento_importado",
+            "Um documento fiscal de outro tipo (GTV-e, CT-e Simplificado) foi gravado com o seu XML; os campos comuns vêm em `valores` e `tipo`.",
+            {**_DOCUMENTO_EXEMPLO, "modelo": "64", "tipo": "gtve", "valores": {"total": "250000.00"},
+             "destinatario": {"documento": "", "nome": "", "uf": ""},
+             "links": {"detalhe": "https://fiscal.exemplo.com.br/api/outros-documentos/.../",
+                       "xml": "https://fiscal.exemplo.com.br/api/outros-documentos/.../xml/"}},
+        ),
+        TipoDeEvento(
             "documento_atualizado",
             "Um documento mudou: resumo substituído pelo XML completo, protocolo anexado, cancelamento ou outro evento fiscal.",
             {**_DOCUMENTO_EXEMPLO, "situacao": "cancelada", "motivo": "cancelada", "campos": ["situacao"]},

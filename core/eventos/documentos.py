@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from core.models import CTe, ImportLog, NFe
+from core.models import CTe, ImportLog, NFe, OutroDocumento
 
 
 def _parte(documento, prefixo: str) -> dict:
@@ -16,6 +16,9 @@ def _parte(documento, prefixo: str) -> dict:
 
 
 def _valores(documento) -> dict:
+    if isinstance(documento, OutroDocumento):
+        valor = documento.valor_total
+        return {"total": None if valor is None else f"{valor:.2f}"}
     if isinstance(documento, NFe):
         campos = {"total": "valor_total", "produtos": "valor_produtos", "icms": "valor_icms", "ipi": "valor_ipi"}
     else:
@@ -23,8 +26,11 @@ def _valores(documento) -> dict:
     return {nome: f"{getattr(documento, campo):.2f}" for nome, campo in campos.items()}
 
 
-def dados_do_documento(documento: NFe | CTe) -> dict:
-    caminho = "nfes" if isinstance(documento, NFe) else "ctes"
+_CAMINHOS = {NFe: "nfes", CTe: "ctes", OutroDocumento: "outros-documentos"}
+
+
+def dados_do_documento(documento: NFe | CTe | OutroDocumento) -> dict:
+    caminho = _CAMINHOS[type(documento)]
     base = f"{settings.FISCAL_URL_PUBLICA.rstrip('/')}/api/{caminho}/{documento.chave}/"
     return {
         "chave": documento.chave,
@@ -38,6 +44,7 @@ def dados_do_documento(documento: NFe | CTe) -> dict:
         "situacao": documento.situacao,
         "completa": documento.completa,
         "links": {"detalhe": base, "xml": f"{base}xml/"},
+        **({"tipo": documento.tipo} if isinstance(documento, OutroDocumento) else {}),
     }
 
 

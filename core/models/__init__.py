@@ -7,6 +7,7 @@ from .documentos import (
     NFe,
     NFeItem,
     Origem,
+    OutroDocumento,
     Situacao,
     TipoDocumento,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "ImportLog",
     "Membro",
     "NFe",
+    "OutroDocumento",
     "NFeItem",
     "Organizacao",
     "Origem",

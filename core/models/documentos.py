@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from core.documentos.validacao import CSTAT_EVENTO_REGISTRADO
+from core.documentos.validacao import CSTAT_CANCELADO, CSTAT_EVENTO_REGISTRADO
 
 from .base import DaOrganizacao
 
@@ -22,7 +22,10 @@ class Situacao(models.TextChoices):
 
 
 class EstadoAssinatura(models.TextChoices):
-    VALIDA = "valida", "Válida"
+    # core.documentos.signatario: signed by the emitter (or author) with a certificate that chains to
+    # ICP-Brasil; or mathematically valid and the emitter's, but from an authority outside the known chain.
+    VALIDA = "valida", "Válida (ICP-Brasil)"
+    CADEIA_DESCONHECIDA = "cadeia_desconhecida", "Válida, mas o certificado não é de uma AC ICP-Brasil conhecida"
     AUSENTE = "ausente", "Ausente (resumo)"
 
 
@@ -105,7 +108,7 @@ class DocumentoFiscal(DaOrganizacao):
 
     situacao = models.CharField(max_length=20, choices=Situacao.choices)
     completa = models.BooleanField(default=True)
-    assinatura = models.CharField(max_length=10, choices=EstadoAssinatura.choices)
+    assinatura = models.CharField(max_length=20, choices=EstadoAssinatura.choices)
     origem = models.CharField(max_length=10, choices=Origem.choices)
     nsu = models.BigIntegerField(null=True, blank=True)
 
@@ -230,6 +233,31 @@ class CTe(DocumentoFiscal):
         ]
 
 
+class OutroDocumento(DocumentoFiscal):
+    """A DF-e kind the distribution services deliver that the project does not model in full yet.
+
+    GTV-e (modelo 64, `GTVeProc`) and CT-e Simplificado (modelo 57, `cteSimpProc`) come through
+    CTeDistribuicaoDFe (PL_CTe_400). They are verified like a CT-e (key, signature, signer) and stored with
+    what every DF-e has, plus the original XML, so nothing received is invisible; a later release can
+    read them in full by reprocessing the kept file.
+    """
+
+    class Tipo(models.TextChoices):
+        GTVE = "gtve", "GTV-e (Guia de Transporte de Valores)"
+        CTE_SIMPLIFICADO = "cte_simplificado", "CT-e Simplificado"
+
+    tipo = models.CharField(max_length=20, choices=Tipo.choices)
+    tipo_xml = models.CharField(max_length=20, help_text="Elemento raiz: GTVeProc, cteSimpProc...")
+    # GTV-e: the value carried (sum of detGTV/infEspecie/vEspecie); CT-e Simplificado: total/vTPrest.
+    valor_total = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outro documento fiscal"
+        verbose_name_plural = "outros documentos fiscais"
+        constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="outrodocumento_chave_unica")]
+        indexes = [models.Index(fields=["organizacao", "-data_emissao", "-id"], name="outrodoc_emissao_idx")]
+
+
 class EventoDocumento(DaOrganizacao):
     """An event of an NF-e or CT-e. It may arrive before its document; it is linked when that comes."""
 
@@ -255,7 +283,8 @@ class EventoDocumento(DaOrganizacao):
     data_registro = models.DateTimeField(null=True, blank=True)
     codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
     completo = models.BooleanField(default=True)
-    assinatura = models.CharField(max_length=10, choices=EstadoAssinatura.choices)
+    assinatura = models.CharField(max_length=20, choices=EstadoAssinatura.choices)
+    digest_value = models.CharField(max_length=64, blank=True)  # of the signed infEvento: same event or a conflict
     origem = models.CharField(max_length=10, choices=Origem.choices)
     nsu = models.BigIntegerField(null=True, blank=True)
     detalhes = models.JSONField(default=dict, blank=True)
@@ -278,7 +307,9 @@ class EventoDocumento(DaOrganizacao):
 
     @property
     def cancela_documento(self) -> bool:
-        # A resEvento carries no cStat: SEFAZ only distributes registered events.
-        registrado = self.codigo_status is None or self.codigo_status in CSTAT_EVENTO_REGISTRADO
-        return self.categoria == self.Categoria.CANCELAMENTO and registrado
+        # A resEvento carries no cStat (stored as 0 or None): SEFAZ only distributes registered events.
+        registrado = not self.codigo_status or self.codigo_status in CSTAT_EVENTO_REGISTRADO | CSTAT_CANCELADO
+        # An unsigned summary is believed only when SEFAZ's distribution delivered it (mutual TLS).
+        confiavel = self.assinatura != EstadoAssinatura.AUSENTE or self.origem == Origem.SEFAZ
+        return self.categoria == self.Categoria.CANCELAMENTO and registrado and confiavel
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from core.documentos.dados import DadosCTe, DadosEvento, DadosNFe, ResumoNFe
+from core.documentos.dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
 
 from .comum import NS_CTE, NS_NFE, DocumentoIncompleto, DocumentoNaoSuportado, normalizar_documento
-from .cte import ler_cte
+from .cte import TIPOS_CTE, ler_cte
+from .estrutura import Estrutura, EstruturaInvalida, identificar, localizar
 from .eventos import STATUS_NAO_INFORMADO, ler_evento
 from .nfe import ler_nfe, ler_resumo_nfe
+from .outros import TIPOS_OUTROS, ler_outro
 
 __all__ = [
     "NS_CTE",
@@ -20,84 +22,36 @@ __all__ = [
     "STATUS_NAO_INFORMADO",
     "DocumentoIncompleto",
     "DocumentoNaoSuportado",
+    "Estrutura",
+    "EstruturaInvalida",
     "elemento_assinado",
     "identificar",
     "ler_cte",
     "ler_documento",
     "ler_evento",
     "ler_nfe",
+    "ler_outro",
     "ler_resumo_nfe",
+    "localizar",
     "normalizar_documento",
 ]
 
-_NAMESPACE_ESPERADO = {
-    "nfeProc": NS_NFE,
-    "NFe": NS_NFE,
-    "resNFe": NS_NFE,
-    "resEvento": NS_NFE,  # summary of NF-e events, nfe namespace
-    "procEventoNFe": NS_NFE,
-    "cteProc": NS_CTE,
-    "CTe": NS_CTE,
-    "cteOSProc": NS_CTE,
-    "CTeOS": NS_CTE,
-    "procEventoCTe": NS_CTE,
-}
-_TIPOS = {f"{{{ns}}}{nome}": nome for nome, ns in _NAMESPACE_ESPERADO.items()}
-_SUPORTADOS = "nfeProc, NFe, cteProc, cteOSProc, resNFe, resEvento, procEventoNFe, procEventoCTe"
-
-# Path from the root to the element the XMLDSig Reference points at; () = summaries, never signed.
-_CAMINHO_ASSINADO = {
-    "nfeProc": ("NFe", "infNFe"),
-    "NFe": ("infNFe",),
-    "cteProc": ("CTe", "infCte"),
-    "CTe": ("infCte",),
-    "cteOSProc": ("CTeOS", "infCte"),
-    "CTeOS": ("infCte",),
-    "procEventoNFe": ("evento", "infEvento"),
-    "procEventoCTe": ("eventoCTe", "infEvento"),
-    "resNFe": (),
-    "resEvento": (),
-}
-
-
-def identificar(raiz: etree._Element) -> str:
-    """The document type: one of the root names in `_NAMESPACE_ESPERADO`, or DocumentoNaoSuportado."""
-    tipo = _TIPOS.get(raiz.tag)
-    if tipo is not None:
-        return tipo
-    nome = etree.QName(raiz).localname if isinstance(raiz.tag, str) else str(raiz.tag)
-    namespace = etree.QName(raiz).namespace if isinstance(raiz.tag, str) else None
-    onde = f"no namespace {namespace}" if namespace else "sem namespace"
-    esperado = _NAMESPACE_ESPERADO.get(nome)
-    if esperado is not None:
-        raise DocumentoNaoSuportado(
-            f"raiz {nome} {onde} não é um documento fiscal suportado: esperado o namespace {esperado}"
-        )
-    raise DocumentoNaoSuportado(f"raiz {nome} {onde} não é um documento fiscal suportado (esperado {_SUPORTADOS})")
-
 
 def elemento_assinado(raiz: etree._Element) -> etree._Element | None:
-    """The element the signature covers (infNFe, infCte, infEvento), or None for summaries."""
-    caminho = _CAMINHO_ASSINADO[identificar(raiz)]
-    if not caminho:
-        return None
-    namespace = raiz.tag[: raiz.tag.rfind("}") + 1]
-    atual = raiz
-    for passo in caminho:
-        proximo = atual.find(namespace + passo)
-        if proximo is None:
-            raise DocumentoIncompleto(f"elemento obrigatório ausente: {'/'.join(caminho[: caminho.index(passo) + 1])}")
-        atual = proximo
-    return atual
+    """The element the signature covers (infNFe, infCte, infEvento, infCanc), or None for summaries."""
+    return localizar(raiz).assinado
 
 
-def ler_documento(raiz: etree._Element) -> DadosNFe | ResumoNFe | DadosCTe | DadosEvento:
-    """Identify the root and run the matching reader."""
-    tipo = identificar(raiz)
+def ler_documento(origem: etree._Element | Estrutura) -> DadosNFe | ResumoNFe | DadosCTe | DadosEvento | DadosOutro:
+    """Locate the envelope and run the matching reader on it."""
+    estrutura = origem if isinstance(origem, Estrutura) else localizar(origem)
+    tipo = estrutura.tipo
     if tipo in ("nfeProc", "NFe"):
-        return ler_nfe(raiz)
+        return ler_nfe(estrutura)
     if tipo == "resNFe":
-        return ler_resumo_nfe(raiz)
-    if tipo in ("cteProc", "CTe", "cteOSProc", "CTeOS"):
-        return ler_cte(raiz)
-    return ler_evento(raiz)
+        return ler_resumo_nfe(estrutura.raiz)
+    if tipo in TIPOS_CTE:
+        return ler_cte(estrutura)
+    if tipo in TIPOS_OUTROS:
+        return ler_outro(estrutura)
+    return ler_evento(estrutura)

@@ -41,7 +41,7 @@ class Grupo:
     namespace (the schemas are `elementFormDefault="qualified"`); the root's was checked by `identificar`.
     """
 
-    __slots__ = ("el", "caminho", "ns", "_filhos")
+    __slots__ = ("el", "caminho", "ns", "_filhos", "_repetidos")
 
     def __init__(self, el: etree._Element, caminho: str, ns: str | None = None) -> None:
         self.el = el
@@ -52,9 +52,21 @@ class Grupo:
         self.ns = ns  # "{uri}" prefix
         # Comments get a non-string key that no lookup ever matches; repeated tags use `todos`.
         self._filhos: dict[object, etree._Element] = {filho.tag: filho for filho in el}
+        # A tag seen twice where the schema allows one would make "which one counts" a guess (the dict
+        # keeps the last): single-value lookups refuse such tags. Counted only when a repeat exists.
+        self._repetidos: frozenset = frozenset()
+        if len(self._filhos) != len(el):
+            vistos: set = set()
+            self._repetidos = frozenset(f.tag for f in el if f.tag in vistos or vistos.add(f.tag))
 
     def __contains__(self, nome: str) -> bool:
         return self.ns + nome in self._filhos
+
+    def _filho(self, nome: str) -> etree._Element | None:
+        tag = self.ns + nome
+        if tag in self._repetidos:
+            raise DocumentoIncompleto(f"elemento repetido: {self.caminho}/{nome} aparece mais de uma vez")
+        return self._filhos.get(tag)
 
     def _ausente(self, nome: str) -> DocumentoIncompleto:
         return DocumentoIncompleto(f"elemento obrigatório ausente: {self.caminho}/{nome}")
@@ -63,13 +75,13 @@ class Grupo:
         return DocumentoIncompleto(f"{oque} em {self.caminho}/{nome}: {valor!r}")
 
     def grupo(self, nome: str) -> Grupo:
-        el = self._filhos.get(self.ns + nome)
+        el = self._filho(nome)
         if el is None:
             raise self._ausente(nome)
         return Grupo(el, f"{self.caminho}/{nome}", self.ns)
 
     def grupo_opcional(self, nome: str) -> Grupo | None:
-        el = self._filhos.get(self.ns + nome)
+        el = self._filho(nome)
         return None if el is None else Grupo(el, f"{self.caminho}/{nome}", self.ns)
 
     def todos(self, nome: str) -> list[etree._Element]:
@@ -77,13 +89,13 @@ class Grupo:
         return list(self.el.iterchildren(self.ns + nome))
 
     def texto(self, nome: str) -> str:
-        el = self._filhos.get(self.ns + nome)
+        el = self._filho(nome)
         if el is None:
             raise self._ausente(nome)
         return (el.text or "").strip()
 
     def opcional(self, nome: str, padrao: str = "") -> str:
-        el = self._filhos.get(self.ns + nome)
+        el = self._filho(nome)
         return padrao if el is None else (el.text or "").strip()
 
     def inteiro(self, nome: str) -> int:
@@ -211,3 +223,10 @@ def tipo_operacao(grupo: Grupo) -> str:
     if valor == "1":
         return "saida"
     raise DocumentoIncompleto(f"valor inválido em {grupo.caminho}/tpNF: {valor!r}")
+
+
+def cnpj_paa(inf: Grupo) -> str:
+    """infPAA/CNPJPAA (NF-e PL_010 `leiauteNFe_v4.00.xsd`, CT-e PL_CTe_400 `cteTiposBasico_v4.00.xsd` and
+    `eventoCTeTiposBasico_v4.00.xsd`): the document was signed by a Provedor de Assinatura e Autorização."""
+    paa = inf.grupo_opcional("infPAA")
+    return normalizar_documento(paa.texto("CNPJPAA")) if paa else ""

@@ -14,15 +14,14 @@ from .comum import (
     DocumentoNaoSuportado,
     Grupo,
     chave_do_id,
+    cnpj_paa,
     nome_local,
     protocolo,
     valor_icms,
 )
+from .estrutura import Estrutura, localizar
 
-_CTE = f"{{{NS_CTE}}}CTe"
-_CTE_OS = f"{{{NS_CTE}}}CTeOS"
-_CTE_PROC = f"{{{NS_CTE}}}cteProc"
-_CTE_OS_PROC = f"{{{NS_CTE}}}cteOSProc"
+TIPOS_CTE = frozenset({"cteProc", "CTe", "cteOSProc", "CTeOS"})
 
 # ide/toma3/toma -> the party group that is the tomador, and its address group.
 _PAPEIS_TOMA3 = {
@@ -33,19 +32,16 @@ _PAPEIS_TOMA3 = {
 }
 
 
-def ler_cte(raiz: etree._Element) -> DadosCTe:
-    if raiz.tag in (_CTE_PROC, _CTE_OS_PROC):
-        proc = Grupo(raiz, nome_local(raiz))
-        documento = proc.grupo("CTe" if raiz.tag == _CTE_PROC else "CTeOS")
-        prot_cte = proc.grupo_opcional("protCTe")
-        prot = protocolo(prot_cte.grupo("infProt"), "chCTe") if prot_cte else None
-    elif raiz.tag in (_CTE, _CTE_OS):
-        documento, prot = Grupo(raiz, nome_local(raiz)), None
-    else:
-        raise DocumentoNaoSuportado(f"esperado cteProc, cteOSProc ou CTe, recebido {nome_local(raiz)}")
-    inf = documento.grupo("infCte")
-    inf.caminho = "infCte"  # messages name paths from infCte, whatever the envelope
-    return _dados_cte(inf, prot)
+def ler_cte(origem: etree._Element | Estrutura) -> DadosCTe:
+    """Read a CT-e or CT-e OS from the located envelope: the infCte read is the one the signature covers."""
+    estrutura = origem if isinstance(origem, Estrutura) else localizar(origem)
+    if estrutura.tipo not in TIPOS_CTE:
+        raise DocumentoNaoSuportado(f"esperado cteProc, cteOSProc, CTe ou CTeOS, recebido {estrutura.tipo}")
+    prot = None
+    if estrutura.protocolo is not None:
+        prot = protocolo(Grupo(estrutura.protocolo, f"{estrutura.tipo}/protCTe").grupo("infProt"), "chCTe")
+    # Messages name paths from infCte, whatever the envelope.
+    return _dados_cte(Grupo(estrutura.assinado, "infCte"), prot)
 
 
 def _dados_cte(inf: Grupo, prot: Protocolo | None) -> DadosCTe:
@@ -94,6 +90,7 @@ def _dados_cte(inf: Grupo, prot: Protocolo | None) -> DadosCTe:
         tipo_emissao=ide.texto("tpEmis"),
         codigo_numerico=ide.texto("cCT"),
         digito_verificador=ide.texto("cDV"),
+        cnpj_paa=cnpj_paa(inf),
     )
 
 

@@ -1,4 +1,5 @@
-"""Event readers: `procEventoNFe`, `procEventoCTe` (full) and `resEvento` (the distribution summary)."""
+"""Event readers: `procEventoNFe`, `procEventoCTe` (full), `resEvento` (the distribution summary) and the
+old-layout cancellations `procCancNFe`/`procCancCTe`/`retCancNFe`/`retCancCTe`."""
 
 from __future__ import annotations
 
@@ -6,36 +7,41 @@ from lxml import etree
 
 from core.documentos.dados import DadosEvento, Protocolo
 
-from .comum import NS_CTE, NS_NFE, DocumentoNaoSuportado, Grupo, nome_local
-
-_PROC_EVENTO_NFE = f"{{{NS_NFE}}}procEventoNFe"
-_PROC_EVENTO_CTE = f"{{{NS_CTE}}}procEventoCTe"
-_RES_EVENTO = f"{{{NS_NFE}}}resEvento"
+from .comum import DocumentoIncompleto, DocumentoNaoSuportado, Grupo, cnpj_paa, nome_local
+from .estrutura import Estrutura, localizar
 
 # resEvento carries nProt/dhRecbto but no cStat: the protocol gets this code, meaning "not informed".
 # (The AN only distributes registered events; `completo=False` tells the pipeline it is a summary.)
 STATUS_NAO_INFORMADO = 0
 
 
-def ler_evento(raiz: etree._Element) -> DadosEvento:
-    tag = raiz.tag
-    if tag == _PROC_EVENTO_NFE:
-        return _evento_completo(Grupo(raiz, "procEventoNFe"), "evento", "retEvento", "chNFe", "nfe")
-    if tag == _PROC_EVENTO_CTE:
-        return _evento_completo(Grupo(raiz, "procEventoCTe"), "eventoCTe", "retEventoCTe", "chCTe", "cte")
-    if tag == _RES_EVENTO:
-        return _resumo_evento(Grupo(raiz, "resEvento"))
-    raise DocumentoNaoSuportado(f"esperado procEventoNFe, procEventoCTe ou resEvento, recebido {nome_local(raiz)}")
+def ler_evento(origem: etree._Element | Estrutura) -> DadosEvento:
+    """Read an event from the located envelope: the infEvento read is the one the signature covers."""
+    estrutura = origem if isinstance(origem, Estrutura) else localizar(origem)
+    tipo = estrutura.tipo
+    if tipo == "procEventoNFe":
+        return _evento_completo(estrutura, "evento", "chNFe", "nfe")
+    if tipo == "procEventoCTe":
+        return _evento_completo(estrutura, "eventoCTe", "chCTe", "cte")
+    if tipo == "resEvento":
+        return _resumo_evento(Grupo(estrutura.raiz, "resEvento"))
+    if tipo in _CANCELAMENTOS_ANTIGOS:
+        return _cancelamento_antigo(estrutura)
+    raise DocumentoNaoSuportado(
+        f"esperado procEventoNFe, procEventoCTe, resEvento, procCancNFe, procCancCTe, retCancNFe ou retCancCTe, "
+        f"recebido {tipo}"
+    )
 
 
-def _evento_completo(proc: Grupo, nome_evento: str, nome_retorno: str, campo_chave: str, tipo: str) -> DadosEvento:
-    inf = proc.grupo(nome_evento).grupo("infEvento")
-    inf.caminho = f"{nome_evento}/infEvento"
+def _evento_completo(estrutura: Estrutura, nome_evento: str, campo_chave: str, tipo: str) -> DadosEvento:
+    inf = Grupo(estrutura.assinado, f"{nome_evento}/infEvento")
     chave = inf.texto(campo_chave).upper()
     det = inf.grupo_opcional("detEvento")
     detalhes = folhas(det.el) if det else {}
-    retorno = proc.grupo_opcional(nome_retorno)
-    inf_ret = retorno.grupo("infEvento") if retorno else None
+    inf_ret = None
+    if estrutura.protocolo is not None:
+        nome_retorno = nome_local(estrutura.protocolo)
+        inf_ret = Grupo(estrutura.protocolo, nome_retorno).grupo("infEvento")
     return DadosEvento(
         chave=chave,
         tipo_documento=tipo,
@@ -51,6 +57,61 @@ def _evento_completo(proc: Grupo, nome_evento: str, nome_retorno: str, campo_cha
         protocolo=_protocolo_evento(inf_ret, campo_chave, chave) if inf_ret else None,
         detalhes=detalhes,
         id_evento=_id_evento(inf),
+        cnpj_paa=cnpj_paa(inf),
+    )
+
+
+# Old-layout cancellations (before the 110111 event, 2012): NF-e PL_006 `procCancNFe_v2.00.xsd`
+# (cancNFe/infCanc + retCancNFe/infCanc), CT-e PL_CTe_200 `cancCTeTiposBasico_v2.00.xsd` (cancCTe, retCancCTe).
+# They become a cancellation event (110111, sequence 1) so every cancellation is found in one place.
+_CANCELAMENTOS_ANTIGOS = {
+    "procCancNFe": ("nfe", "chNFe", "retCancNFe"),
+    "retCancNFe": ("nfe", "chNFe", "retCancNFe"),
+    "procCancCTe": ("cte", "chCTe", "retCancCTe"),
+    "retCancCTe": ("cte", "chCTe", "retCancCTe"),
+}
+TIPO_CANCELAMENTO = "110111"
+
+
+def _cancelamento_antigo(estrutura: Estrutura) -> DadosEvento:
+    tipo_documento, campo_chave, nome_retorno = _CANCELAMENTOS_ANTIGOS[estrutura.tipo]
+    pedido = estrutura.tipo.startswith("proc")
+    if pedido:
+        inf_pedido = Grupo(estrutura.assinado, f"{estrutura.tipo}/infCanc")
+        if estrutura.protocolo is None:
+            raise DocumentoIncompleto(f"elemento obrigatório ausente: {estrutura.tipo}/{nome_retorno}")
+        inf_ret = Grupo(estrutura.protocolo, nome_retorno).grupo("infCanc")
+    else:
+        inf_pedido, inf_ret = None, Grupo(estrutura.assinado, f"{nome_retorno}/infCanc")
+    chave = (inf_pedido.texto(campo_chave) if inf_pedido else inf_ret.texto(campo_chave)).upper()
+    retorno = Protocolo(
+        chave=inf_ret.opcional(campo_chave).upper() or chave,
+        codigo_status=inf_ret.inteiro("cStat"),
+        motivo=inf_ret.opcional("xMotivo"),
+        numero=inf_ret.opcional("nProt"),
+        data_recebimento=inf_ret.data_opcional("dhRecbto"),
+        ambiente=inf_ret.inteiro_opcional("tpAmb"),
+    )
+    if retorno.data_recebimento is None:
+        raise DocumentoIncompleto(f"elemento obrigatório ausente: {nome_retorno}/infCanc/dhRecbto")
+    detalhes = {"leiaute": estrutura.tipo}
+    if inf_pedido:
+        detalhes.update(nProt=inf_pedido.opcional("nProt"), xJust=inf_pedido.opcional("xJust"))
+    return DadosEvento(
+        chave=chave,
+        tipo_documento=tipo_documento,
+        tipo_evento=TIPO_CANCELAMENTO,
+        sequencia=1,
+        descricao=f"Cancelamento ({estrutura.tipo}, leiaute anterior aos eventos)",
+        data_evento=retorno.data_recebimento,
+        ambiente=(inf_pedido or inf_ret).inteiro_opcional("tpAmb"),
+        orgao=inf_ret.opcional("cUF"),
+        autor_documento=chave[6:20],  # only the emitter could ask for it: its CNPJ/CPF is in the key
+        # The signed request is the cancellation itself; SEFAZ's answer alone is a summary of it.
+        completo=pedido,
+        protocolo=retorno,
+        detalhes=detalhes,
+        id_evento=_id_evento(inf_pedido) if inf_pedido else "",
     )
 
 

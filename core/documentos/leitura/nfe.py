@@ -14,14 +14,14 @@ from .comum import (
     DocumentoNaoSuportado,
     Grupo,
     chave_do_id,
+    cnpj_paa,
     decimal_em,
     nome_local,
     protocolo,
     tipo_operacao,
 )
+from .estrutura import Estrutura, localizar
 
-_NFE = f"{{{NS_NFE}}}NFe"
-_NFE_PROC = f"{{{NS_NFE}}}nfeProc"
 _RES_NFE = f"{{{NS_NFE}}}resNFe"
 
 # One compiled XPath per item tax instead of five child lookups: the ICMS group's name varies
@@ -31,19 +31,16 @@ _VICMS_ITEM = etree.XPath("string(n:imposto/n:ICMS/*/n:vICMS)", namespaces=_NS)
 _VIPI_ITEM = etree.XPath("string(n:imposto/n:IPI/n:IPITrib/n:vIPI)", namespaces=_NS)
 
 
-def ler_nfe(raiz: etree._Element) -> DadosNFe:
-    if raiz.tag == _NFE_PROC:
-        proc = Grupo(raiz, "nfeProc")
-        nfe = proc.grupo("NFe")
-        prot_nfe = proc.grupo_opcional("protNFe")
-        prot = protocolo(prot_nfe.grupo("infProt"), "chNFe") if prot_nfe else None
-    elif raiz.tag == _NFE:
-        nfe, prot = Grupo(raiz, "NFe"), None
-    else:
-        raise DocumentoNaoSuportado(f"esperado nfeProc ou NFe, recebido {nome_local(raiz)}")
-    inf = nfe.grupo("infNFe")
-    inf.caminho = "infNFe"  # messages name paths from infNFe, whatever the envelope
-    return _dados_nfe(inf, prot)
+def ler_nfe(origem: etree._Element | Estrutura) -> DadosNFe:
+    """Read `nfeProc`/`NFe` from the located envelope: the infNFe read is the one the signature covers."""
+    estrutura = origem if isinstance(origem, Estrutura) else localizar(origem)
+    if estrutura.tipo not in ("nfeProc", "NFe"):
+        raise DocumentoNaoSuportado(f"esperado nfeProc ou NFe, recebido {estrutura.tipo}")
+    prot = None
+    if estrutura.protocolo is not None:
+        prot = protocolo(Grupo(estrutura.protocolo, f"{estrutura.tipo}/protNFe").grupo("infProt"), "chNFe")
+    # Messages name paths from infNFe, whatever the envelope.
+    return _dados_nfe(Grupo(estrutura.assinado, "infNFe"), prot)
 
 
 def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
@@ -77,6 +74,7 @@ def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
         tipo_emissao=ide.texto("tpEmis"),
         codigo_numerico=ide.texto("cNF"),
         digito_verificador=ide.texto("cDV"),
+        cnpj_paa=cnpj_paa(inf),
     )
 
 
