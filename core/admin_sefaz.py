@@ -40,7 +40,8 @@ from .certificados.a1 import TAMANHO_MAXIMO_PFX
 from .certificados.opcoes import CAMPOS_DA_CONFIGURACAO, INTERVALO_MAXIMO_MINUTOS, sigla_da_uf, validar_configuracao
 from .documentos.chave import UF_POR_CODIGO
 from .models import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Organizacao
-from .models.sefaz import INTERVALO_MINIMO_MINUTOS, Servico
+from .models.sefaz import INTERVALO_MINIMO_MINUTOS, Manifestacao, Servico, TentativaDeManifestacao
+from .tenancy import escopo
 
 OPCOES = ["nome", "uf", "ambiente", "consulta_automatica", "intervalo_minutos", "servicos", "ciencia_automatica"]
 AVISAR_COM_DIAS = 30
@@ -291,16 +292,52 @@ class ConfiguracaoConsultaAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
 
 
 @admin.register(CursorDistribuicao)
-class CursorDistribuicaoAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class CursorDistribuicaoAdmin(SomenteLeituraMixin, admin.ModelAdmin):
     # Never deleted by hand: losing the NSU position would restart at 0 and trip SEFAZ's 656.
+    # A cursor belongs to a CNPJ, shared by the organizations holding its certificate: a member sees the
+    # cursors of the CNPJs their organization holds a certificate of.
     list_display = [
         "documento", "servico", "ambiente", "ult_nsu", "max_nsu", "ultimo_cstat", "proxima_consulta_em",
-        "bloqueado_ate", "certificado",
+        "bloqueado_ate", "chamada_em_andamento_em", "certificado",
     ]  # fmt: skip
     list_filter = ["servico", "ambiente", "ultimo_cstat"]
     search_fields = ["=documento"]
     list_select_related = ["certificado"]
+
+    def get_queryset(self, request):
+        cursores = super().get_queryset(request)
+        if request.user.is_superuser:
+            return cursores
+        organizacao = organizacao_do_admin(request)
+        if organizacao is None:
+            return cursores.none()
+        certificados = escopo(CertificadoDigital, organizacao)
+        documentos = {*certificados.exclude(cnpj="").values_list("cnpj", flat=True),
+                      *certificados.exclude(cpf="").values_list("cpf", flat=True)}  # fmt: skip
+        return cursores.filter(documento__in=documentos)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TentativaDeManifestacaoInline(admin.TabularInline):
+    model = TentativaDeManifestacao
+    fields = ["criada_em", "cstat", "xmotivo", "erro", "origem"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Manifestacao)
+class ManifestacaoAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    list_display = ["chave", "tipo", "situacao", "tentativas", "cstat", "ultima_tentativa_em", "origem"]
+    list_filter = ["situacao", "tipo", "origem"]
+    search_fields = ["=chave", "=documento"]
     exclude = ["organizacao"]
+    inlines = [TentativaDeManifestacaoInline]
 
 
 @admin.register(ConsultaSEFAZ)

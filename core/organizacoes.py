@@ -58,6 +58,7 @@ GRUPO_MEMBROS = "Membros de organização"
 MODELOS_VISIVEIS = [
     "organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog",
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
+    "manifestacao", "tentativademanifestacao",
     "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",
 ]  # fmt: skip
 # Beyond viewing: members upload and manage their A1 certificates and the capture defaults, change

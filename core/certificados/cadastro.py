@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 
 from cryptography.x509.oid import NameOID
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from core.models import CertificadoDigital, Organizacao
+from core.models import Ambiente, CertificadoDigital, Organizacao
 from core.tenancy import escopo
 
 from .a1 import A1, CertificadoInvalido, carregar_pfx
@@ -57,6 +58,7 @@ def preparar_certificado(organizacao: Organizacao, pfx: bytes, senha: str, **opc
     if not valores.get("uf"):
         valores["uf"] = _uf_do_titular(a1)
     exigir_uf_para_consulta_automatica(valores["uf"], valores.get("consulta_automatica", False))
+    exigir_ambiente_aceito(valores.get("ambiente", Ambiente.PRODUCAO))
     existente = _cadastrado(organizacao, a1.thumbprint)
     if existente is not None:
         raise CertificadoDuplicado(existente)
@@ -110,11 +112,25 @@ def validar_alteracao(certificado: CertificadoDigital, **opcoes) -> dict:
     exigir_uf_para_consulta_automatica(
         valores.get("uf", certificado.uf), valores.get("consulta_automatica", certificado.consulta_automatica)
     )
+    if "ambiente" in valores:
+        exigir_ambiente_aceito(valores["ambiente"])
     return valores if problema is None else {**valores, "problema": ""}
 
 
+def exigir_ambiente_aceito(ambiente: int) -> None:
+    """Refuse a capture whose every document the import would reject (core.documentos.validacao.conferir_ambiente):
+    SEFAZ would hand the NSUs over and the documents would be refused, for nothing."""
+    if int(ambiente) == Ambiente.HOMOLOGACAO and not settings.FISCAL_ACEITAR_HOMOLOGACAO:
+        raise OpcaoInvalida(
+            "ambiente",
+            "Ambiente 2 (homologação) recusado: FISCAL_ACEITAR_HOMOLOGACAO está desligado, então todo documento "
+            "capturado seria rejeitado. Use ambiente 1 (produção) ou defina FISCAL_ACEITAR_HOMOLOGACAO=true.",
+        )
+
+
 def excluir_certificado(certificado: CertificadoDigital) -> None:
-    """Delete the certificate; its NSU cursors stay (they belong to the CNPJ) and so does the query history."""
+    """Delete the certificate; its NSU cursors stay (they belong to the CNPJ, possibly shared with other
+    organizations holding a certificate of it) and so does the query history."""
     pk, organizacao_id = certificado.pk, certificado.organizacao_id
     certificado.delete()
     logger.info("certificado %s excluído da organização %s", pk, organizacao_id)

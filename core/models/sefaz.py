@@ -105,12 +105,20 @@ class CertificadoDigital(DaOrganizacao):
         return self.cnpj or self.cpf
 
 
-class CursorDistribuicao(DaOrganizacao):
-    """One NSU sequence at the Ambiente Nacional, and when SEFAZ allows the next query of it."""
+class CursorDistribuicao(models.Model):
+    """One NSU sequence at the Ambiente Nacional, and when SEFAZ allows the next query of it.
+
+    Not owned by an organization: SEFAZ keeps ONE sequence per (CNPJ/CPF, service, ambiente) for
+    everyone who queries it (NT 2014.002 §3.11.4, "consumo indevido", rule of the sequential ultNSU), so
+    every organization holding a valid certificate of that CNPJ shares this row
+    (`core.sefaz.distribuicao.organizacoes_do_cursor`) and each document fetched is imported into each
+    of them. It holds no document, only the position; the organizations' data stay behind `escopo`.
+    """
 
     # The NSU position belongs to the CNPJ, not to one certificate file: renewing a certificate (a new
-    # upload, then deleting the old one) must keep the cursor and any block, or the next query would
-    # restart at NSU 0 (SEFAZ.md §1.9 rule 2: 656) or run inside a block. Hence SET_NULL, not CASCADE.
+    # upload, then deleting the old one) or removing it from one of the organizations must keep the
+    # cursor and any block, or the next query would restart at NSU 0 (656) or run inside a block.
+    # Hence SET_NULL, not CASCADE.
     certificado = models.ForeignKey(
         CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="cursores",
         help_text="O certificado que consultou por último",
@@ -122,6 +130,11 @@ class CursorDistribuicao(DaOrganizacao):
     max_nsu = models.BigIntegerField(default=0)
     proxima_consulta_em = models.DateTimeField(null=True, blank=True, help_text="Antes disso, nenhuma consulta")
     bloqueado_ate = models.DateTimeField(null=True, blank=True, help_text="Bloqueio por consumo indevido (656)")
+    # Set (and committed) right before each distNSU and cleared with its answer: still set afterwards means
+    # the answer was lost (crash, timeout, connection reset) and SEFAZ may have moved on without us.
+    chamada_em_andamento_em = models.DateTimeField(
+        null=True, blank=True, help_text="distNSU enviado cuja resposta ainda não foi gravada"
+    )
     ultimo_cstat = models.PositiveSmallIntegerField(null=True, blank=True)
     ultima_consulta_em = models.DateTimeField(null=True, blank=True)
     falhas_seguidas = models.PositiveSmallIntegerField(default=0, help_text="Erros transitórios seguidos (backoff)")
@@ -139,9 +152,7 @@ class CursorDistribuicao(DaOrganizacao):
         verbose_name = "cursor de distribuição"
         verbose_name_plural = "cursores de distribuição"
         constraints = [
-            models.UniqueConstraint(
-                fields=["organizacao", "documento", "servico", "ambiente"], name="cursor_distribuicao_unico"
-            ),
+            models.UniqueConstraint(fields=["documento", "servico", "ambiente"], name="cursor_distribuicao_por_cnpj"),
         ]
 
     def __str__(self):
@@ -188,3 +199,63 @@ class ConsultaSEFAZ(DaOrganizacao):
 
     def __str__(self):
         return f"{self.tipo} {self.servico} {self.documento}: {self.cstat or self.erro[:40]}"
+
+
+class Manifestacao(DaOrganizacao):
+    """A manifestação do destinatário asked for one NF-e, until SEFAZ registers it.
+
+    A ciência that fails (HTTP error, timeout, a cStat other than 135/136/573) stays `pendente` and is
+    sent again by every later capture run of the certificate's CNPJ; each try is a `TentativaDeManifestacao`.
+    """
+
+    class Situacao(models.TextChoices):
+        PENDENTE = "pendente", "Pendente (será tentada de novo)"
+        REGISTRADA = "registrada", "Registrada na SEFAZ"
+        FALHOU = "falhou", "Falhou (não é tentada de novo)"
+
+    chave = models.CharField(max_length=44)
+    tipo = models.CharField(max_length=16, help_text="ciencia, confirmacao, desconhecimento ou nao_realizada")
+    documento = models.CharField(max_length=14, help_text="CNPJ/CPF do autor (o destinatário)")
+    certificado = models.ForeignKey(CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    origem = models.CharField(max_length=12, default="api", help_text="automatica, api, admin ou comando")
+    situacao = models.CharField(max_length=10, choices=Situacao.choices, default=Situacao.PENDENTE)
+    tentativas = models.PositiveIntegerField(default=0)
+    cstat = models.PositiveSmallIntegerField(null=True, blank=True)
+    xmotivo = models.CharField(max_length=500, blank=True)
+    protocolo = models.CharField(max_length=20, blank=True)
+    erro = models.TextField(blank=True)
+    criada_em = models.DateTimeField(auto_now_add=True)
+    ultima_tentativa_em = models.DateTimeField(null=True, blank=True)
+    registrada_em = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "manifestação do destinatário"
+        verbose_name_plural = "manifestações do destinatário"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organizacao", "chave", "tipo"], name="manifestacao_unica"),
+        ]
+        indexes = [models.Index(fields=["organizacao", "situacao", "documento"], name="manifestacao_pendente_idx")]
+
+    def __str__(self):
+        return f"{self.tipo} {self.chave}: {self.situacao}"
+
+
+class TentativaDeManifestacao(DaOrganizacao):
+    """One try to register a `Manifestacao`: when, and what SEFAZ answered (or why nothing came back)."""
+
+    manifestacao = models.ForeignKey(Manifestacao, on_delete=models.CASCADE, related_name="historico")
+    criada_em = models.DateTimeField(auto_now_add=True)
+    cstat = models.PositiveSmallIntegerField(null=True, blank=True)
+    xmotivo = models.CharField(max_length=500, blank=True)
+    erro = models.TextField(blank=True)
+    origem = models.CharField(max_length=12, default="api")
+
+    class Meta:
+        verbose_name = "tentativa de manifestação"
+        verbose_name_plural = "tentativas de manifestação"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["organizacao", "manifestacao"], name="tentativa_manifestacao_idx")]
+
+    def __str__(self):
+        return f"{self.manifestacao_id}: {self.cstat or self.erro[:40]}"

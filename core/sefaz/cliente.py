@@ -62,12 +62,17 @@ _ALERTAS_DE_CERTIFICADO = (
 
 
 class FalhaDeComunicacao(Exception):
-    """No usable answer from SEFAZ (network, TLS, HTTP or SOAP fault). `permanente`: retrying won't help."""
+    """No usable answer from SEFAZ (network, TLS, HTTP or SOAP fault). `permanente`: retrying won't help.
 
-    def __init__(self, motivo: str, *, permanente: bool = False):
+    `talvez_processada`: the request was sent and SEFAZ may have answered it (a read timeout, the
+    connection reset or closed before the answer): for distNSU the sequence may have moved on.
+    """
+
+    def __init__(self, motivo: str, *, permanente: bool = False, talvez_processada: bool = False):
         super().__init__(motivo)
         self.motivo = motivo
         self.permanente = permanente
+        self.talvez_processada = talvez_processada
 
 
 @dataclass(frozen=True)
@@ -177,10 +182,14 @@ class ClienteSEFAZ:
             raise FalhaDeComunicacao(f"HTTP {erro.status_code} da SEFAZ") from None
         except requests.exceptions.SSLError as erro:
             raise _falha_tls(erro) from None
+        except requests.exceptions.ConnectTimeout:
+            raise FalhaDeComunicacao(f"a SEFAZ não aceitou a conexão em {self.timeout:g} s") from None
         except requests.exceptions.Timeout:
-            raise FalhaDeComunicacao(f"a SEFAZ não respondeu em {self.timeout:g} s") from None
+            raise FalhaDeComunicacao(f"a SEFAZ não respondeu em {self.timeout:g} s", talvez_processada=True) from None
         except requests.exceptions.ConnectionError as erro:
-            raise FalhaDeComunicacao(f"falha de conexão com a SEFAZ: {_causa(erro)}") from None
+            raise FalhaDeComunicacao(
+                f"falha de conexão com a SEFAZ: {_causa(erro)}", talvez_processada=not _antes_de_enviar(erro)
+            ) from None
         except etree.XMLSyntaxError as erro:
             raise FalhaDeComunicacao(f"resposta da SEFAZ não é XML válido: {erro}") from None
         return resultado, int((time.monotonic() - inicio) * 1000)
@@ -318,6 +327,23 @@ def _falha_tls(erro: Exception) -> FalhaDeComunicacao:
             f"o certificado do servidor da SEFAZ não foi reconhecido (confira SEFAZ_CA_BUNDLE): {texto}"
         )
     return FalhaDeComunicacao(f"falha TLS com a SEFAZ: {texto}")
+
+
+def _antes_de_enviar(erro: Exception) -> bool:
+    """True when the connection never opened (refused, DNS, connect timeout): SEFAZ never saw the request."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, NameResolutionError
+
+    vistos, pendentes = set(), [erro]
+    while pendentes:
+        atual = pendentes.pop()
+        if id(atual) in vistos:
+            continue
+        vistos.add(id(atual))
+        if isinstance(atual, (NewConnectionError, ConnectTimeoutError, NameResolutionError, ConnectionRefusedError)):
+            return True
+        pendentes += [a for a in getattr(atual, "args", ()) if isinstance(a, BaseException)]
+        pendentes += [c for c in (atual.__context__, atual.__cause__, getattr(atual, "reason", None)) if c is not None]
+    return False
 
 
 def _causa(erro: Exception) -> str:

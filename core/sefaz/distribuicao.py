@@ -3,10 +3,18 @@
 `consultar_certificado()` is the ONLY way anything (cron task, API, admin, command) queries
 DistribuicaoDFe, so the rules of SEFAZ.md §1.8–1.9 hold everywhere:
 
+- one sequence per (CNPJ/CPF, service, ambiente), shared by every organization holding a valid
+  certificate of that CNPJ (NT 2014.002 §3.11.4: all who query a CNPJ follow one ascending sequence);
+  each document is fetched once and imported into each of those organizations;
 - one run at a time per sequence: the cursor row is reserved by a conditional UPDATE (a lease), never by
   a lock held across the SOAP call (no outbound HTTP inside a transaction);
 - each call continues from the `ultNSU` SEFAZ returned last; the documents of an answer and the new
-  cursor are committed together, so a crash in between re-reads the same answer instead of losing it;
+  cursor are committed together;
+- an answer lost mid-call (crash, timeout, connection reset after sending) may have moved SEFAZ's
+  sequence on: the call is marked before it is sent, and a marker left without an answer holds the
+  sequence for an hour (the wait SEFAZ demands after a last page). The repeat then either gets the
+  answer (SEFAZ had not moved) or a 656 whose ultNSU is adopted, and the NSUs in between are fetched
+  with consNSU: one 656 and its block per lost answer that carried documents, no document lost;
 - 137, or ultNSU == maxNSU: the next call waits ≥ 61 min; 656: adopt the returned ultNSU and wait
   ≥ 65 min; 108/109/999 and network/TLS/HTTP failures: exponential backoff; configuration errors
   (589, 593, 472, 473, 28x, ...): the certificate is marked with the problem and nothing runs until a
@@ -28,10 +36,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contextlib import ExitStack
+
 from core.documentos.importacao import Entrada, importar
 from core.eventos.emissao import disparar_webhook
-from core.models import CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, Origem
-from core.tenancy import escopo, inserir
+from core.models import Ambiente, CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, ImportLog, Organizacao, Origem
+from core.tenancy import escopo, inserir, todas_as_organizacoes
 
 from .cliente import ClienteSEFAZ, FalhaDeComunicacao, RespostaDistribuicao
 
@@ -68,7 +78,10 @@ class ResultadoDoServico:
     situacao: str = "concluida"  # concluida, continua, aguardando, bloqueada, em_andamento, erro, problema
     chamadas: int = 0
     documentos: int = 0
-    importados: int = 0
+    importados: int = 0  # new or upgraded documents in the certificate's organization
+    duplicados: int = 0
+    erros: int = 0  # documents that could not be stored there (kept in the ImportLog)
+    falhas: int = 0  # calls without a usable SEFAZ answer (network, TLS, HTTP, SOAP fault)
     cstat: int | None = None
     xmotivo: str = ""
     ult_nsu: int | None = None
@@ -85,6 +98,8 @@ class Execucao:
     certificado_id: int
     origem: str
     servicos: list[ResultadoDoServico] = field(default_factory=list)
+    certificado: CertificadoDigital | None = field(default=None, repr=False)
+    ciencias_pendentes: int = 0  # ciências still unregistered after this run (retried by the next one)
 
     @property
     def chamadas(self) -> int:
@@ -95,6 +110,8 @@ class Execucao:
             "execucao": self.id, "certificado": self.certificado_id, "origem": self.origem,
             "documentos": sum(s.documentos for s in self.servicos),
             "importados": sum(s.importados for s in self.servicos),
+            "duplicados": sum(s.duplicados for s in self.servicos),
+            "erros": sum(s.erros for s in self.servicos),
             "servicos": [asdict(s) for s in self.servicos],
         }  # fmt: skip
 
@@ -118,21 +135,26 @@ def consultar_certificado(
     _conferir_certificado(certificado)
     if exigir_permissao:
         conferir_permissao(certificado, servicos)
-    execucao = Execucao(uuid.uuid4().hex, certificado.pk, origem)
+    execucao = Execucao(uuid.uuid4().hex, certificado.pk, origem, certificado=certificado)
     a1 = a1_do_certificado(certificado)
     max_paginas = max_paginas or settings.SEFAZ_MAX_PAGINAS
     from core.notifications.agrupamento import notificacoes_agrupadas
 
-    # One digest for the whole run (a first sync brings thousands of documents), sent when it ends.
-    with notificacoes_agrupadas(certificado.organizacao), ClienteSEFAZ(a1, opcoes.ambiente) as cliente:
+    # One digest per organization for the whole run (a first sync brings thousands of documents).
+    with ExitStack() as pilha:
+        for organizacao in organizacoes_do_documento(certificado.documento, opcoes.ambiente, certificado.organizacao):
+            pilha.enter_context(notificacoes_agrupadas(organizacao))
+        cliente = pilha.enter_context(ClienteSEFAZ(a1, opcoes.ambiente))
         for servico in servicos:
             cursor = cursor_do_servico(certificado, servico, opcoes.ambiente)
             resultado = _consultar_servico(cursor, cliente, opcoes.uf, execucao, max_paginas)
             if opcoes.ciencia_automatica and resultado.resumos_novos:
-                _dar_ciencia(certificado, resultado)
+                _pedir_ciencias(certificado, resultado)
             execucao.servicos.append(resultado)
             if any(s.situacao == "problema" for s in execucao.servicos):
                 break
+    if _nfe_consultada(execucao):
+        execucao.ciencias_pendentes = _tentar_ciencias_pendentes(certificado, execucao)
     if execucao.chamadas:
         with transaction.atomic():
             disparar_webhook("consulta_concluida", _dados_do_evento(certificado, execucao), certificado.organizacao)
@@ -142,6 +164,13 @@ def consultar_certificado(
     return execucao
 
 
+def _nfe_consultada(execucao: Execucao) -> bool:
+    """Manifestations exist for NF-e only: pending ones are sent by runs that include the NF-e service."""
+    return any(s.servico == "nfe" for s in execucao.servicos) and not any(
+        s.situacao == "problema" for s in execucao.servicos
+    )
+
+
 def conferir_permissao(certificado: CertificadoDigital, servicos: list[str]) -> None:
     """Raise unless at least one of `servicos` may be queried now."""
     _conferir_certificado(certificado)
@@ -149,7 +178,7 @@ def conferir_permissao(certificado: CertificadoDigital, servicos: list[str]) -> 
 
     ambiente, agora, esperas = opcoes_efetivas(certificado).ambiente, timezone.now(), []
     for servico in servicos:
-        cursor = escopo(CursorDistribuicao, certificado.organizacao).filter(
+        cursor = CursorDistribuicao.objects.filter(
             documento=certificado.documento, servico=servico, ambiente=ambiente
         ).first()
         permitida = permitida_em(cursor) if cursor else None
@@ -159,7 +188,8 @@ def conferir_permissao(certificado: CertificadoDigital, servicos: list[str]) -> 
     primeira = min(esperas)
     raise ConsultaNaoPermitida(
         f"A SEFAZ só permite a próxima consulta a partir de {timezone.localtime(primeira):%d/%m/%Y %H:%M} "
-        "(regra de consumo indevido: uma hora sem novidades, ou bloqueio 656).",
+        "(regra de consumo indevido: uma hora sem novidades, uma hora depois de uma resposta perdida, "
+        "ou bloqueio 656).",
         primeira,
     )
 
@@ -184,7 +214,7 @@ def esta_na_hora(certificado: CertificadoDigital, agora: datetime | None = None)
     agora, opcoes = agora or timezone.now(), opcoes_efetivas(certificado)
     cursores = {
         c.servico: c
-        for c in escopo(CursorDistribuicao, certificado.organizacao).filter(
+        for c in CursorDistribuicao.objects.filter(
             documento=certificado.documento, ambiente=opcoes.ambiente, servico__in=opcoes.servicos
         )
     }
@@ -203,22 +233,32 @@ def esta_na_hora(certificado: CertificadoDigital, agora: datetime | None = None)
 
 
 def permitida_em(cursor: CursorDistribuicao) -> datetime | None:
-    datas = [d for d in (cursor.proxima_consulta_em, cursor.bloqueado_ate) if d]
+    perdida = cursor.chamada_em_andamento_em and cursor.chamada_em_andamento_em + ESPERA_SEM_NOVIDADES
+    datas = [d for d in (cursor.proxima_consulta_em, cursor.bloqueado_ate, perdida) if d]
     return max(datas) if datas else None
 
 
-def cursor_do_servico(certificado: CertificadoDigital, servico: str, ambiente: int) -> CursorDistribuicao:
-    organizacao = certificado.organizacao
-    existentes = escopo(CursorDistribuicao, organizacao).filter(
-        documento=certificado.documento, servico=servico, ambiente=ambiente
+def organizacoes_do_documento(documento: str, ambiente: int, primeira: Organizacao | None = None) -> list[Organizacao]:
+    """The organizations holding a valid certificate of `documento` (CNPJ/CPF) in `ambiente`: they share
+    its NSU sequences. `primeira` (the one running the query) comes first, whatever the others hold."""
+    campo = "cnpj" if len(documento) == 14 else "cpf"
+    ids = set(
+        todas_as_organizacoes(CertificadoDigital)
+        .filter(**{campo: documento}, ambiente=ambiente, validade_fim__gt=timezone.now())
+        .values_list("organizacao_id", flat=True)
     )
+    outras = list(Organizacao.objects.filter(pk__in=ids - {getattr(primeira, "pk", None)}).order_by("pk"))
+    return [primeira, *outras] if primeira is not None else outras
+
+
+def cursor_do_servico(certificado: CertificadoDigital, servico: str, ambiente: int) -> CursorDistribuicao:
+    """The CNPJ's shared cursor of `servico` (created on first use), pointed at the certificate now using it."""
+    existentes = CursorDistribuicao.objects.filter(documento=certificado.documento, servico=servico, ambiente=ambiente)
     cursor = existentes.first()
     if cursor is None:
-        novo = CursorDistribuicao(
-            organizacao=organizacao, certificado=certificado, documento=certificado.documento, servico=servico,
-            ambiente=ambiente,
-        )  # fmt: skip
-        inserir(CursorDistribuicao, organizacao, [novo], ignorar_conflitos=True)  # a concurrent run may win
+        novo = CursorDistribuicao(certificado=certificado, documento=certificado.documento, servico=servico,
+                                  ambiente=ambiente)  # fmt: skip
+        CursorDistribuicao.objects.bulk_create([novo], ignore_conflicts=True)  # a concurrent run may win
         cursor = existentes.get()
     if cursor.certificado_id != certificado.pk:  # the sequence belongs to the CNPJ: follow its newest certificate
         existentes.filter(pk=cursor.pk).update(certificado=certificado)
@@ -257,15 +297,20 @@ def _consultar_servico(cursor, cliente: ClienteSEFAZ, uf: str, execucao: Execuca
 
 def _uma_pagina(cursor, cliente, uf, execucao, resultado) -> bool:
     """One distNSU call and its consequences; True when the loop should ask for the next page."""
-    # Committed BEFORE the call: if the process dies before the answer is stored, the next run still
-    # waits the hour SEFAZ demands after an answer that may have been the last page (no 656 on restart),
-    # and then repeats the same ultNSU, which re-reads the lost answer.
-    cursor.proxima_consulta_em, cursor.ultima_consulta_em = timezone.now() + ESPERA_SEM_NOVIDADES, timezone.now()
+    # Committed BEFORE the call: if the answer never gets stored (the process dies, a timeout, a reset
+    # after sending), SEFAZ may have answered and moved the sequence on. The next run then waits the
+    # hour SEFAZ demands after what may have been a last page or a 137 (calling earlier is 656), and
+    # repeats the same ultNSU: SEFAZ either answers it or says 656 with its ultNSU (adopted, the NSUs
+    # between filled by consNSU). NT 2014.002 §3.11.4.
+    agora = timezone.now()
+    cursor.proxima_consulta_em, cursor.ultima_consulta_em = agora + ESPERA_SEM_NOVIDADES, agora
+    cursor.chamada_em_andamento_em = agora
     _salvar_cursor(cursor)
     try:
         resposta = cliente.distribuicao(cursor.servico, cursor.documento, uf, ult_nsu=cursor.ult_nsu)
     except FalhaDeComunicacao as falha:
         resultado.chamadas += 1
+        resultado.falhas += 1
         _registrar_falha(cursor, execucao, Tipo.DIST_NSU, falha, resultado, nsu=cursor.ult_nsu)
         return False
     resultado.chamadas += 1
@@ -277,8 +322,9 @@ def _aplicar_distribuicao(cursor, resposta: RespostaDistribuicao, execucao, resu
     resultado.cstat, resultado.xmotivo = resposta.cstat, resposta.xmotivo
     consulta = _consulta(cursor, execucao, Tipo.DIST_NSU, resposta, nsu_consultado=cursor.ult_nsu)
     with transaction.atomic():
+        cursor.chamada_em_andamento_em = None  # the answer is stored with everything it brought
         if resposta.cstat == DOCUMENTOS:
-            importados = _importar(cursor, resposta, resultado)
+            importados = _importar(cursor, resposta, execucao, resultado)
             _anotar_lacunas(cursor, resposta)
             cursor.ult_nsu = resposta.ult_nsu if resposta.ult_nsu is not None else cursor.ult_nsu
             cursor.max_nsu = resposta.max_nsu if resposta.max_nsu is not None else cursor.max_nsu
@@ -306,29 +352,38 @@ def _aplicar_distribuicao(cursor, resposta: RespostaDistribuicao, execucao, resu
             logger.warning("SEFAZ 656 para %s %s: %s", cursor.servico, cursor.documento, resposta.xmotivo)
         elif resposta.cstat in TRANSITORIOS:
             _adiar(cursor, agora)
+            resultado.falhas += 1
             resultado.situacao, resultado.proxima_consulta_em = "erro", cursor.proxima_consulta_em
         else:
-            _marcar_problema(cursor.certificado, f"{resposta.cstat}: {resposta.xmotivo}", agora)
+            resultado.falhas += 1
+            _marcar_problema(execucao.certificado, f"{resposta.cstat}: {resposta.xmotivo}", agora)
             resultado.situacao = "problema"
         resultado.mensagem = f"{resposta.cstat} {resposta.xmotivo}".strip()
         resultado.ult_nsu, resultado.max_nsu = cursor.ult_nsu, cursor.max_nsu
         resultado.proxima_consulta_em = resultado.proxima_consulta_em or cursor.proxima_consulta_em
         cursor.ultimo_cstat, cursor.ultima_consulta_em = resposta.cstat, agora
         _salvar_cursor(cursor)
-        inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+        inserir(ConsultaSEFAZ, execucao.certificado.organizacao, [consulta])
     return continuar
 
 
-def _importar(cursor, resposta: RespostaDistribuicao, resultado: ResultadoDoServico | None = None) -> int:
+def _importar(cursor, resposta: RespostaDistribuicao, execucao, resultado: ResultadoDoServico) -> int:
+    """Import the answer's documents into every organization sharing the sequence; the number of documents
+    stored (new or upgraded) in the certificate's organization, whose outcomes `resultado` counts."""
     entradas = [
         Entrada(f"SEFAZ {cursor.servico.upper()} NSU {d.nsu or 0:015d} ({d.schema or 'sem schema'})", d.xml, d.nsu)
         for d in resposta.documentos
     ]
     entradas += [Entrada(f"SEFAZ {cursor.servico.upper()} docZip", b"", erro=erro) for erro in resposta.erros]
-    resultados = list(importar(organizacao=cursor.organizacao, entradas=entradas, origem=Origem.SEFAZ))
-    if resultado is not None:
-        resultado.resumos_novos += [r.chave for r in resultados if r.status == "sucesso" and r.tipo_xml == "resNFe"]
-    return sum(1 for r in resultados if r.status == "sucesso")
+    propria, *outras = organizacoes_do_documento(cursor.documento, cursor.ambiente, execucao.certificado.organizacao)
+    resultados = list(importar(organizacao=propria, entradas=entradas, origem=Origem.SEFAZ))
+    for organizacao in outras:  # the same bytes and NSUs: fetched once, stored in each
+        list(importar(organizacao=organizacao, entradas=entradas, origem=Origem.SEFAZ))
+    Status = ImportLog.Status
+    resultado.resumos_novos += [r.chave for r in resultados if r.status == Status.SUCESSO and r.tipo_xml == "resNFe"]
+    resultado.duplicados += sum(1 for r in resultados if r.status == Status.DUPLICADO)
+    resultado.erros += sum(1 for r in resultados if r.status == Status.ERRO)
+    return sum(1 for r in resultados if r.status == Status.SUCESSO)
 
 
 def _anotar_lacunas(cursor, resposta: RespostaDistribuicao) -> None:
@@ -349,19 +404,27 @@ def _lacunas_de(cursor, nsus) -> None:
     cursor.lacunas = lacunas
 
 
-def _dar_ciencia(certificado: CertificadoDigital, resultado: ResultadoDoServico) -> None:
-    """Automatic ciência for new summaries, so their full NF-e arrives in a later NSU (outside transactions)."""
-    from .manifestacao import MAX_POR_LOTE, manifestar
+def _pedir_ciencias(certificado: CertificadoDigital, resultado: ResultadoDoServico) -> None:
+    """Queue the automatic ciência of new summaries (sent by `_tentar_ciencias_pendentes` at the end of the run)."""
+    from .manifestacao import pedir_manifestacoes
 
-    chaves = list(dict.fromkeys(resultado.resumos_novos))
-    for inicio in range(0, len(chaves), MAX_POR_LOTE):
-        try:
-            feitas = manifestar(certificado.organizacao, chaves[inicio : inicio + MAX_POR_LOTE], "ciencia",
-                                origem="automatica", certificado=certificado)  # fmt: skip
-        except Exception:  # the capture itself succeeded; the next run retries nothing, a person can manifest
-            logger.exception("ciência automática falhou para o certificado %s", certificado.pk)
-            return
-        resultado.ciencias += sum(1 for f in feitas if f.registrada)
+    pedir_manifestacoes(certificado, list(dict.fromkeys(resultado.resumos_novos)), "ciencia", origem="automatica")
+
+
+def _tentar_ciencias_pendentes(certificado: CertificadoDigital, execucao: Execucao) -> int:
+    """Send every ciência of this CNPJ still unregistered (new ones and those that failed before), outside
+    any transaction, so their full NF-e arrives in a later NSU; the number still pending afterwards."""
+    from .manifestacao import tentar_pendentes
+
+    try:
+        registradas, pendentes = tentar_pendentes(certificado, origem="automatica")
+    except Exception:  # the capture itself succeeded; the rows stay pending for the next run
+        logger.exception("ciência automática falhou para o certificado %s", certificado.pk)
+        return -1
+    nfe = next((s for s in execucao.servicos if s.servico == "nfe"), None)
+    if nfe is not None:
+        nfe.ciencias += registradas
+    return pendentes
 
 
 # --- gaps (consNSU, 20 per hour) ------------------------------------------------------------------------
@@ -380,6 +443,8 @@ def _preencher_lacunas(cursor, cliente, uf, execucao, resultado) -> None:
         try:
             resposta = cliente.distribuicao(cursor.servico, cursor.documento, uf, nsu=nsu)
         except FalhaDeComunicacao as falha:
+            resultado.chamadas += 1
+            resultado.falhas += 1
             _registrar_falha(cursor, execucao, Tipo.CONS_NSU, falha, resultado, nsu=nsu)
             return
         resultado.chamadas += 1
@@ -387,7 +452,7 @@ def _preencher_lacunas(cursor, cliente, uf, execucao, resultado) -> None:
         with transaction.atomic():
             if resposta.cstat == DOCUMENTOS:
                 consulta.documentos = len(resposta.documentos)
-                consulta.importados = _importar(cursor, resposta)
+                consulta.importados = _importar(cursor, resposta, execucao, resultado)
                 resultado.documentos += consulta.documentos
                 resultado.importados += consulta.importados
             elif resposta.cstat == CONSUMO_INDEVIDO:
@@ -395,7 +460,7 @@ def _preencher_lacunas(cursor, cliente, uf, execucao, resultado) -> None:
             if resposta.cstat in (DOCUMENTOS, SEM_DOCUMENTOS):  # 137: that NSU was never generated
                 cursor.lacunas = [n for n in cursor.lacunas if n != nsu]
             _salvar_cursor(cursor)
-            inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+            inserir(ConsultaSEFAZ, execucao.certificado.organizacao, [consulta])
         if resposta.cstat not in (DOCUMENTOS, SEM_DOCUMENTOS):
             return
 
@@ -408,14 +473,21 @@ def _registrar_falha(cursor, execucao, tipo, falha: FalhaDeComunicacao, resultad
     consulta = _consulta(cursor, execucao, tipo, None, nsu_consultado=nsu, erro=falha.motivo)
     with transaction.atomic():
         if falha.permanente:
-            _marcar_problema(cursor.certificado, falha.motivo, agora)
+            _marcar_problema(execucao.certificado, falha.motivo, agora)
             resultado.situacao = "problema"
         else:
             _adiar(cursor, agora)
             resultado.situacao, resultado.proxima_consulta_em = "erro", cursor.proxima_consulta_em
+        if tipo == Tipo.DIST_NSU and not falha.talvez_processada:
+            cursor.chamada_em_andamento_em = None  # SEFAZ never processed it: repeating it is safe
+        elif tipo == Tipo.DIST_NSU:
+            # The answer may exist and be lost (timeout, reset after sending): hold the sequence for the
+            # hour, never the short backoff (repeating early is 656 and restarts SEFAZ's hour).
+            cursor.proxima_consulta_em = max(cursor.proxima_consulta_em, cursor.chamada_em_andamento_em + ESPERA_SEM_NOVIDADES)
+            resultado.proxima_consulta_em = cursor.proxima_consulta_em
         cursor.ultima_consulta_em = agora
         _salvar_cursor(cursor)
-        inserir(ConsultaSEFAZ, cursor.organizacao, [consulta])
+        inserir(ConsultaSEFAZ, execucao.certificado.organizacao, [consulta])
     resultado.mensagem = falha.motivo
     logger.warning("SEFAZ %s %s: %s", cursor.servico, cursor.documento, falha.motivo)
 
@@ -423,8 +495,9 @@ def _registrar_falha(cursor, execucao, tipo, falha: FalhaDeComunicacao, resultad
 def _adiar(cursor, agora: datetime) -> None:
     cursor.falhas_seguidas += 1
     minutos = BACKOFF_MINUTOS[min(cursor.falhas_seguidas, len(BACKOFF_MINUTOS)) - 1]
-    # Replaces the hour set before the call: no documents came, so a retry repeats the same ultNSU. (If a
-    # timeout hid a last page, SEFAZ may answer 656 and the block runs its course: nothing is lost.)
+    # Replaces the hour set before the call when SEFAZ surely did not move (108/109/999, HTTP errors, a
+    # refused connection): a retry repeats the same ultNSU. A possibly lost answer keeps the hour
+    # (`_registrar_falha`).
     cursor.proxima_consulta_em = agora + timedelta(minutes=minutos)
 
 
@@ -453,11 +526,19 @@ def _conferir_certificado(certificado: CertificadoDigital) -> None:
         raise CertificadoComProblema(
             f"O certificado venceu em {timezone.localtime(certificado.validade_fim):%d/%m/%Y}; envie um certificado novo."
         )
+    if certificado.ambiente == Ambiente.HOMOLOGACAO and not settings.FISCAL_ACEITAR_HOMOLOGACAO:
+        # Every document would be rejected while its NSU is consumed: never start such a run.
+        raise CertificadoComProblema(
+            "O certificado está configurado para homologação (ambiente 2), mas FISCAL_ACEITAR_HOMOLOGACAO está "
+            "desligado e todo documento seria recusado. Mude o ambiente do certificado para 1 (produção) "
+            "ou defina FISCAL_ACEITAR_HOMOLOGACAO=true."
+        )
 
 
 def _consulta(cursor, execucao, tipo, resposta, *, nsu_consultado=None, erro="") -> ConsultaSEFAZ:
     return ConsultaSEFAZ(
-        organizacao=cursor.organizacao, certificado=cursor.certificado, cursor=cursor, execucao=execucao.id,
+        organizacao=execucao.certificado.organizacao, certificado=execucao.certificado, cursor=cursor,
+        execucao=execucao.id,
         documento=cursor.documento, servico=cursor.servico, ambiente=cursor.ambiente, tipo=tipo,
         nsu_consultado=nsu_consultado, origem=execucao.origem, erro=erro,
         cstat=resposta.cstat if resposta else None, xmotivo=(resposta.xmotivo if resposta else "")[:500],
@@ -467,7 +548,8 @@ def _consulta(cursor, execucao, tipo, resposta, *, nsu_consultado=None, erro="")
 
 
 _CAMPOS_DO_CURSOR = [
-    "ult_nsu", "max_nsu", "proxima_consulta_em", "bloqueado_ate", "ultimo_cstat", "ultima_consulta_em",
+    "ult_nsu", "max_nsu", "proxima_consulta_em", "bloqueado_ate", "chamada_em_andamento_em", "ultimo_cstat",
+    "ultima_consulta_em",
     "falhas_seguidas", "consultas_avulsas", "lacunas", "atualizado_em",
 ]  # fmt: skip
 
@@ -479,7 +561,9 @@ def _salvar_cursor(cursor) -> None:
 def _reservar(cursor, execucao_id: str) -> bool:
     agora = timezone.now()
     livre = Q(reservado_ate__isnull=True) | Q(reservado_ate__lte=agora) | Q(reservado_por=execucao_id)
-    reservado = escopo(CursorDistribuicao, cursor.organizacao).filter(livre, pk=cursor.pk).update(
+    # A conditional UPDATE is atomic on the row (PostgreSQL locks it, SQLite the database): of two runs, of
+    # one organization or of two sharing the CNPJ, exactly one gets the sequence.
+    reservado = CursorDistribuicao.objects.filter(livre, pk=cursor.pk).update(
         reservado_por=execucao_id, reservado_ate=agora + RESERVA
     )
     if reservado:
@@ -488,13 +572,13 @@ def _reservar(cursor, execucao_id: str) -> bool:
 
 
 def _renovar(cursor, execucao_id: str) -> None:
-    escopo(CursorDistribuicao, cursor.organizacao).filter(pk=cursor.pk, reservado_por=execucao_id).update(
+    CursorDistribuicao.objects.filter(pk=cursor.pk, reservado_por=execucao_id).update(
         reservado_ate=timezone.now() + RESERVA
     )
 
 
 def _liberar(cursor, execucao_id: str) -> None:
-    escopo(CursorDistribuicao, cursor.organizacao).filter(pk=cursor.pk, reservado_por=execucao_id).update(
+    CursorDistribuicao.objects.filter(pk=cursor.pk, reservado_por=execucao_id).update(
         reservado_por="", reservado_ate=None
     )
 

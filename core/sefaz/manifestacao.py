@@ -6,6 +6,11 @@ NFeRecepcaoEvento4 (up to 20 per envEvento). An accepted one (cStat 135/136) com
 other event, so it is stored as an `EventoDocumento` linked to its NF-e and raises the usual events.
 A ciência, confirmação or não realizada makes the Ambiente Nacional publish the full NF-e in a new NSU,
 which the next distNSU run brings in to replace the summary.
+
+Every manifestation asked is a `Manifestacao` row and every try a `TentativaDeManifestacao`. A ciência
+not registered (HTTP error, timeout, any cStat but 135/136/573) stays `pendente`, and each capture run of
+its CNPJ sends it again (`tentar_pendentes`) until SEFAZ registers it: without it the full NF-e never comes.
+573 (duplicate) means an earlier try did register, its answer lost: the row becomes `registrada`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from core.documentos.chave import ChaveInvalida, decompor_chave
 from core.documentos.importacao import importar_bytes
 from core.documentos.xmldsig import assinar
 from core.models import CertificadoDigital, ConsultaSEFAZ, NFe, Origem
+from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.tenancy import escopo, inserir
 
 from .cliente import NS_NFE, ClienteSEFAZ, FalhaDeComunicacao, RetornoEvento
@@ -52,6 +58,7 @@ MANIFESTACOES = {
     )
 }
 REGISTRADO = {135, 136}
+DUPLICIDADE = 573  # the event already exists at SEFAZ: registered by an earlier try whose answer was lost
 _sequencia_de_lote = itertools.count(int(time.time() * 1000) % 10**12)
 
 
@@ -171,6 +178,56 @@ def montar_evento(certificado_a1, documento: str, chave: str, tipo: TipoDeManife
     return evento
 
 
+def pedir_manifestacoes(certificado: CertificadoDigital, chaves: list[str], tipo: str, *, origem: str) -> None:
+    """Record `tipo` as wanted for `chaves` (pending until registered); keys already recorded are left alone."""
+    organizacao = certificado.organizacao
+    novas = [
+        Manifestacao(organizacao=organizacao, chave=chave, tipo=tipo, documento=certificado.documento,
+                     certificado=certificado, origem=origem)
+        for chave in dict.fromkeys(chaves)
+    ]  # fmt: skip
+    inserir(Manifestacao, organizacao, novas, ignorar_conflitos=True)
+
+
+def pendentes(organizacao, documento: str, tipo: str = "ciencia"):
+    return escopo(Manifestacao, organizacao).filter(
+        situacao=Manifestacao.Situacao.PENDENTE, tipo=tipo, documento=documento
+    ).order_by("id")
+
+
+def tentar_pendentes(certificado: CertificadoDigital, *, origem: str) -> tuple[int, int]:
+    """Send every pending ciência of the certificate's CNPJ (≤ 20 per envEvento); (registered now, still pending)."""
+    tipo = MANIFESTACOES["ciencia"]
+    chaves = list(pendentes(certificado.organizacao, certificado.documento).values_list("chave", flat=True))
+    registradas = 0
+    for inicio in range(0, len(chaves), MAX_POR_LOTE):
+        resultados = _enviar(certificado, chaves[inicio : inicio + MAX_POR_LOTE], tipo, "", origem)
+        registradas += sum(1 for r in resultados if r.registrada or r.cstat == DUPLICIDADE)
+    return registradas, pendentes(certificado.organizacao, certificado.documento).count()
+
+
+def _registrar_tentativas(certificado, tipo: str, origem: str, resultados: list[ResultadoManifestacao]) -> None:
+    """One TentativaDeManifestacao per key and the Manifestacao's state, in the caller's transaction."""
+    organizacao, agora, Situacao = certificado.organizacao, timezone.now(), Manifestacao.Situacao
+    pedir_manifestacoes(certificado, [r.chave for r in resultados], tipo, origem=origem)
+    linhas = {m.chave: m for m in escopo(Manifestacao, organizacao).filter(tipo=tipo, chave__in=[r.chave for r in resultados])}
+    tentativas = []
+    for resultado in resultados:
+        manifestacao = linhas[resultado.chave]
+        registrada = resultado.registrada or resultado.cstat == DUPLICIDADE
+        escopo(Manifestacao, organizacao).filter(pk=manifestacao.pk).update(
+            situacao=Situacao.REGISTRADA if registrada else Situacao.PENDENTE,
+            tentativas=manifestacao.tentativas + 1, cstat=resultado.cstat, xmotivo=resultado.xmotivo[:500],
+            protocolo=resultado.protocolo[:20], erro=resultado.erro, ultima_tentativa_em=agora,
+            registrada_em=agora if registrada else None, certificado=certificado,
+        )  # fmt: skip
+        tentativas.append(TentativaDeManifestacao(
+            organizacao=organizacao, manifestacao=manifestacao, cstat=resultado.cstat,
+            xmotivo=resultado.xmotivo[:500], erro=resultado.erro, origem=origem,
+        ))  # fmt: skip
+    inserir(TentativaDeManifestacao, organizacao, tentativas)
+
+
 def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoManifestacao]:
     from core.certificados import a1_do_certificado, opcoes_efetivas
 
@@ -187,8 +244,12 @@ def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoM
             resposta = cliente.enviar_eventos([_copia(e) for e in eventos.values()], next(_sequencia_de_lote))
     except FalhaDeComunicacao as falha:
         consulta.erro = falha.motivo
-        inserir(ConsultaSEFAZ, certificado.organizacao, [consulta])
-        return [ResultadoManifestacao(c, tipo.nome, None, "", erro=falha.motivo) for c in chaves]
+        resultados = [ResultadoManifestacao(c, tipo.nome, None, "", erro=falha.motivo) for c in chaves]
+        with transaction.atomic():
+            inserir(ConsultaSEFAZ, certificado.organizacao, [consulta])
+            _registrar_tentativas(certificado, tipo.nome, origem, resultados)
+        logger.warning("manifestação %s de %d NF-e sem resposta da SEFAZ: %s", tipo.nome, len(chaves), falha.motivo)
+        return resultados
     consulta.cstat, consulta.xmotivo, consulta.duracao_ms = resposta.cstat, resposta.xmotivo[:500], resposta.duracao_ms
     retornos = {r.chave: r for r in resposta.retornos}
     resultados = []
@@ -205,6 +266,7 @@ def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoM
             resultados.append(ResultadoManifestacao(
                 chave, tipo.nome, retorno.cstat, retorno.xmotivo, retorno.protocolo, registrada, erro
             ))  # fmt: skip
+        _registrar_tentativas(certificado, tipo.nome, origem, resultados)
     return resultados
 
 

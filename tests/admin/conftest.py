@@ -29,6 +29,7 @@ from core.models import (
     Webhook,
     WebhookLog,
 )
+from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.notifications.preferencias import atualizar_preferencias
 from core.tenancy import escopo, inserir
 from core.webhooks.gestao import criar_webhook, rotacionar_segredo
@@ -105,13 +106,19 @@ def _uma_de_cada(organizacao, certificado, linhas: Linhas, numero: int):
     linhas.segredos += [SENHA_PFX.encode(), base64.b64encode(pfx)[:24]]
     cadastrado = cadastrar_certificado(organizacao, pfx, SENHA_PFX, uf="SP")
     configuracao_da_organizacao(organizacao)
-    [cursor] = inserir(CursorDistribuicao, organizacao, [CursorDistribuicao(
-        organizacao=organizacao, documento=cadastrado.cnpj, servico="nfe", ambiente=1, ult_nsu=7,
-        certificado=cadastrado,
-    )])  # fmt: skip
+    cursor = CursorDistribuicao.objects.create(  # shared by CNPJ, not owned by the organization
+        documento=cadastrado.cnpj, servico="nfe", ambiente=1, ult_nsu=7, certificado=cadastrado,
+    )
     inserir(ConsultaSEFAZ, organizacao, [ConsultaSEFAZ(
         organizacao=organizacao, cursor=cursor, documento=cadastrado.cnpj, servico="nfe", ambiente=1,
         tipo="distNSU", cstat=138, xmotivo="Documento(s) localizado(s)",
+    )])  # fmt: skip
+    [manifestacao] = inserir(Manifestacao, organizacao, [Manifestacao(
+        organizacao=organizacao, chave=nfe.chave, tipo="ciencia", documento=cadastrado.cnpj, tentativas=1,
+        erro="HTTP 503 da SEFAZ",
+    )])  # fmt: skip
+    inserir(TentativaDeManifestacao, organizacao, [TentativaDeManifestacao(
+        organizacao=organizacao, manifestacao=manifestacao, erro="HTTP 503 da SEFAZ",
     )])  # fmt: skip
 
     APIRequestLog.objects.create(

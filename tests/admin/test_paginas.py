@@ -11,17 +11,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.certificados import configuracao_da_organizacao
-from core.models import APIRequestLog, Organizacao, RelatorioEnviado, WebhookLog
+from core.models import APIRequestLog, CertificadoDigital, CursorDistribuicao, Organizacao, RelatorioEnviado, WebhookLog
 from core.models.base import DaOrganizacao
 from core.organizacoes import criar_organizacao
+from core.tenancy import escopo
 from tests.admin.conftest import disparar, novo_webhook, usuario_de
 
 pytestmark = pytest.mark.django_db
 
 REGISTRADOS = sorted(m._meta.label_lower for m in admin.site._registry)
 # Not in the admin on purpose: the stored original XML (downloaded from its document's page) and the
-# NF-e items (inline in their NF-e).
-FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem"}
+# NF-e items (inline in their NF-e), the tries of a manifestation (inline in it).
+FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao"}
 # Pages an organization's staff member may not open at all.
 SO_DO_SUPERUSUARIO = {
     "core.membro", "core.execucaodetarefa", "core.travadetarefa", "auth.user", "auth.group", "authtoken.tokenproxy",
@@ -50,6 +51,8 @@ def da_organizacao(linha, organizacao) -> bool:
         return linha.pk == organizacao.pk
     if isinstance(linha, (DaOrganizacao, APIRequestLog, RelatorioEnviado)):
         return linha.organizacao_id == organizacao.pk
+    if isinstance(linha, CursorDistribuicao):  # the CNPJ's, shared by the organizations holding its certificate
+        return escopo(CertificadoDigital, organizacao).filter(cnpj=linha.documento).exists()
     raise AssertionError(f"{type(linha).__name__}: o membro não deveria ver esta lista")
 
 

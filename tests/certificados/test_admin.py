@@ -81,7 +81,8 @@ def test_a_duplicate_is_shown_on_the_file_field(membro, org, e_cnpj):
     assert f"id {existente.pk}" in resposta.context["adminform"].form.errors["arquivo"][0]
 
 
-def test_the_change_form_edits_options_and_never_shows_the_secrets(membro, org, e_cnpj):
+def test_the_change_form_edits_options_and_never_shows_the_secrets(membro, org, e_cnpj, settings):
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True  # the form sets ambiente 2
     certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP")
     escopo(CertificadoDigital, org).update(problema="593: CNPJ-Base difere")
     url = reverse("admin:core_certificadodigital_change", args=[certificado.pk])
@@ -149,15 +150,14 @@ def test_the_configuration_is_edited_in_place(membro, org):
 
 def test_cursors_and_queries_are_read_only(membro, org, outra_org, e_cnpj):
     certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA)
-    for organizacao in (org, outra_org):
-        [cursor] = inserir(CursorDistribuicao, organizacao, [CursorDistribuicao(
-            organizacao=organizacao, documento="11222333000181", servico="nfe", ambiente=1, ult_nsu=7,
-        )])  # fmt: skip
+    # A cursor is the CNPJ's: a member sees those of the CNPJs their organization holds a certificate of.
+    for organizacao, documento in ((org, "11222333000181"), (outra_org, "61585865000151")):
+        cursor = CursorDistribuicao.objects.create(documento=documento, servico="nfe", ambiente=1, ult_nsu=7)
         inserir(ConsultaSEFAZ, organizacao, [ConsultaSEFAZ(
-            organizacao=organizacao, cursor=cursor, documento="11222333000181", servico="nfe", ambiente=1,
+            organizacao=organizacao, cursor=cursor, documento=documento, servico="nfe", ambiente=1,
             tipo="distNSU", cstat=138, xmotivo="Documento(s) localizado(s)",
         )])  # fmt: skip
-    escopo(CursorDistribuicao, org).update(certificado=certificado)
+    CursorDistribuicao.objects.filter(documento="11222333000181").update(certificado=certificado)
 
     for modelo in ("cursordistribuicao", "consultasefaz"):
         lista = membro.get(reverse(f"admin:core_{modelo}_changelist"))

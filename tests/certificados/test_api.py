@@ -98,6 +98,26 @@ def test_a_file_that_is_not_a_pfx_answers_400_on_arquivo(api):
     assert "não é um certificado A1" in resposta.json()["detalhes"]["arquivo"][0]
 
 
+def test_a_homologacao_capture_the_import_would_reject_is_refused_saying_what_to_change(api, org, e_cnpj, settings):
+    # given: FISCAL_ACEITAR_HOMOLOGACAO off (the default): every homologação document would be rejected
+    recusado = enviar(api, e_cnpj, ambiente="2")
+
+    assert recusado.status_code == 400
+    [mensagem] = recusado.json()["detalhes"]["ambiente"]
+    assert "ambiente 1 (produção)" in mensagem and "FISCAL_ACEITAR_HOMOLOGACAO=true" in mensagem
+    assert not escopo(CertificadoDigital, org).exists()
+
+    # when: registered for production, then switched to homologação
+    corpo = criado(api, e_cnpj)
+    alterado = api.patch(f"/api/certificados/{corpo['id']}/", {"ambiente": 2}, format="json")
+
+    # then: refused too, and nothing changed
+    assert alterado.status_code == 400 and "FISCAL_ACEITAR_HOMOLOGACAO" in alterado.json()["detalhes"]["ambiente"][0]
+    assert escopo(CertificadoDigital, org).get().ambiente == 1
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True
+    assert api.patch(f"/api/certificados/{corpo['id']}/", {"ambiente": 2}, format="json").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("campos", "campo"),
     [

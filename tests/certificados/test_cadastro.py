@@ -26,7 +26,8 @@ from tests.certificados.conftest import SENHA
 pytestmark = pytest.mark.django_db
 
 
-def test_it_stores_the_metadata_and_the_options(org, e_cnpj):
+def test_it_stores_the_metadata_and_the_options(org, e_cnpj, settings):
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True
     certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, nome="Matriz", uf="SP", ambiente=2, consulta_automatica=True)
 
     salvo = escopo(CertificadoDigital, org).get()
@@ -116,7 +117,8 @@ def test_bad_options_name_their_field_and_store_nothing(org, e_cnpj, opcoes, cam
     assert not escopo(CertificadoDigital, org).exists()
 
 
-def test_options_are_normalised(org, e_cnpj):
+def test_options_are_normalised(org, e_cnpj, settings):
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True
     certificado = cadastrar_certificado(
         org, e_cnpj.pfx, SENHA, uf="sp", ambiente="2", intervalo_minutos="90", servicos="cte, NFE, cte"
     )
@@ -156,13 +158,13 @@ def test_a_problem_can_only_be_cleared(org, e_cnpj):
 
 def test_deleting_a_certificate_keeps_the_nsu_cursor(org, e_cnpj):
     certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA)
-    inserir(CursorDistribuicao, org, [CursorDistribuicao(
-        organizacao=org, certificado=certificado, documento="11222333000181", servico="nfe", ambiente=1, ult_nsu=42,
-    )])  # fmt: skip
+    CursorDistribuicao.objects.create(
+        certificado=certificado, documento="11222333000181", servico="nfe", ambiente=1, ult_nsu=42
+    )
 
     excluir_certificado(certificado)
 
-    cursor = escopo(CursorDistribuicao, org).get()
+    cursor = CursorDistribuicao.objects.get()
     assert (cursor.ult_nsu, cursor.certificado_id) == (42, None)
     assert not escopo(CertificadoDigital, org).exists()
 
@@ -193,7 +195,8 @@ def test_the_configuration_validates_and_normalises(org):
         assert erro.value.campo == campo
 
 
-def test_effective_options_fall_back_to_the_organization_defaults(org, e_cnpj, e_cpf):
+def test_effective_options_fall_back_to_the_organization_defaults(org, e_cnpj, e_cpf, settings):
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True
     padrao = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="PR", ambiente=2)
     proprio = cadastrar_certificado(
         org, e_cpf.pfx, SENHA, uf="35", intervalo_minutos=180, servicos=["cte"], ciencia_automatica=False

@@ -39,7 +39,8 @@ def importar(*argumentos) -> str:
 # --- importar_certificado ------------------------------------------------------------------------
 
 
-def test_it_registers_and_prints_the_metadata_with_the_id_last(org, arquivo_pfx, caplog):
+def test_it_registers_and_prints_the_metadata_with_the_id_last(org, arquivo_pfx, caplog, settings):
+    settings.FISCAL_ACEITAR_HOMOLOGACAO = True
     caplog.set_level(logging.DEBUG)
 
     saida = importar(arquivo_pfx, "--senha", SENHA, "--organizacao", org.slug, "--uf", "SP", "--ambiente", "2",
@@ -69,6 +70,7 @@ def test_the_password_may_come_from_the_environment(org, arquivo_pfx, monkeypatc
         (["{pfx}", "--senha", SENHA, "--organizacao", "{org}", "--uf", "XX"], "UF inválida"),
         (["{pfx}", "--senha", SENHA, "--organizacao", "{org}", "--consulta-automatica"], "Informe a UF"),
         (["{pfx}", "--senha", SENHA, "--organizacao", "{org}", "--intervalo", "5"], "intervalo mínimo"),
+        (["{pfx}", "--senha", SENHA, "--organizacao", "{org}", "--ambiente", "2"], "FISCAL_ACEITAR_HOMOLOGACAO=true"),
     ],
 )
 def test_errors_are_clear_and_store_nothing(org, arquivo_pfx, argumentos, mensagem, monkeypatch):

@@ -198,7 +198,7 @@ def test_consultas_sefaz_skips_certificates_without_automation_or_with_problems(
     escopo(CertificadoDigital, org).update(consulta_automatica=True, problema="593: errado")
     call_command("run_scheduled_tasks", "--task=consultas_sefaz")
 
-    assert sim.chamadas == [] and not escopo(CursorDistribuicao, org).exists()
+    assert sim.chamadas == [] and not CursorDistribuicao.objects.exists()
 
 
 @pytest.mark.parametrize(("dias", "limiar"), [(45, None), (30, 30), (29, 30), (15, 15), (8, 15), (7, 7), (1, 1), (0, 1)])

@@ -37,15 +37,15 @@ def passar(sim, org, minutos=61):
     """Time goes by for SEFAZ and for us alike."""
     sim.avancar(minutos=minutos)
     atraso = timedelta(minutes=minutos)
-    for cursor in escopo(CursorDistribuicao, org):
-        cursor.proxima_consulta_em = cursor.proxima_consulta_em and cursor.proxima_consulta_em - atraso
-        cursor.bloqueado_ate = cursor.bloqueado_ate and cursor.bloqueado_ate - atraso
-        cursor.ultima_consulta_em = cursor.ultima_consulta_em and cursor.ultima_consulta_em - atraso
+    for cursor in CursorDistribuicao.objects.all():  # shared by CNPJ: every organization's time passes
+        for campo in ("proxima_consulta_em", "bloqueado_ate", "ultima_consulta_em", "chamada_em_andamento_em"):
+            valor = getattr(cursor, campo)
+            setattr(cursor, campo, valor and valor - atraso)
         cursor.save()
 
 
 def cursor_de(org):
-    return escopo(CursorDistribuicao, org).get(servico="nfe")
+    return CursorDistribuicao.objects.get(servico="nfe")
 
 
 @pytest.mark.django_db
@@ -137,8 +137,36 @@ def test_656_adopts_sefaz_ult_nsu_blocks_for_65_minutes_and_fills_the_gap(sim, o
     assert [c.tipo for c in sim.chamadas[chamadas:]] == ["distNSU", "consNSU", "consNSU", "consNSU"]
 
 
+def _assert_recovers_a_lost_answer(sim, org, certificado, documentos, chamadas_antes=1):
+    """After a lost distNSU answer: an hour's wait, one 656 (SEFAZ had moved on), its ultNSU adopted, the block
+    waited, and the skipped NSUs fetched with consNSU: every document ends imported."""
+    cursor = cursor_de(org)
+    assert cursor.chamada_em_andamento_em is not None and cursor.ult_nsu == 0
+    # Within the hour nothing is sent: SEFAZ may have answered the last page (a call now is 656).
+    assert consultar_certificado(certificado, origem="agendada").servicos[0].situacao == "aguardando"
+    assert len(sim.chamadas) == chamadas_antes
+
+    passar(sim, org)  # the hour has passed: the repeat goes out and SEFAZ refuses to go back
+    [servico] = consultar_certificado(certificado, origem="agendada").servicos
+
+    cursor = cursor_de(org)
+    assert (servico.cstat, servico.situacao) == (656, "bloqueada")
+    assert cursor.ult_nsu == len(documentos) and cursor.lacunas == list(range(1, len(documentos) + 1))
+    assert cursor.chamada_em_andamento_em is None and not escopo(NFe, org).exists()
+
+    passar(sim, org, minutos=66)
+    [servico] = consultar_certificado(certificado, origem="agendada").servicos
+
+    assert servico.importados == len(documentos)
+    assert set(escopo(NFe, org).values_list("chave", flat=True)) == {n.chave for n in documentos}
+    assert cursor_de(org).lacunas == []
+    assert [c.tipo for c in sim.chamadas[chamadas_antes:]] == ["distNSU", "distNSU", *["consNSU"] * len(documentos)]
+    assert [c.cstat for c in sim.chamadas].count(656) == 1
+
+
 @pytest.mark.django_db
-def test_a_crash_between_receiving_and_committing_loses_nothing(sim, org, certificado, emissor, monkeypatch):
+def test_a_crash_between_receiving_and_committing_costs_one_656_and_loses_nothing(sim, org, certificado, emissor,
+                                                                                   monkeypatch):  # fmt: skip
     documentos = notas(emissor, 3)
     for nota in documentos:
         sim.publicar(DESTINATARIO, "nfe", nota.xml)
@@ -151,18 +179,39 @@ def test_a_crash_between_receiving_and_committing_loses_nothing(sim, org, certif
     monkeypatch.setattr(distribuicao, "_importar", cair)
     with pytest.raises(SystemExit):
         consultar_certificado(certificado, origem="agendada")
-    assert not escopo(NFe, org).exists() and cursor_de(org).ult_nsu == 0
     monkeypatch.setattr(distribuicao, "_importar", importar)
-    # The lost answer may have been the last page: the restart waits the hour SEFAZ demands...
-    assert consultar_certificado(certificado, origem="agendada").servicos[0].situacao == "aguardando"
-    assert len(sim.chamadas) == 1
 
-    passar(sim, org)  # ...then repeats the same request
+    _assert_recovers_a_lost_answer(sim, org, certificado, documentos)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("modo", ["perder_resposta", "responder_tarde"])
+def test_an_answer_lost_on_the_wire_costs_one_656_and_loses_nothing(sim, org, certificado, emissor, settings, modo):
+    """The simulator answers (the sequence moves on) and then drops the connection, or answers too late."""
+    settings.SEFAZ_TIMEOUT_SEGUNDOS = 0.5
+    documentos = notas(emissor, 3)
+    for nota in documentos:
+        sim.publicar(DESTINATARIO, "nfe", nota.xml)
+    sim.falhar_proximas(1, modo, segundos=1.5)
+
     [servico] = consultar_certificado(certificado, origem="agendada").servicos
 
-    assert servico.cstat == 138 and servico.importados == 3  # the same NSUs again, no 656
-    assert escopo(NFe, org).count() == 3 and cursor_de(org).ult_nsu == 3
-    assert [c.cstat for c in sim.chamadas] == [138, 138]
+    assert servico.situacao == "erro" and servico.falhas == 1
+    assert sim.situacao(DESTINATARIO, "nfe").ult_nsu_retornado == 3  # SEFAZ moved on, we do not know it
+    espera = cursor_de(org).proxima_consulta_em - timezone.now()
+    assert timedelta(minutes=59) < espera <= timedelta(minutes=61)  # the hour, not the 15-minute backoff
+    _assert_recovers_a_lost_answer(sim, org, certificado, documentos)
+
+
+@pytest.mark.django_db
+def test_a_failure_before_sefaz_processed_anything_retries_after_the_short_backoff(sim, org, certificado):
+    sim.falhar_proximas(1, "http_503")
+
+    consultar_certificado(certificado, origem="agendada")
+
+    cursor = cursor_de(org)
+    assert cursor.chamada_em_andamento_em is None
+    assert timedelta(minutes=14) < distribuicao.permitida_em(cursor) - timezone.now() <= timedelta(minutes=15)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -196,7 +245,7 @@ def test_two_concurrent_runs_for_one_cnpj_never_query_together(sim, org, certifi
 @pytest.mark.django_db
 def test_a_reserved_sequence_is_skipped(sim, org, certificado):
     cursor = distribuicao.cursor_do_servico(certificado, "nfe", 1)
-    escopo(CursorDistribuicao, org).filter(pk=cursor.pk).update(
+    CursorDistribuicao.objects.filter(pk=cursor.pk).update(
         reservado_por="outra-execucao", reservado_ate=timezone.now() + timedelta(minutes=5)
     )
 

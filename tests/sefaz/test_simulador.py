@@ -264,14 +264,25 @@ def test_it_answers_656_to_a_non_sequential_ultnsu_with_the_last_one_returned(si
     assert consultar(http, sim, certificados["alfa"], ult=6)["nsus"] == [7, 8, 9]
 
 
-def test_it_answers_a_repeated_request_again_as_its_answer_may_have_been_lost(sim, http, certificados):
+def test_it_refuses_a_repeated_request_whose_answer_moved_the_sequence(sim, http, certificados):
+    """NT 2014.002 §3.11.4: each distNSU uses the ultNSU returned last, no jump backward; a client that lost
+    an answer and repeats its request is going backward, and the AN says so with the ultNSU to resume from."""
     resumos(sim, 5)
-    primeira = consultar(http, sim, certificados["alfa"], ult=0)
+    assert consultar(http, sim, certificados["alfa"], ult=0)["ult"] == 3
 
     repetida = consultar(http, sim, certificados["alfa"], ult=0)  # the client crashed before storing the first
 
-    assert (repetida["cstat"], repetida["ult"], repetida["documentos"]) == (138, 3, primeira["documentos"])
+    assert (repetida["cstat"], repetida["ult"], repetida["nsus"]) == (656, 3, [])
+    assert "ultNSU nas solicitacoes subsequentes" in repetida["xmotivo"]
+    sim.avancar(minutos=61)
     assert consultar(http, sim, certificados["alfa"], ult=3)["nsus"] == [4, 5]
+
+
+def test_a_request_that_moved_nothing_may_be_repeated_after_the_hour(sim, http, certificados):
+    assert consultar(http, sim, certificados["alfa"], ult=0)["cstat"] == 137  # its answer lost: ultNSU stays 0
+    sim.avancar(minutos=61)
+
+    assert consultar(http, sim, certificados["alfa"], ult=0)["cstat"] == 137
 
 
 def test_it_keeps_one_sequence_per_cnpj_as_sent(sim, http, certificados):
@@ -576,6 +587,36 @@ def test_it_injects_a_dropped_connection_and_a_slow_answer(sim, http, certificad
         chamar(http, sim, "nfe", corpo, certificados["alfa"])
     with pytest.raises(requests.exceptions.ReadTimeout):
         chamar(http, sim, "nfe", corpo, certificados["alfa"], timeout=0.2)
+
+
+def test_it_loses_an_answer_it_gave_dropping_the_connection_or_answering_late(sim, http, certificados):
+    resumos(sim, 5)
+    sim.falhar_proximas(1, "perder_resposta")
+    sim.falhar_proximas(1, "responder_tarde", segundos=0.5)
+
+    with pytest.raises(requests.exceptions.ConnectionError):
+        consultar(http, sim, certificados["alfa"], ult=0)
+    assert sim.situacao(ALFA, "nfe").ult_nsu_retornado == 3  # the sequence moved on all the same
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        chamar(http, sim, "nfe", envelope("nfe", dist_dfe(ult=3)), certificados["alfa"], timeout=0.2)
+    assert sim.situacao(ALFA, "nfe").ult_nsu_retornado == 5
+    assert [(c.falha, c.cstat) for c in sim.chamadas] == [("perder_resposta", 138), ("responder_tarde", 138)]
+
+
+def test_it_delivers_gtve_and_cte_simplificado_in_cte_distribution(sim, http, certificados):
+    from core.geracao.documentos import gerar_cte_simplificado, gerar_gtve
+
+    beta = certificados["gerados"]["beta"]
+    gtve = gerar_gtve(certificado=beta, remetente_documento=ALFA, rng=random.Random(7))
+    simplificado = gerar_cte_simplificado(certificado=beta, tomador_documento=ALFA, rng=random.Random(8))
+    sim.publicar(ALFA, "cte", gtve.xml)
+    sim.publicar(ALFA, "cte", simplificado.xml)
+
+    retorno = consultar(http, sim, certificados["alfa"], servico="cte", ult=0)
+
+    assert retorno["documentos"] == [(1, "procGTVe_v4.00.xsd", gtve.xml), (2, "procCTeSimp_v4.00.xsd", simplificado.xml)]
+    with pytest.raises(ValueError, match="não é distribuído pelo serviço nfe"):
+        sim.publicar(ALFA, "nfe", gtve.xml)
 
 
 def test_it_injects_cstat_999_in_the_event_service(sim, http, certificados, emitente):

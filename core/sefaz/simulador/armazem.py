@@ -5,9 +5,9 @@ those of SEFAZ.md §1.7–§1.9 (NT 2014.002 v1.30 §3.11.4):
 
 - distNSU returns up to `lote` documents after `ultNSU`, ascending; ultNSU is the last NSU searched;
 - after a 137, or an answer with ultNSU == maxNSU, a distNSU within 1 h is "consumo indevido" (656);
-- each distNSU must continue from the ultNSU returned last for that CNPJ (one shared sequence), else 656;
-  repeating the previous request exactly is accepted (assumption, not in the NT: the AN cannot tell a
-  lost answer from a skipped one, and SEFAZ.md §1.9 has clients re-read after a crash);
+- each distNSU must continue from the ultNSU returned last for that CNPJ (one shared sequence), with no
+  jump backward or forward, else 656: repeating a request whose answer the client lost is a jump
+  backward once that answer has moved the sequence (NT 2014.002 §3.11.4);
 - consNSU and consChNFe together: at most 20 per hour, beyond that 656;
 - a 656 blocks the CNPJ for 1 h, and any query during the block restarts the hour;
 - 656 answers carry maxNSU = 0 and, in ultNSU, the last NSU returned (v1.14);
@@ -50,6 +50,7 @@ SCHEMAS = {
     (NS_CTE, "cteProc"): ("cte", "procCTe_v4.00.xsd"),
     (NS_CTE, "cteOSProc"): ("cte", "procCTeOS_v4.00.xsd"),
     (NS_CTE, "GTVeProc"): ("cte", "procGTVe_v4.00.xsd"),
+    (NS_CTE, "cteSimpProc"): ("cte", "procCTeSimp_v4.00.xsd"),
     (NS_CTE, "procEventoCTe"): ("cte", "procEventoCTe_v4.00.xsd"),
 }
 
@@ -116,8 +117,7 @@ class Fluxo:
     nsus: list[int] = field(default_factory=list)  # ascending
     por_chave: dict[str, list[int]] = field(default_factory=dict)
     max_nsu: int = 0
-    ult_retornado: int | None = None  # the ultNSU of the last distNSU answer
-    ult_pedido: int | None = None  # the ultNSU asked in that request (a retry of it is tolerated)
+    ult_retornado: int | None = None  # the ultNSU of the last distNSU answer: the only one the next may ask
     espera_ate: datetime | None = None  # no distNSU before this (after 137 / ultNSU == maxNSU)
     bloqueado_ate: datetime | None = None  # 656 block
     avulsas: list[datetime] = field(default_factory=list)  # consNSU/consChNFe of the last hour
@@ -220,13 +220,13 @@ class Armazem:
             if _ativo(fluxo.bloqueado_ate, agora):
                 return self._bloquear(fluxo, agora, MOTIVO_BLOQUEIO)
             if not fluxo.ativo:  # first use: NSUs start now, nothing retroactive (PyNFe#256)
-                fluxo.ativo, fluxo.ult_retornado, fluxo.ult_pedido, fluxo.espera_ate = True, 0, ult_nsu, agora + HORA
+                fluxo.ativo, fluxo.ult_retornado, fluxo.espera_ate = True, 0, agora + HORA
                 return Resposta(137, MOTIVOS[137], 0, 0)
             if ult_nsu > fluxo.max_nsu:
                 return Resposta(589, MOTIVOS[589], fluxo.ult_retornado or 0, fluxo.max_nsu)
             if _ativo(fluxo.espera_ate, agora):
                 return self._bloquear(fluxo, agora, MOTIVO_AGUARDAR)
-            if fluxo.ult_retornado is not None and ult_nsu not in (fluxo.ult_retornado, fluxo.ult_pedido):
+            if fluxo.ult_retornado is not None and ult_nsu != fluxo.ult_retornado:
                 return self._bloquear(fluxo, agora, MOTIVO_SEQUENCIA)
             return self._pagina(fluxo, agora, ult_nsu)
 
@@ -293,7 +293,6 @@ class Armazem:
     # --- rules ----------------------------------------------------------------------------------
 
     def _pagina(self, fluxo: Fluxo, agora: datetime, ult_nsu: int) -> Resposta:
-        fluxo.ult_pedido = ult_nsu
         inicio = bisect.bisect_right(fluxo.nsus, ult_nsu)
         tamanho = self._tamanho_da_pagina()
         pagina = fluxo.nsus[inicio : inicio + tamanho]

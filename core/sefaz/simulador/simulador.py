@@ -51,7 +51,10 @@ CAMINHOS_PADRAO = {
     "evento": "/NFeRecepcaoEvento4/NFeRecepcaoEvento4.asmx",
 }
 # Injectable failures: a SOAP Fault (HTTP 500), HTTP 503, a cStat of "service stopped" or "unknown
-# error", the connection dropped without an answer, or an answer delayed by `segundos`.
+# error", the connection dropped without an answer, or an answer delayed by `segundos`. Two of them
+# LOSE an answer the AN did give: `perder_resposta` processes the request (the NSU sequence moves on)
+# and then drops the connection; `responder_tarde` processes it and answers `segundos` later (past the
+# client's timeout).
 # What IIS/http.sys sends when the application pool is down: HTML, and not well-formed XML.
 PAGINA_503 = (
     b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
@@ -60,7 +63,9 @@ PAGINA_503 = (
     b"<BODY><h2>Service Unavailable</h2>\r\n"
     b"<hr><p>HTTP Error 503. The service is unavailable.</p>\r\n</BODY></HTML>\r\n"
 )
-MODOS_DE_FALHA = ("soap_fault", "http_503", "cstat_108", "cstat_109", "cstat_999", "queda", "lenta")
+MODOS_DE_FALHA = ("soap_fault", "http_503", "cstat_108", "cstat_109", "cstat_999", "queda", "lenta",
+                  "perder_resposta", "responder_tarde")  # fmt: skip
+_PROCESSAM = ("lenta", "perder_resposta", "responder_tarde")  # the request is served as usual
 
 
 @dataclass(frozen=True)
@@ -260,9 +265,9 @@ class Simulador:
         if servico is None:
             return RespostaHttp(404, b"nao encontrado")
         falha = self._proxima_falha(servico)
-        if falha is not None and falha.modo != "lenta":
+        if falha is not None and falha.modo not in _PROCESSAM:
             return self._falhar(servico, falha.modo, requisicao)
-        if falha is not None:
+        if falha is not None and falha.modo == "lenta":
             time.sleep(falha.segundos)
         operacao = OPERACOES[servico]
         try:
@@ -277,6 +282,10 @@ class Simulador:
             atendimento = distribuicao.atender(servico, pedido.dados, identidade, self.armazem, self.ambiente)
         self._registrar(Chamada(servico, atendimento.tipo, atendimento.documento, atendimento.nsu, atendimento.cstat,
                                 self.relogio.agora(), atendimento.chave, falha.modo if falha else None))  # fmt: skip
+        if falha is not None and falha.modo == "perder_resposta":
+            return RespostaHttp(0, derrubar=True)
+        if falha is not None and falha.modo == "responder_tarde":
+            time.sleep(falha.segundos)
         return RespostaHttp(200, montar_resposta(operacao, pedido.versao, atendimento.xml), content_type(pedido.versao))
 
     def _falhar(self, servico: str, modo: str, requisicao: Requisicao) -> RespostaHttp:
