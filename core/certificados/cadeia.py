@@ -44,7 +44,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -85,7 +85,7 @@ class ResultadoCadeia:
     motivo: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a cache key for the verdicts made with it
 class Repositorio:
     """The parsed trust store: roots (trust anchors) and every AC certificate indexed by subject."""
 
@@ -111,11 +111,17 @@ def verificar_cadeia(
     links, never as anchors. `momento`: when given (naive means UTC), every certificate of the path
     must be valid then. Never raises for a bad certificate: the result says what is wrong.
     """
-    try:
-        folha = x509.load_der_x509_certificate(bytes(certificado_der))
-    except ValueError:
-        return ResultadoCadeia(False, motivo="o certificado do signatário está ilegível (DER inválido)")
-    return verificar_no_repositorio(folha, carregar_repositorio(), _ler_varios(intermediarios_der), momento)
+    der, outros = bytes(certificado_der), tuple(bytes(d) for d in intermediarios_der or ())
+    repositorio = carregar_repositorio()
+    sem_datas, caminho = _sem_datas(der, outros, repositorio)
+    if momento is None or not sem_datas.confiavel:
+        return replace(sem_datas, cadeia=list(sem_datas.cadeia))
+    momento = _em_utc(momento)
+    if not any(_fora_da_validade(c, momento) for c in caminho):
+        return replace(sem_datas, cadeia=list(sem_datas.cadeia))
+    # The usual path has a certificate out of date then: search again with the dates (another path,
+    # or the reason). Rare, so not cached.
+    return verificar_no_repositorio(caminho[0], repositorio, _ler_varios(outros), momento)
 
 
 def verificar_no_repositorio(
@@ -136,6 +142,25 @@ def verificar_no_repositorio(
     if caminho:
         return ResultadoCadeia(True, cadeia=[_sujeito(c) for c in caminho])
     return ResultadoCadeia(False, cadeia=[_sujeito(c) for c in busca.mais_longo], motivo=busca.motivo)
+
+
+@lru_cache(maxsize=1024)
+def _sem_datas(
+    der: bytes, outros: tuple[bytes, ...], repositorio: Repositorio
+) -> tuple[ResultadoCadeia, tuple[x509.Certificate, ...]]:
+    # A company signs all its documents with one certificate: a batch import asks the same question
+    # thousands of times. Keyed by the exact bytes and the store itself (a new store, a new key).
+    try:
+        folha = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return ResultadoCadeia(False, motivo="o certificado do signatário está ilegível (DER inválido)"), ()
+    if _autoassinado(folha):
+        return ResultadoCadeia(False, True, [_sujeito(folha)], "certificado autoassinado"), ()
+    busca = _Busca(repositorio, _indexar(_ler_varios(outros)), None)
+    caminho = busca.construir([folha])
+    if caminho:
+        return ResultadoCadeia(True, cadeia=[_sujeito(c) for c in caminho]), tuple(caminho)
+    return ResultadoCadeia(False, cadeia=[_sujeito(c) for c in busca.mais_longo], motivo=busca.motivo), ()
 
 
 def montar_repositorio(certificados: Iterable[x509.Certificate]) -> Repositorio:
@@ -163,8 +188,10 @@ def carregar_repositorio() -> Repositorio:
 
 
 def limpar_cache() -> None:
-    """Forget the parsed trust store (after changing the shipped folder in place)."""
+    """Forget the parsed trust store and the cached verdicts (after changing the shipped folder in place)."""
+    _da_pasta.cache_clear()
     _carregar.cache_clear()
+    _sem_datas.cache_clear()
 
 
 def ler_certificados(dados: bytes) -> list[x509.Certificate]:
@@ -355,7 +382,7 @@ def _assinatura_dos_extras() -> tuple[tuple[str, int, int], ...]:
 
 @lru_cache(maxsize=8)
 def _carregar(pasta: Path, extras: tuple[tuple[str, int, int], ...]) -> Repositorio:
-    certificados = [c for _, c in certificados_da_pasta(pasta)]
+    certificados = list(_da_pasta(pasta))
     for caminho, _, _ in extras:
         try:
             certificados += _ler_arquivo(Path(caminho))
@@ -364,6 +391,11 @@ def _carregar(pasta: Path, extras: tuple[tuple[str, int, int], ...]) -> Reposito
     repositorio = montar_repositorio(certificados)
     logger.debug("cadeia ICP-Brasil: %s certificados, %s raízes", repositorio.total, len(repositorio.raizes))
     return repositorio
+
+
+@lru_cache(maxsize=2)
+def _da_pasta(pasta: Path) -> tuple[x509.Certificate, ...]:
+    return tuple(c for _, c in certificados_da_pasta(pasta))
 
 
 def _ler_arquivo(arquivo: Path) -> list[x509.Certificate]:

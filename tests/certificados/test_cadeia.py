@@ -7,12 +7,17 @@ against the real signed samples of ../shared/samples when they are beside the re
 
 import base64
 import re
+import zipfile
 from datetime import datetime, timedelta, timezone
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.core.management import CommandError, call_command
 
 from core.certificados.cadeia import (
     PASTA_ICP_BRASIL,
@@ -24,7 +29,7 @@ from core.certificados.cadeia import (
     nome_comum,
     verificar_cadeia,
 )
-from core.geracao.certificado import gerar_autoridade, gerar_certificado, pem_autoridade_teste
+from core.geracao.certificado import autoridade_teste, gerar_autoridade, gerar_certificado, pem_autoridade_teste
 
 AMOSTRAS = Path(__file__).resolve().parents[3] / "shared" / "samples"
 
@@ -174,8 +179,6 @@ def test_a_real_leaf_cannot_issue_certificates(ac_teste_confiavel):
 
 def test_a_ca_below_its_path_length_limit_is_refused(ac_teste_confiavel):
     # The test CA has pathLenConstraint 0: it may issue leaves only, not another CA.
-    from core.geracao.certificado import autoridade_teste
-
     sub = gerar_autoridade("AC SUBORDINADA TESTE", emissor=autoridade_teste())
     folha = gerar_certificado(emissor=sub)
 
@@ -197,6 +200,24 @@ def test_dates_are_checked_at_the_given_moment_only(ac_teste_confiavel):
     assert not antes.confiavel and not depois.confiavel
     assert antes.motivo.startswith('o certificado "EMPRESA TESTE LTDA:11222333000181" não era válido em 09/01/2024')
     assert "validade de 10/01/2024 a 09/01/2025" in depois.motivo
+
+
+def test_every_certificate_of_the_path_is_checked_at_the_moment(ac_teste_confiavel):
+    # The test CA is valid from 2000-01-01: a leaf dated 1999 chains today but not at its own date.
+    gerado = gerar_certificado(inicio=datetime(1999, 6, 1, tzinfo=timezone.utc), dias_validade=365)
+    folha = der(gerado.certificado)
+
+    assert verificar_cadeia(folha).confiavel
+    resultado = verificar_cadeia(folha, momento=datetime(1999, 7, 1, tzinfo=timezone.utc))
+    assert not resultado.confiavel
+    assert resultado.motivo.startswith('o certificado "AC TESTE FISCAL" não era válido em 01/07/1999')
+
+
+def test_changing_a_result_does_not_change_the_next_one(ac_teste_confiavel):
+    folha = der(gerar_certificado().certificado)
+    verificar_cadeia(folha).cadeia.clear()
+
+    assert len(verificar_cadeia(folha).cadeia) == 2
 
 
 def test_an_unreadable_certificate_is_a_result_not_an_exception(ac_teste_confiavel):
@@ -294,3 +315,91 @@ def test_the_real_samples_cover_four_rfb_acs(settings):
         nome_comum(x509.load_der_x509_certificate(_certificado_da_amostra(a)).issuer) for a in ASSINADAS
     }
     assert {"AC SERASA RFB v2", "AC DIGITALSIGN RFB", "AC SINCOR RFB G5", "AC VALID RFB"} <= emissores
+
+
+# --- manage.py cadeia_icp_brasil ----------------------------------------------------------------------
+
+
+def _ac_ec(nome: str, emissor=None, ca: bool = True, organizacao: str = "ICP-Brasil"):
+    """An EC (instant) certificate named `nome`: self-signed without `emissor` (key, certificate)."""
+    chave = ec.generate_private_key(ec.SECP256R1())
+    sujeito = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "BR"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organizacao),
+        x509.NameAttribute(NameOID.COMMON_NAME, nome),
+    ])  # fmt: skip
+    chave_emissor, certificado_emissor = emissor or (chave, None)
+    certificado = (
+        x509.CertificateBuilder()
+        .subject_name(sujeito)
+        .issuer_name(certificado_emissor.subject if certificado_emissor else sujeito)
+        .public_key(chave.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=timezone.utc))
+        .not_valid_after(datetime(2040, 1, 1, tzinfo=timezone.utc))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(chave_emissor, hashes.SHA256())
+    )
+    return chave, certificado
+
+
+def test_the_command_imports_only_acs_that_chain_to_an_icp_brasil_root_and_records_their_origin(tmp_path):
+    raiz = _ac_ec("Autoridade Certificadora Raiz Brasileira v99")
+    ac = _ac_ec("AC EXEMPLO RFB", emissor=raiz)
+    arquivos = {
+        "ICP-Brasilv99.crt": der(raiz[1]),
+        "AC_EXEMPLO_RFB.crt": pem(ac[1]),
+        "AC_EXEMPLO_SSL.crt": der(_ac_ec("AC EXEMPLO SSL", emissor=raiz)[1]),
+        "folha.cer": der(_ac_ec("EMPRESA:11222333000181", emissor=ac, ca=False)[1]),
+        "AC_ORFA.crt": der(_ac_ec("AC ORFA", emissor=_ac_ec("AC SUMIDA"))[1]),
+        "RAIZ_FALSA.crt": der(_ac_ec("Autoridade Certificadora Raiz Brasileira v98", organizacao="Outra")[1]),
+        "leiame.txt": b"nao e certificado",
+    }
+    pacote = tmp_path / "ACcompactado.zip"
+    with zipfile.ZipFile(pacote, "w") as zip_:
+        for nome, dados in arquivos.items():
+            zip_.writestr(nome, dados)
+    pasta = tmp_path / "icp_brasil"
+
+    call_command(
+        "cadeia_icp_brasil", "--importar", str(pacote), "--origem", "teste@abc:{arquivo}", "--pasta", str(pasta)
+    )
+
+    assert sorted(p.name for p in pasta.glob("*.pem")) == [
+        "AC_EXEMPLO_RFB.pem",
+        "Autoridade_Certificadora_Raiz_Brasileira_v99.pem",
+    ]
+    fontes = (pasta / "FONTES.md").read_text(encoding="utf-8")
+    assert f"| `AC_EXEMPLO_RFB.pem` | CN=AC EXEMPLO RFB,O=ICP-Brasil,C=BR |" in fontes
+    assert f"`{impressao_digital(ac[1])}` | teste@abc:AC_EXEMPLO_RFB |" in fontes
+
+    call_command("cadeia_icp_brasil", "--fontes", "--pasta", str(pasta))  # keeps the origins it had
+    assert (pasta / "FONTES.md").read_text(encoding="utf-8") == fontes
+
+
+def test_the_command_checks_every_link_of_the_shipped_folder():
+    saida = StringIO()
+    call_command("cadeia_icp_brasil", "--verificar", stdout=saida)
+
+    linhas = saida.getvalue().splitlines()
+    assert len(linhas) == len(ARQUIVOS) + 1
+    assert any(
+        linha.startswith("AC_SERASA_RFB_v2.pem: AC SERASA RFB v2 <- AC Secretaria da Receita Federal do Brasil v3 ")
+        and "ok: assinatura confere com o emissor" in linha
+        for linha in linhas
+    )
+    assert linhas[-1].endswith("raiz(es), todos os elos conferem")
+
+
+def test_the_command_fails_on_a_folder_with_a_broken_link(tmp_path):
+    raiz = _ac_ec("Autoridade Certificadora Raiz Brasileira v99")
+    (tmp_path / "orfa.pem").write_bytes(pem(_ac_ec("AC ORFA", emissor=_ac_ec("AC SUMIDA"))[1]))
+    (tmp_path / "raiz.pem").write_bytes(pem(raiz[1]))
+
+    saida = StringIO()
+
+    with pytest.raises(CommandError, match="2 de 2 certificado"):  # the root is fine but not in FONTES.md
+        call_command("cadeia_icp_brasil", "--verificar", "--pasta", str(tmp_path), stdout=saida)
+    assert 'orfa.pem: AC ORFA <- AC SUMIDA' in saida.getvalue()
+    assert 'FALHA: emissor "AC SUMIDA" não pertence à cadeia ICP-Brasil conhecida' in saida.getvalue()
+    assert "raiz ICP-Brasil (autoassinada, assinatura confere); FALHA: fora de FONTES.md" in saida.getvalue()

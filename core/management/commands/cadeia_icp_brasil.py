@@ -232,6 +232,11 @@ Cada arquivo `.pem` desta pasta é um certificado público de uma autoridade cer
   jurídica; as raízes v4 e v13 e a v7, cujas chaves (curvas brainpool explícitas, algoritmo experimental)
   esta biblioteca não lê; e certificados que não se encadeiam a uma raiz. ACs vencidas ficam: assinaram
   documentos antigos que continuam sendo importados.
+- **O que falta** (não estava na cópia usada, ou não é legível): "AC VALID" (raiz v2, vencida em 2022)
+  e por isso as ACs abaixo dela (AC VALID BRASIL, AC VALID PLUS, AC VALID SPB, AC ONLINE BRASIL); "AC
+  Imprensa Oficial" de 2010-2018 e "Autoridade Certificadora do SERPRO Final v1" (2005-2011), cujas
+  extensões a biblioteca `cryptography` recusa. Um documento assinado por um certificado dessas ACs
+  aparece como não confiável; o próximo `--importar` de um `ACcompactado.zip` completo as traz, se legíveis.
 - **Como atualizar**: baixe o `ACcompactado.zip` do ITI e rode
   `python manage.py cadeia_icp_brasil --importar ACcompactado.zip --origem "ITI ACcompactado.zip de AAAA-MM-DD"`;
   depois `python manage.py cadeia_icp_brasil --verificar` (um certificado por linha com o elo com o emissor)
