@@ -50,41 +50,54 @@ class Resultado:
     chave: str = ""
     tipo_xml: str = ""
     documento: Any = None  # the NFe, CTe or EventoDocumento stored or found
+    log: Any = None  # the ImportLog written for it
 
     @property
     def ok(self) -> bool:
         return self.status != ImportLog.Status.ERRO
 
 
-def gravar(organizacao, itens: list[Preparado | Falha], *, origem: str, usuario=None) -> list[Resultado]:
-    """Store `itens` for `organizacao`; every item gets one Resultado and one ImportLog."""
+def gravar(
+    organizacao, itens: list[Preparado | Falha], *, origem: str, usuario=None, reprocessado_de=None
+) -> list[Resultado]:
+    """Store `itens` for `organizacao`; every item gets one Resultado and one ImportLog.
+
+    `reprocessado_de`: the ImportLog these files were first imported under (core.documentos.reprocessamento).
+    """
     if not itens:
         return []
     try:
-        return _gravar_lote(organizacao, itens, origem, usuario)
+        return _gravar_lote(organizacao, itens, origem, usuario, reprocessado_de)
     except (IntegrityError, DatabaseError) as erro:
         if len(itens) > 1:
             logger.info("lote de %s documentos falhou (%s); gravando um a um", len(itens), erro)
-            return [r for item in itens for r in gravar(organizacao, [item], origem=origem, usuario=usuario)]
-        return _gravar_sozinho_apos_falha(organizacao, itens[0], origem, usuario, erro)
+            return [
+                r
+                for item in itens
+                for r in gravar(organizacao, [item], origem=origem, usuario=usuario, reprocessado_de=reprocessado_de)
+            ]
+        return _gravar_sozinho_apos_falha(organizacao, itens[0], origem, usuario, erro, reprocessado_de)
 
 
-def _gravar_sozinho_apos_falha(organizacao, item, origem, usuario, erro) -> list[Resultado]:
+def _gravar_sozinho_apos_falha(organizacao, item, origem, usuario, erro, reprocessado_de) -> list[Resultado]:
     # An IntegrityError alone usually means another importer stored the same key a moment ago: a
     # second attempt sees that row and answers "duplicado". Anything else is this document's fault.
     if isinstance(erro, IntegrityError):
         try:
-            return _gravar_lote(organizacao, [item], origem, usuario)
+            return _gravar_lote(organizacao, [item], origem, usuario, reprocessado_de)
         except (IntegrityError, DatabaseError) as novo_erro:
             erro = novo_erro
     logger.warning("documento %s não pôde ser gravado: %s", item.nome, erro)
-    falha = Falha(item.nome, f"erro ao gravar no banco de dados: {erro}", item.chave, item.tipo_xml, item.nsu)
-    return _gravar_lote(organizacao, [falha], origem, usuario)
+    mensagem = f"erro ao gravar no banco de dados: {erro}"
+    recebido = {"tamanho": getattr(item, "tamanho", None), "sha256": getattr(item, "sha256", "")}
+    falha = Falha(item.nome, mensagem, item.chave, item.tipo_xml, item.nsu, original=item.original, **recebido)
+    return _gravar_lote(organizacao, [falha], origem, usuario, reprocessado_de)
 
 
-def _gravar_lote(organizacao, itens, origem, usuario) -> list[Resultado]:
+def _gravar_lote(organizacao, itens, origem, usuario, reprocessado_de=None) -> list[Resultado]:
     with transaction.atomic():
-        lote = _Lote(organizacao, origem, usuario, _Existentes.carregar(organizacao, itens))
+        existentes = _Existentes.carregar(organizacao, itens)
+        lote = _Lote(organizacao, origem, usuario, existentes, reprocessado_de=reprocessado_de)
         for item in itens:
             lote.aplicar(item)
         lote.salvar()
@@ -125,7 +138,8 @@ class _Lote:
     origem: str
     usuario: Any
     existentes: _Existentes
-    arquivos: list[ArquivoXML] = field(default_factory=list)
+    reprocessado_de: Any = None  # the ImportLog of the first attempt, when this batch reprocesses it
+    arquivos: dict[str, ArquivoXML] = field(default_factory=dict)  # by SHA-256: one row per distinct file
     nfes_novas: list[NFe] = field(default_factory=list)
     ctes_novos: list[CTe] = field(default_factory=list)
     itens_novos: list[NFeItem] = field(default_factory=list)
@@ -283,9 +297,14 @@ class _Lote:
     # -- bookkeeping -------------------------------------------------------------------------
 
     def _proveniencia(self, item: Preparado) -> dict:
-        arquivo = ArquivoXML.de_original(self.organizacao, item.original)
-        self.arquivos.append(arquivo)
-        return {"arquivo": arquivo, "origem": self.origem, "nsu": item.nsu}
+        return {"arquivo": self._arquivo(item.original), "origem": self.origem, "nsu": item.nsu}
+
+    def _arquivo(self, original) -> ArquivoXML:
+        """The row keeping these bytes: the document and its ImportLog share it (one copy, not two)."""
+        arquivo = self.arquivos.get(original.sha256)
+        if arquivo is None:
+            arquivo = self.arquivos[original.sha256] = ArquivoXML.de_original(self.organizacao, original)
+        return arquivo
 
     def _novos_itens(self, nfe: NFe, dados: DadosNFe) -> None:
         self.itens_novos.extend(
@@ -310,27 +329,30 @@ class _Lote:
         self.sinais.append((sinal, documento, extra))
 
     def _registrar(self, item, status: str, mensagem: str, documento=None, chave: str = "") -> None:
-        self.logs.append(
-            ImportLog(
-                organizacao=self.organizacao,
-                arquivo=item.nome[-500:],
-                chave=chave or getattr(item, "chave", ""),
-                tipo_xml=item.tipo_xml,
-                status=status,
-                mensagem=mensagem,
-                origem=self.origem,
-                nsu=item.nsu,
-                usuario=self.usuario,
-            )
+        original = item.original
+        log = ImportLog(
+            organizacao=self.organizacao,
+            arquivo=item.nome[-500:],
+            chave=chave or getattr(item, "chave", ""),
+            tipo_xml=item.tipo_xml,
+            status=status,
+            mensagem=mensagem,
+            origem=self.origem,
+            nsu=item.nsu,
+            usuario=self.usuario,
+            reprocessado_de=self.reprocessado_de,
+            # Every attempt keeps what it received (or, over the size limits, its size and SHA-256).
+            xml=self._arquivo(original) if original else None,
+            tamanho=original.tamanho if original else getattr(item, "tamanho", None),
+            sha256=original.sha256 if original else getattr(item, "sha256", ""),
         )
-        self.resultados.append(
-            Resultado(item.nome, status, mensagem, self.logs[-1].chave, item.tipo_xml, documento)
-        )
+        self.logs.append(log)
+        self.resultados.append(Resultado(item.nome, status, mensagem, log.chave, item.tipo_xml, documento, log))
 
     # -- writing -----------------------------------------------------------------------------
 
     def salvar(self) -> None:
-        inserir(ArquivoXML, self.organizacao, self.arquivos)
+        self._salvar_arquivos()
         for objeto, campos in self.atualizacoes.values():
             objeto.save(update_fields=sorted(campos | {"atualizado_em"}))
         inserir(NFe, self.organizacao, self.nfes_novas)
@@ -350,6 +372,18 @@ class _Lote:
                 signals.enviar_apos_commit(
                     signals.import_log_signal, ImportLog, instance=log, organizacao=self.organizacao
                 )
+
+    def _salvar_arquivos(self) -> None:
+        """Insert the batch's files, except those already stored: a reprocess, a repeated upload or a
+        failure later stored as a document points at the bytes kept the first time."""
+        if not self.arquivos:
+            return
+        guardados = escopo(ArquivoXML, self.organizacao).filter(sha256__in=list(self.arquivos))
+        for sha256, pk in guardados.values_list("sha256", "pk"):
+            arquivo = self.arquivos.pop(sha256, None)
+            if arquivo is not None:  # the rows built from it take the stored pk when they are saved
+                arquivo.pk, arquivo._state.adding, arquivo._state.db = pk, False, guardados.db
+        inserir(ArquivoXML, self.organizacao, list(self.arquivos.values()))
 
     def _eventos(self) -> list[tuple[str, dict]]:
         erros = [(signals.import_log_signal, log, {}) for log in self.logs if log.status == ImportLog.Status.ERRO]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from .base import DaOrganizacao
-from .documentos import Origem
+from .documentos import ArquivoXML, Origem
 
 
 class ImportLog(DaOrganizacao):
@@ -25,6 +25,19 @@ class ImportLog(DaOrganizacao):
     usuario = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # The bytes this attempt received (a stored document shares its own row: one copy, not two). Empty
+    # for a file over the size limits, for attempts older than this field, and when nothing was read.
+    xml = models.ForeignKey(
+        ArquivoXML, null=True, blank=True, on_delete=models.PROTECT, related_name="importacoes",
+        verbose_name="arquivo recebido",
+    )  # fmt: skip
+    tamanho = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes recebidos")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 dos bytes recebidos")
+    # Always the first attempt of the file (a reprocess of a reprocess points at the same original).
+    reprocessado_de = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reprocessamentos",
+        verbose_name="reprocessamento de",
+    )  # fmt: skip
     criado_em = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,3 +52,8 @@ class ImportLog(DaOrganizacao):
 
     def __str__(self):
         return f"{self.arquivo}: {self.status}"
+
+    @property
+    def original_id(self) -> int:
+        """The first attempt of this file: where every reprocess of it points."""
+        return self.reprocessado_de_id or self.pk

@@ -7,7 +7,9 @@ What goes (each period a setting, FISCAL_RETENCAO_*):
 - Evento rows older than 90 days (the feed promises integrators at least that, so the setting refuses
   less) that no WebhookLog references any more. With the webhook logs gone first this is every old
   event; one whose delivery is still retrying, or was re-sent recently, waits for its logs.
-- ImportLog older than 90 days, except errors (they explain why a document is missing).
+- ImportLog older than 90 days, except errors (they explain why a document is missing) whose file was
+  never reprocessed with success. The bytes an attempt kept (ArquivoXML) go with it, unless a document,
+  an event or another attempt still points at them: a stored document's XML lives as long as it does.
 - APIRequestLog older than 30 days; ConsultaSEFAZ and ExecucaoDeTarefa older than 180 days.
 
 How: each table is walked in primary-key order, FISCAL_LIMPEZA_LOTE rows per transaction. A batch is
@@ -36,11 +38,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.eventos.emissao import menor_id_de_evento
-from core.models import APIRequestLog, ConsultaSEFAZ, Evento, ExecucaoDeTarefa, ImportLog, WebhookLog
+from core.models import APIRequestLog, ArquivoXML, ConsultaSEFAZ, Evento, ExecucaoDeTarefa, ImportLog, WebhookLog
 from core.tenancy import todas_as_organizacoes
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,9 @@ class Tabela:
     nome: str
     linhas: QuerySet  # the deletable rows (every condition but the key range)
     teto: object  # exclusive upper bound of the keys to walk; None: nothing old at all
+    # Deletes one batch inside its transaction and returns the rows deleted; default: one raw DELETE.
+    apagar: Callable[[QuerySet, str, Limpeza], int] | None = None
+    junto: tuple[str, ...] = ()  # tables `apagar` also deletes from (counted in Limpeza.por_tabela)
 
 
 @dataclass
@@ -94,6 +100,7 @@ def limpar_logs(
             limpeza.por_tabela[tabela.nome] = tabela.linhas.filter(pk__lt=tabela.teto).count() if tabela.teto else 0
             escrever(f"limpeza_logs (simulação): {tabela.nome}: {_numero(limpeza.por_tabela[tabela.nome])}")
         else:
+            limpeza.por_tabela.update(dict.fromkeys((tabela.nome, *tabela.junto), 0))
             limpeza.por_tabela[tabela.nome] = _apagar_em_lotes(tabela, lote, limpeza, escrever)
     if not simular and any(limpeza.por_tabela.values()):
         limpeza.espaco = _recuperar_espaco(limpeza)
@@ -125,8 +132,51 @@ def _eventos(agora: datetime) -> Tabela:
 
 def _importacoes(agora: datetime) -> Tabela:
     corte, todas = _corte(agora, "FISCAL_RETENCAO_IMPORTACOES_DIAS"), todas_as_organizacoes(ImportLog)
-    linhas = todas.filter(criado_em__lt=corte).exclude(status=ImportLog.Status.ERRO)
-    return Tabela("ImportLog", linhas, _teto(todas, "criado_em", corte))
+    # Every reprocess points at the first attempt: one success among them and the file is accounted for.
+    resolvida = todas.filter(reprocessado_de=Coalesce(OuterRef("reprocessado_de"), OuterRef("pk")),
+                             status__in=(ImportLog.Status.SUCESSO, ImportLog.Status.DUPLICADO))  # fmt: skip
+    linhas = todas.filter(criado_em__lt=corte).filter(~Q(status=ImportLog.Status.ERRO) | Exists(resolvida))
+    return Tabela("ImportLog", linhas, _teto(todas, "criado_em", corte), _apagar_importacoes, ("ArquivoXML",))
+
+
+def _apagar_importacoes(alvo: QuerySet, banco: str, limpeza: Limpeza) -> int:
+    todas = todas_as_organizacoes(ImportLog)
+    # Fixed first: unlinking the later runs below changes which errors count as resolved.
+    linhas = list(alvo.values_list("pk", "organizacao_id", "xml_id", "chave"))  # at most one batch
+    if not linhas:
+        return 0
+    alvo = todas.filter(pk__in=[pk for pk, *_ in linhas])
+    guardados = [(org, xml_id, chave) for _, org, xml_id, chave in linhas if xml_id is not None]
+    # The later runs of a file outlive its first attempt: they lose the link, never their row.
+    todas.filter(reprocessado_de__in=alvo).update(reprocessado_de=None)
+    apagadas = alvo._raw_delete(banco)
+    soltos = _arquivos_soltos(guardados)
+    arquivos = todas_as_organizacoes(ArquivoXML).filter(pk__in=soltos)._raw_delete(banco) if soltos else 0
+    limpeza.por_tabela["ArquivoXML"] += arquivos
+    return apagadas
+
+
+def _arquivos_soltos(guardados: list[tuple[int, int, str]]) -> set[int]:
+    """The files kept by the attempts just deleted that nothing points at any more.
+
+    A document or event shares the file of the attempt that stored it, which carries its chave: looking
+    only at the rows of those chaves keeps the check on the (organizacao, chave) indexes (the `arquivo`
+    foreign keys have no index of their own). Any other model pointing at ArquivoXML is checked in full.
+    """
+    candidatos = {xml_id for _, xml_id, _ in guardados}
+    if not candidatos:
+        return set()
+    organizacoes, chaves = {org for org, _, _ in guardados}, {chave for _, _, chave in guardados if chave}
+    presos = set(todas_as_organizacoes(ImportLog).filter(xml_id__in=candidatos).values_list("xml_id", flat=True))
+    for campo in ArquivoXML._meta.get_fields(include_hidden=True):
+        if not (campo.one_to_many and campo.related_model is not ImportLog):
+            continue
+        nome = campo.field.attname
+        linhas = todas_as_organizacoes(campo.related_model).filter(**{f"{nome}__in": candidatos - presos})
+        if any(f.name == "chave" for f in campo.related_model._meta.concrete_fields):
+            linhas = linhas.filter(organizacao_id__in=organizacoes, chave__in=chaves)
+        presos |= set(linhas.values_list(nome, flat=True))
+    return candidatos - presos
 
 
 def _requisicoes(agora: datetime) -> Tabela:
@@ -189,10 +239,11 @@ def _apagar_em_lotes(tabela: Tabela, lote: int, limpeza: Limpeza, escrever: Call
             inicio = time.monotonic()  # after BEGIN (IMMEDIATE on SQLite: the wait for the lock is not ours)
             # One DELETE ... WHERE, no row loaded: QuerySet.delete() would load every row of the batch
             # to look for dependants (Evento has WebhookLog). Nothing depends on a row matched here: the
-            # only foreign key into these tables is WebhookLog.evento, and an event goes only when no
-            # WebhookLog refers to it (tests/tarefas keeps that list honest). _raw_delete is the ORM's
-            # own fast path, private but unchanged for years.
-            apagadas = alvo._raw_delete(banco)
+            # foreign keys into these tables are WebhookLog.evento, and an event goes only when no
+            # WebhookLog refers to it, and ImportLog.reprocessado_de, which _apagar_importacoes clears
+            # first (tests/tarefas keeps that list honest). _raw_delete is the ORM's own fast path,
+            # private but unchanged for years.
+            apagadas = tabela.apagar(alvo, banco, limpeza) if tabela.apagar else alvo._raw_delete(banco)
         duracao = time.monotonic() - inicio  # the COMMIT included
         limpeza.maior_transacao_s = max(limpeza.maior_transacao_s, duracao)
         if apagadas:
@@ -227,8 +278,9 @@ def _recuperar_espaco(limpeza: Limpeza) -> str:
             cursor.execute("VACUUM")
         return f"VACUUM em {time.monotonic() - inicio:.1f} s"
     if conexao.vendor == "postgresql":
-        modelos = {"WebhookLog": WebhookLog, "Evento": Evento, "ImportLog": ImportLog, "APIRequestLog": APIRequestLog,
-                   "ConsultaSEFAZ": ConsultaSEFAZ, "ExecucaoDeTarefa": ExecucaoDeTarefa}  # fmt: skip
+        modelos = {"WebhookLog": WebhookLog, "Evento": Evento, "ImportLog": ImportLog, "ArquivoXML": ArquivoXML,
+                   "APIRequestLog": APIRequestLog, "ConsultaSEFAZ": ConsultaSEFAZ,
+                   "ExecucaoDeTarefa": ExecucaoDeTarefa}  # fmt: skip
         tabelas = [modelos[nome]._meta.db_table for nome, n in limpeza.por_tabela.items() if n]
         with conexao.cursor() as cursor:
             for tabela in tabelas:

@@ -86,8 +86,11 @@ CASOS = [
 
 
 def assert_nada_gravado(org):
-    for modelo in (NFe, NFeItem, CTe, EventoDocumento, ArquivoXML):
+    for modelo in (NFe, NFeItem, CTe, EventoDocumento):
         assert not escopo(modelo, org).exists(), modelo.__name__
+    # Only what the failed attempt received is kept, with its ImportLog (for download and reprocessing).
+    guardados = set(escopo(ImportLog, org).values_list("xml_id", flat=True))
+    assert set(escopo(ArquivoXML, org).values_list("pk", flat=True)) <= guardados
 
 
 @pytest.mark.parametrize("caso", CASOS)
@@ -102,6 +105,8 @@ def test_bad_input_is_logged_with_its_reason_and_nothing_is_saved(org, emissor, 
     log = escopo(ImportLog, org).get()
     assert (log.arquivo, log.status, log.mensagem) == (f"{caso}.xml", "erro", resultado.mensagem)
     assert_nada_gravado(org)
+    if conteudo:
+        assert log.xml.bytes_originais() == conteudo
 
 
 def test_the_xxe_payload_is_never_read(org):

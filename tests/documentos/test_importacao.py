@@ -389,8 +389,10 @@ def test_a_database_failure_in_a_batch_retries_documents_one_by_one(org, emissor
     assert [r.status for r in resultados] == ["sucesso", "erro", "sucesso"]
     assert "valor recusado pelo banco" in resultados[1].mensagem
     assert set(escopo(NFe, org).values_list("chave", flat=True)) == {documentos[0].chave, documentos[2].chave}
-    assert escopo(ArquivoXML, org).count() == 2
-    assert escopo(ImportLog, org).filter(status="erro", chave=ruim).count() == 1
+    # Nothing of the refused document is stored but its attempt, which keeps the bytes it received.
+    assert escopo(ArquivoXML, org).count() == 3
+    [falha] = escopo(ImportLog, org).filter(status="erro", chave=ruim)
+    assert falha.xml.bytes_originais() == documentos[1].xml
 
 
 # -- environment -----------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_the_summary_reports_rows_per_table():
 
     saida = rodar("--task=limpeza_logs")
 
-    assert "limpeza_logs: linhas apagadas: WebhookLog 0, Evento 0, ImportLog 0, APIRequestLog 1, ConsultaSEFAZ 0, " \
+    assert "limpeza_logs: linhas apagadas: WebhookLog 0, Evento 0, ImportLog 0, ArquivoXML 0, APIRequestLog 1, ConsultaSEFAZ 0, " \
            "ExecucaoDeTarefa 0; 1 lote(s), maior transação" in saida.out  # fmt: skip
 
 
@@ -247,4 +247,4 @@ def test_only_webhook_logs_point_to_the_cleaned_tables():
         if campo.is_relation and campo.concrete and campo.related_model in limpas
     }
 
-    assert relacoes == {("WebhookLog", "evento", "Evento")}
+    assert relacoes == {("WebhookLog", "evento", "Evento"), ("ImportLog", "reprocessado_de", "ImportLog")}
