@@ -21,17 +21,21 @@ What is checked, link by link from the leaf upwards:
   issue a "Petrobras" certificate with their own leaf key and pass it as an intermediate;
 - the path ends at a root of the trust store (the exact certificate, by its bytes): a self-signed
   certificate carried by the document is never trusted;
-- at most PROFUNDIDADE_MAXIMA certificates, and each candidate is used once (no loops).
+- at most PROFUNDIDADE_MAXIMA certificates, each candidate used once (no loops); the document's own
+  certificates are bounded too (MAXIMO_INTERMEDIARIOS, MAXIMO_VERIFICACOES), so a KeyInfo full of
+  look-alike certificates cannot make the search explode.
 
-Dates: only when `momento` is given, and then every certificate of the path must be valid at that
-moment (the shell model). Callers pass the moment the document was signed as far as they know it,
-typically its emission date: imported documents are years older than today and the ICP-Brasil ACs that
-signed them have since expired, so "valid now" would reject every old document. What a forger gains
-from this: with the private key of a certificate that has expired (a leaked old A1), a document dated
-inside that certificate's validity still chains. Nothing offline can tell a back-dated signature from a
-real one; the SEFAZ authorization protocol and a consultation by chave are what vouch for the date.
-Revocation (CRLs) is not checked: it needs the network, and a revoked A1 that signed before its
-revocation still signed validly.
+Dates: only when `momento` is given, and then every certificate of the path must be valid at that moment
+(the shell model). Callers pass the moment the document was signed as far as they know it: the
+protocol's dhRecbto is when SEFAZ itself checked the certificate (NF-e MOC, rejection 291 "Certificado
+Assinatura Data Validade"); dhEmi when there is no protocol (a document dated just before its signer's
+certificate was renewed then shows as not trusted). Imported documents are years older than today and
+the ICP-Brasil ACs that signed them have since expired, so "valid now" would reject every old document.
+What a forger gains from this: with the private key of a certificate that has expired (a leaked old A1),
+a document dated inside that certificate's validity still chains. Nothing offline can tell a back-dated
+signature from a real one; the SEFAZ authorization protocol and a consultation by chave are what vouch
+for the date. Revocation (CRLs) is not checked: it needs the network, and a revoked A1 that signed
+before its revocation still signed validly.
 
 Public API: `verificar_cadeia`, `ResultadoCadeia`, `documentos_do_signatario`, `carregar_repositorio`,
 `limpar_cache`; the data and its provenance are in `icp_brasil/` (FONTES.md), maintained with
@@ -63,6 +67,10 @@ logger = logging.getLogger(__name__)
 PASTA_ICP_BRASIL = Path(__file__).resolve().with_name("icp_brasil")
 # Leaf + AC de 3º nível + AC de 2º nível + AC de 1º nível + raiz is the deepest ICP-Brasil path (5).
 PROFUNDIDADE_MAXIMA = 6
+# A document's KeyInfo is written by whoever made the file: bound what it can make us do. Real
+# documents carry 0 to 3 certificates; a path needs 3 to 5 signature checks.
+MAXIMO_INTERMEDIARIOS = 16
+MAXIMO_VERIFICACOES = 64
 _CABECALHO_PEM = b"-----BEGIN CERTIFICATE-----"
 
 
@@ -111,7 +119,7 @@ def verificar_cadeia(
     links, never as anchors. `momento`: when given (naive means UTC), every certificate of the path
     must be valid then. Never raises for a bad certificate: the result says what is wrong.
     """
-    der, outros = bytes(certificado_der), tuple(bytes(d) for d in intermediarios_der or ())
+    der, outros = bytes(certificado_der), tuple(bytes(d) for d in intermediarios_der or ())[:MAXIMO_INTERMEDIARIOS]
     repositorio = carregar_repositorio()
     sem_datas, caminho = _sem_datas(der, outros, repositorio)
     if momento is None or not sem_datas.confiavel:
@@ -137,7 +145,7 @@ def verificar_no_repositorio(
     fora = _fora_da_validade(folha, momento)
     if fora:
         return ResultadoCadeia(False, cadeia=[_sujeito(folha)], motivo=fora)
-    busca = _Busca(repositorio, _indexar(intermediarios), momento)
+    busca = _Busca(repositorio, _indexar(list(intermediarios)[:MAXIMO_INTERMEDIARIOS]), momento)
     caminho = busca.construir([folha])
     if caminho:
         return ResultadoCadeia(True, cadeia=[_sujeito(c) for c in caminho])
@@ -261,10 +269,29 @@ class _Busca:
         self.repositorio, self.trazidos, self.momento = repositorio, trazidos, momento
         self.mais_longo: list[x509.Certificate] = []
         self.motivo = ""
+        self.verificacoes = 0
 
     def construir(self, caminho: list[x509.Certificate]) -> list[x509.Certificate] | None:
+        try:
+            return self._construir(caminho)
+        except _TrabalhoDemais:
+            self.mais_longo = list(caminho)
+            self.motivo = (
+                f"os certificados trazidos pelo documento exigem mais de {MAXIMO_VERIFICACOES} verificações "
+                "de assinatura para montar a cadeia"
+            )
+            return None
+
+    def _assinado(self, certificado: x509.Certificate, emissor: x509.Certificate) -> bool:
+        # Many look-alike certificates (same name, same key) would otherwise multiply the paths tried.
+        self.verificacoes += 1
+        if self.verificacoes > MAXIMO_VERIFICACOES:
+            raise _TrabalhoDemais
+        return assinado_por(certificado, emissor)
+
+    def _construir(self, caminho: list[x509.Certificate]) -> list[x509.Certificate] | None:
         atual = caminho[-1]
-        if len(caminho) > 1 and _autoassinado(atual):
+        if len(caminho) > 1 and _autoassinado(atual, self._assinado):
             if _digest(atual) in self.repositorio.raizes:
                 return caminho
             return self._falhar(caminho, f"a cadeia termina em {_cn(atual)}, que não é uma raiz ICP-Brasil confiável")
@@ -275,13 +302,13 @@ class _Busca:
             return self._falhar(caminho, f"emissor {_cn_emissor(atual)} não pertence à cadeia ICP-Brasil conhecida")
         motivo = f"assinatura do certificado {_cn(atual)} não confere com o emissor {_cn_emissor(atual)}"
         for candidato in candidatos:
-            if not assinado_por(atual, candidato):
+            if not self._assinado(atual, candidato):
                 continue
             recusa = _recusa_como_emissor(candidato, len(caminho) - 1) or _fora_da_validade(candidato, self.momento)
             if recusa:
                 motivo = recusa
                 continue
-            completo = self.construir([*caminho, candidato])
+            completo = self._construir([*caminho, candidato])
             if completo:
                 return completo
             motivo = ""  # a deeper failure already explained itself
@@ -339,8 +366,12 @@ def _fora_da_validade(certificado: x509.Certificate, momento: datetime | None) -
     )
 
 
-def _autoassinado(certificado: x509.Certificate) -> bool:
-    return chave_do_nome(certificado.subject) == chave_do_nome(certificado.issuer) and assinado_por(
+class _TrabalhoDemais(Exception):
+    pass
+
+
+def _autoassinado(certificado: x509.Certificate, verificar=assinado_por) -> bool:
+    return chave_do_nome(certificado.subject) == chave_do_nome(certificado.issuer) and verificar(
         certificado, certificado
     )
 

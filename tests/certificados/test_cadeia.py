@@ -188,6 +188,38 @@ def test_a_ca_below_its_path_length_limit_is_refused(ac_teste_confiavel):
     assert "pathLenConstraint" in resultado.motivo
 
 
+def test_look_alike_certificates_in_the_document_cannot_make_the_search_explode(ac_teste_confiavel):
+    # 8 copies of an intermediate A (same name, same key) signed by the key of 8 copies of B: 64 paths.
+    chave_a, chave_b, chave_c = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    nome_c = _nome("AC C")
+    copias_b = [_certificado(_nome("AC B"), chave_b, nome_c, chave_c) for _ in range(8)]
+    copias_a = [_certificado(_nome("AC A"), chave_a, copias_b[0].subject, chave_b) for _ in range(8)]
+    folha = gerar_certificado(emissor=(chave_a, copias_a[0]), rotulo_chave="folha-ec")
+
+    resultado = verificar_cadeia(der(folha.certificado), [der(c) for c in copias_a + copias_b])
+
+    assert not resultado.confiavel
+    assert "exigem mais de 64 verificações" in resultado.motivo
+
+
+def _nome(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _certificado(sujeito: x509.Name, chave, emissor: x509.Name, chave_emissor) -> x509.Certificate:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(sujeito)
+        .issuer_name(emissor)
+        .public_key(chave.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=timezone.utc))
+        .not_valid_after(datetime(2040, 1, 1, tzinfo=timezone.utc))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(chave_emissor, hashes.SHA256())
+    )
+
+
 def test_dates_are_checked_at_the_given_moment_only(ac_teste_confiavel):
     inicio = datetime(2024, 1, 10, tzinfo=timezone.utc)
     gerado = gerar_certificado(inicio=inicio, dias_validade=365)
