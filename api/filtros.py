@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from core.documentos.chave import somente_documento
 from core.eventos.catalogo import TIPOS
-from core.models import ConsultaSEFAZ, CTe, EstadoAssinatura, ImportLog, NFe, Servico, Situacao, WebhookLog
+from core.models import ConsultaSEFAZ, CTe, EstadoAssinatura, EventoDocumento, ImportLog, NFe, OutroDocumento, Servico, Situacao, WebhookLog
 
 UFS = sorted(
     ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
@@ -191,3 +191,20 @@ class ConsultaSEFAZFilterSet(filtros.FilterSet):
 
     def filtrar_com_erro(self, consultas, _nome, valor):
         return consultas.exclude(erro="") if valor else consultas.filter(erro="")
+
+
+class OutroDocumentoFilterSet(DocumentoFiscalFilterSet):
+    tipo = filtros.ChoiceFilter(choices=OutroDocumento.Tipo.choices)
+
+    class Meta(DocumentoFiscalFilterSet.Meta):
+        model = OutroDocumento
+
+
+class EventoPendenteFilterSet(filtros.FilterSet):
+    chave = filtros.CharFilter()
+    tipo_evento = filtros.CharFilter()
+    tipo_documento = filtros.ChoiceFilter(choices=EventoDocumento._meta.get_field("tipo_documento").choices)
+
+    class Meta:
+        model = EventoDocumento
+        fields = []

@@ -6,18 +6,20 @@ from rest_framework.routers import DefaultRouter
 
 from api.views.busca import BuscaView
 from api.views.certificados import CertificadoViewSet
-from api.views.documentos import CTeViewSet, NFeViewSet
+from api.views.documentos import CTeViewSet, EventoPendenteViewSet, NFeViewSet, OutroDocumentoViewSet
 from api.views.estatisticas import EstatisticasView
 from api.views.eventos import CatalogoDeEventosView, EventosView
-from api.views.importacao import ImportacoesView, ImportarView
+from api.views.importacao import ImportacaoXMLView, ImportacoesView, ImportarView, ReprocessarView
 from api.views.notificacoes import PreferenciasView
 from api.views.painel import PainelView
-from api.views.sefaz import ConsultasView, ManifestarLoteView
+from api.views.sefaz import ConsultasView, ManifestacoesView, ManifestarLoteView
 from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
 roteador = DefaultRouter(trailing_slash=True)
 roteador.register("nfes", NFeViewSet, basename="nfe")
 roteador.register("ctes", CTeViewSet, basename="cte")
+roteador.register("outros-documentos", OutroDocumentoViewSet, basename="outro-documento")
+roteador.register("eventos-pendentes", EventoPendenteViewSet, basename="evento-pendente")
 roteador.register("webhooks", WebhookViewSet, basename="webhook")
 roteador.register("certificados", CertificadoViewSet, basename="certificado")
 
@@ -27,6 +29,8 @@ urlpatterns = [
     path("auth/", include("rest_framework.urls")),
     path("importar/", ImportarView.as_view(), name="importar"),
     path("importacoes/", ImportacoesView.as_view(), name="importacoes"),
+    path("importacoes/<int:pk>/xml/", ImportacaoXMLView.as_view(), name="importacao-xml"),
+    path("importacoes/<int:pk>/reprocessar/", ReprocessarView.as_view(), name="importacao-reprocessar"),
     path("dashboard/", PainelView.as_view(), name="dashboard"),
     path("estatisticas/", EstatisticasView.as_view(), name="estatisticas"),
     path("buscar/", BuscaView.as_view(), name="buscar"),
@@ -38,5 +42,6 @@ urlpatterns = [
     path("notificacoes/preferencias/", PreferenciasView.as_view(), name="preferencias-notificacao"),
     path("consultas/", ConsultasView.as_view(), name="consultas"),
     path("nfes/manifestar/", ManifestarLoteView.as_view(), name="nfe-manifestar-lote"),
+    path("manifestacoes/", ManifestacoesView.as_view(), name="manifestacoes"),
     path("", include(roteador.urls)),
 ]

@@ -15,7 +15,8 @@ from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from .models import CTe, EventoDocumento, ImportLog, Membro, NFe, NFeItem, Organizacao
+from .models import CTe, EventoDocumento, ImportLog, Membro, NFe, NFeItem, Organizacao, OutroDocumento
+from .admin_importacoes import ArquivoRecebidoMixin
 from .tenancy import SemOrganizacao, escopo, organizacao_do_usuario
 
 
@@ -221,9 +222,9 @@ class EventoCTeInline(EventoInline):
 class NFeAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     list_display = [
         "numero", "serie", "modelo", "data_emissao", "emitente_nome", "emitente_documento",
-        "destinatario_nome", "valor_total", "situacao", "completa", "origem",
+        "destinatario_nome", "valor_total", "situacao", "assinatura", "completa", "origem",
     ]
-    list_filter = ["situacao", "completa", "modelo", "tipo_operacao", "origem", "emitente_uf", "data_emissao"]
+    list_filter = ["situacao", "assinatura", "completa", "modelo", "tipo_operacao", "origem", "emitente_uf", "data_emissao"]
     search_fields = ["=chave", "=numero", "emitente_documento", "destinatario_documento", "emitente_nome", "destinatario_nome"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml"]
@@ -238,15 +239,28 @@ class CTeAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     sufixo_xml = "procCTe"
     list_display = [
         "numero", "serie", "modelo", "data_emissao", "emitente_nome", "tomador_nome", "modal",
-        "uf_inicio", "uf_fim", "valor_prestacao", "situacao", "origem",
+        "uf_inicio", "uf_fim", "valor_prestacao", "situacao", "assinatura", "origem",
     ]
-    list_filter = ["situacao", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
+    list_filter = ["situacao", "assinatura", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
     search_fields = ["=chave", "=numero", "emitente_documento", "tomador_documento", "remetente_documento",
                      "destinatario_documento", "emitente_nome", "tomador_nome"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml"]
     exclude = ["arquivo", "organizacao"]
     inlines = [EventoCTeInline]
+    show_full_result_count = False
+
+
+@admin.register(OutroDocumento)
+class OutroDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    sufixo_xml = "proc"
+    list_display = ["tipo", "numero", "serie", "modelo", "data_emissao", "emitente_nome", "emitente_documento",
+                    "valor_total", "situacao", "assinatura", "origem"]
+    list_filter = ["tipo", "situacao", "assinatura", "origem", "data_emissao"]
+    search_fields = ["=chave", "=numero", "emitente_documento", "emitente_nome"]
+    date_hierarchy = "data_emissao"
+    readonly_fields = ["link_xml"]
+    exclude = ["arquivo", "organizacao"]
     show_full_result_count = False
 
 
@@ -262,12 +276,13 @@ class EventoDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoA
 
 
 @admin.register(ImportLog)
-class ImportLogAdmin(SomenteLeituraMixin, DaOrganizacaoAdmin):
-    list_display = ["criado_em", "arquivo", "chave", "tipo_xml", "status", "mensagem", "origem"]
+class ImportLogAdmin(ArquivoRecebidoMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    list_display = ["criado_em", "arquivo", "chave", "tipo_xml", "status", "mensagem", "origem", "link_recebido"]
     list_filter = ["status", "origem", "tipo_xml", "criado_em"]
     search_fields = ["=chave", "arquivo", "mensagem"]
     date_hierarchy = "criado_em"
-    exclude = ["organizacao"]
+    readonly_fields = ["link_recebido"]
+    exclude = ["organizacao", "xml"]
 
 
 admin.site.unregister(TokenProxy)

@@ -56,7 +56,7 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
 
 GRUPO_MEMBROS = "Membros de organização"
 MODELOS_VISIVEIS = [
-    "organizacao", "nfe", "nfeitem", "cte", "eventodocumento", "importlog",
+    "organizacao", "nfe", "nfeitem", "cte", "outrodocumento", "eventodocumento", "importlog",
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
     "manifestacao", "tentativademanifestacao",
     "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from core.models import CTe, EventoDocumento, NFe, NFeItem
+from core.models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
 
 CAMPOS_COMUNS = [
     "chave", "modelo", "serie", "numero", "data_emissao", "natureza_operacao", "ambiente",
@@ -92,3 +92,27 @@ class CTeDetalheSerializer(CTeSerializer):
 
     class Meta(CTeSerializer.Meta):
         fields = CTeSerializer.Meta.fields + ["eventos"]
+
+
+class OutroDocumentoSerializer(LinksMixin, serializers.ModelSerializer):
+    prefixo_url, nome_pdf = "outros-documentos", ""
+
+    class Meta:
+        model = OutroDocumento
+        fields = CAMPOS_COMUNS + ["tipo", "tipo_xml", "valor_total", "links"]
+
+    def get_links(self, documento) -> dict[str, str]:
+        request = self.context.get("request")
+        base = f"/api/{self.prefixo_url}/{documento.chave}/"
+        links = {"detalhe": base, "xml": f"{base}xml/"}
+        if request is not None:
+            links = {nome: request.build_absolute_uri(url) for nome, url in links.items()}
+        return links
+
+
+class EventoPendenteSerializer(serializers.ModelSerializer):
+    """An event whose document has not arrived (yet): listed so it is never invisible."""
+
+    class Meta:
+        model = EventoDocumento
+        fields = ["chave", "tipo_documento", "assinatura", *EventoSerializer.Meta.fields]

@@ -10,15 +10,15 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from api.base import DaOrganizacaoMixin
-from api.filtros import CTeFilterSet, NFeFilterSet
-from api.paginacao import PaginacaoDocumentos
+from api.filtros import CTeFilterSet, EventoPendenteFilterSet, NFeFilterSet, OutroDocumentoFilterSet
+from api.paginacao import PaginacaoDocumentos, PaginacaoPorCursor
 from api.serializers import documentos as s
 from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
 from api.serializers.sefaz import ManifestarSerializer, ResultadosManifestacaoSerializer
 from api.views.arquivos import DacteMixin, DanfeMixin, ExportarMixin
 from api.views.sefaz import responder_manifestacao
 from core.consultas.totais import totais
-from core.models import CTe, NFe
+from core.models import CTe, EventoDocumento, NFe, OutroDocumento
 
 
 class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
@@ -98,3 +98,40 @@ class CTeViewSet(ExportarMixin, DacteMixin, DocumentoViewSet):
     serializer_totais = TotaisCTeSerializer
     ordering_fields = ["data_emissao", "valor_prestacao", "numero"]
     sufixo_xml = "procCTe"
+
+
+class OutroDocumentoViewSet(DocumentoViewSet):
+    """Outros documentos fiscais recebidos (GTV-e, CT-e Simplificado): os campos comuns e o XML original."""
+
+    model = OutroDocumento
+    serializer_class = s.OutroDocumentoSerializer
+    serializer_detalhe = s.OutroDocumentoSerializer
+    filterset_class = OutroDocumentoFilterSet
+    ordering_fields = ["data_emissao", "valor_total", "numero"]
+    sufixo_xml = "proc"
+
+    def com_relacionados(self, documentos):
+        return documentos
+
+    totais = None  # no per-situation sums for kinds read only in part
+
+
+class PaginacaoEventosPendentes(PaginacaoPorCursor):
+    ordering = ("-data_evento", "-id")
+
+
+class EventoPendenteViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
+    """Eventos (cancelamentos, cartas de correção, manifestações...) cujo documento ainda não chegou.
+
+    Quando o documento chega, o evento se liga a ele, sai desta lista e vai ao feed e aos webhooks
+    com o `documento_atualizado` do documento.
+    """
+
+    model = EventoDocumento
+    serializer_class = s.EventoPendenteSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EventoPendenteFilterSet
+    pagination_class = PaginacaoEventosPendentes
+
+    def get_queryset(self):
+        return super().get_queryset().filter(nfe__isnull=True, cte__isnull=True).order_by("-data_evento", "-id")

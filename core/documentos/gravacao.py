@@ -24,20 +24,38 @@ from core.models import (
     ImportLog,
     NFe,
     NFeItem,
+    Origem,
+    OutroDocumento,
     Situacao,
     TipoDocumento,
 )
 from core.eventos.emissao import registrar_eventos
 from core.tenancy import escopo, inserir
 
-from .campos import campos_cte, campos_evento, campos_nfe, campos_resumo_nfe, limitar
-from .dados import DadosCTe, DadosEvento, DadosNFe, ResumoNFe
+from . import conflito
+from .campos import campos_cte, campos_evento, campos_nfe, campos_outro, campos_resumo_nfe, limitar
+from .dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
 from .preparacao import Falha, Preparado
 
 logger = logging.getLogger(__name__)
 
 SITUACAO_DO_RESUMO = {1: Situacao.RESUMO, 2: Situacao.DENEGADA, 3: Situacao.CANCELADA}
-TIPOS_CANCELAMENTO = frozenset({"110111", "110112"})
+MENSAGEM_CANCELAMENTO_SEM_ASSINATURA = (
+    "cancelamento sem assinatura (resumo) recebido fora da SEFAZ: guardado, mas o documento só é cancelado "
+    "pelo evento assinado ou pela distribuição da SEFAZ"
+)
+
+
+def sem_assinatura_cancela(origem: str) -> bool:
+    """An unsigned cancellation (resEvento, resNFe cSitNFe 3, a bare retCancNFe) is believed only when it
+    came from SEFAZ's distribution over mutual TLS: anyone can type one into a file."""
+    return origem == Origem.SEFAZ
+
+
+def _nota_da_assinatura(item: Preparado) -> str:
+    if item.assinatura and item.assinatura.estado == EstadoAssinatura.CADEIA_DESCONHECIDA:
+        return f" (assinatura sem cadeia ICP-Brasil confirmada: {item.assinatura.motivo_cadeia})"
+    return ""
 
 
 @dataclass
@@ -111,6 +129,7 @@ class _Existentes:
     nfes: dict[str, NFe]
     ctes: dict[str, CTe]
     eventos: dict[tuple[str, str, int], EventoDocumento]
+    outros: dict[str, OutroDocumento] = field(default_factory=dict)
 
     @classmethod
     def carregar(cls, organizacao, itens) -> _Existentes:
@@ -122,6 +141,7 @@ class _Existentes:
             nfes={n.chave: n for n in escopo(NFe, organizacao).filter(chave__in=chaves)},
             ctes={c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)},
             eventos={(e.chave, e.tipo_evento, e.sequencia): e for e in eventos},
+            outros={o.chave: o for o in escopo(OutroDocumento, organizacao).filter(chave__in=chaves)},
         )
 
     def cancelada_por_evento(self, chave: str) -> bool:
@@ -142,6 +162,7 @@ class _Lote:
     arquivos: dict[str, ArquivoXML] = field(default_factory=dict)  # by SHA-256: one row per distinct file
     nfes_novas: list[NFe] = field(default_factory=list)
     ctes_novos: list[CTe] = field(default_factory=list)
+    outros_novos: list[OutroDocumento] = field(default_factory=list)
     itens_novos: list[NFeItem] = field(default_factory=list)
     eventos_novos: list[EventoDocumento] = field(default_factory=list)
     atualizacoes: dict[int, tuple[Any, set[str]]] = field(default_factory=dict)
@@ -164,8 +185,39 @@ class _Lote:
             self._aplicar_documento(item, CTe, self.existentes.ctes, self.ctes_novos, "CT-e")
         elif isinstance(dados, ResumoNFe):
             self._aplicar_resumo(item)
+        elif isinstance(dados, DadosOutro):
+            self._aplicar_outro(item)
         else:
             self._aplicar_evento(item)
+
+    def _aplicar_outro(self, item: Preparado) -> None:
+        dados: DadosOutro = item.dados
+        nome = OutroDocumento.Tipo(dados.tipo).label
+        atual = self.existentes.outros.get(item.chave)
+        if atual is None:
+            documento = OutroDocumento(organizacao=self.organizacao, **campos_outro(dados), **self._proveniencia(item))
+            documento.tipo_xml = item.tipo_xml
+            documento.situacao = item.situacao
+            documento.completa = True
+            documento.assinatura = item.assinatura.estado
+            documento.digest_value = item.assinatura.digest_value
+            self.existentes.outros[item.chave] = documento
+            self.outros_novos.append(documento)
+            self._sinal(signals.documento_importado_signal, documento)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado{_nota_da_assinatura(item)}", documento)
+            return
+        if atual.digest_value != item.assinatura.digest_value:
+            mensagem = (
+                f"conflito: o conteúdo difere do documento já guardado (assinatura: DigestValue "
+                f"{atual.digest_value} → {item.assinatura.digest_value}); o guardado não mudou"
+            )
+            self._registrar(item, ImportLog.Status.ERRO, mensagem, atual)
+            return
+        if item.situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
+            self._cancelar(atual)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} cancelado (protocolo)", atual)
+            return
+        self._registrar(item, ImportLog.Status.DUPLICADO, f"{nome} já importado (chave {item.chave})", atual)
 
     def _aplicar_documento(self, item: Preparado, modelo, existentes: dict, novos: list, nome: str) -> None:
         atual = existentes.get(item.chave)
@@ -176,11 +228,25 @@ class _Lote:
             self._vincular_orfaos(item.chave, documento)
             sinal = signals.nfe_importada_signal if modelo is NFe else signals.cte_importado_signal
             self._sinal(sinal, documento)
-            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada", documento)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada{_nota_da_assinatura(item)}", documento)
+            if documento.situacao == Situacao.CANCELADA:
+                # Every cancellation is announced the same way, whichever arrived first.
+                self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
+            return
+        diferencas = conflito.diferencas(atual, item, self._quantidade_de_itens(atual))
+        if diferencas:
+            mensagem = f"conflito: o conteúdo difere do documento já guardado ({diferencas}); o guardado não mudou"
+            self._registrar(item, ImportLog.Status.ERRO, mensagem, atual)
             return
         motivo = self._motivo_de_atualizacao(atual, item)
         if motivo is None:
             self._registrar(item, ImportLog.Status.DUPLICADO, f"{nome} já importada (chave {item.chave})", atual)
+            return
+        if motivo == "cancelada":
+            # Same signed document, now with a protocol saying it was cancelled: only the state changes,
+            # the stored file (with its authorization) stays the record; this file is kept in the log.
+            self._cancelar(atual)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} cancelada (protocolo cStat {item.dados.protocolo.codigo_status})", atual)
             return
         self._completar(atual, item, modelo)
         mensagem = {"xml_completo": "resumo substituído pelo XML completo", "protocolo": "protocolo de autorização anexado"}
@@ -190,18 +256,28 @@ class _Lote:
 
     @staticmethod
     def _motivo_de_atualizacao(atual, item: Preparado) -> str | None:
+        """What the same signed document brings that the stored one lacks; None when nothing."""
         if not atual.completa:
             return "xml_completo"
         if atual.situacao == Situacao.SEM_PROTOCOLO and item.situacao != Situacao.SEM_PROTOCOLO:
             return "protocolo"
+        if item.situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
+            return "cancelada"
         return None
+
+    def _quantidade_de_itens(self, documento) -> int | None:
+        if not isinstance(documento, NFe):
+            return None
+        if documento.pk is None:
+            return sum(1 for item in self.itens_novos if item.nfe is documento)
+        return escopo(NFeItem, self.organizacao).filter(nfe=documento).count()
 
     def _novo_documento(self, item: Preparado, modelo):
         campos = campos_nfe(item.dados) if modelo is NFe else campos_cte(item.dados)
         documento = modelo(organizacao=self.organizacao, **campos, **self._proveniencia(item))
         documento.situacao = item.situacao
         documento.completa = True
-        documento.assinatura = EstadoAssinatura.VALIDA
+        documento.assinatura = item.assinatura.estado
         documento.digest_value = item.assinatura.digest_value
         if self.existentes.cancelada_por_evento(item.chave):
             documento.situacao = Situacao.CANCELADA
@@ -219,7 +295,7 @@ class _Lote:
             setattr(documento, nome, valor)
         documento.situacao = Situacao.CANCELADA if cancelada else item.situacao
         documento.completa = True
-        documento.assinatura = EstadoAssinatura.VALIDA
+        documento.assinatura = item.assinatura.estado
         documento.digest_value = item.assinatura.digest_value
         self._atualizar(documento, [*campos, "arquivo", "origem", "nsu", "situacao", "completa", "assinatura", "digest_value"])
         if modelo is NFe:
@@ -243,7 +319,12 @@ class _Lote:
             self._vincular_orfaos(item.chave, nfe)
             self._sinal(signals.nfe_importada_signal, nfe)
             self._registrar(item, ImportLog.Status.SUCESSO, "resumo de NF-e importado (aguardando XML completo)", nfe)
+            if nfe.situacao == Situacao.CANCELADA:
+                self._sinal(signals.documento_atualizado_signal, nfe, motivo="cancelada", campos=["situacao"])
         elif situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
+            if not sem_assinatura_cancela(self.origem):
+                self._registrar(item, ImportLog.Status.DUPLICADO, MENSAGEM_CANCELAMENTO_SEM_ASSINATURA, atual)
+                return
             self._cancelar(atual)
             self._registrar(item, ImportLog.Status.SUCESSO, "NF-e marcada como cancelada pelo resumo", atual)
         else:
@@ -254,6 +335,14 @@ class _Lote:
         identidade = (dados.chave, dados.tipo_evento, dados.sequencia)
         atual = self.existentes.eventos.get(identidade)
         if atual is not None and (atual.completo or not dados.completo):
+            digest = item.assinatura.digest_value if item.assinatura else ""
+            if atual.completo and atual.digest_value and digest and digest != atual.digest_value:
+                mensagem = (
+                    f"conflito: o conteúdo difere do evento {dados.tipo_evento} (sequência {dados.sequencia}) "
+                    "já guardado (assinatura de outro conteúdo); o guardado não mudou"
+                )
+                self._registrar(item, ImportLog.Status.ERRO, mensagem, atual)
+                return
             self._registrar(item, ImportLog.Status.DUPLICADO, f"evento {dados.tipo_evento} já importado", atual)
             return
         documento = self._documento_do_evento(dados)
@@ -267,14 +356,17 @@ class _Lote:
                 setattr(atual, nome, valor)
             self._atualizar(atual, [*campos_evento(dados), "arquivo", "origem", "nsu"])
             mensagem = f"resumo do evento {dados.tipo_evento} substituído pelo evento completo"
-        atual.assinatura = EstadoAssinatura.VALIDA if item.assinatura else EstadoAssinatura.AUSENTE
-        self._atualizar(atual, ["assinatura"])
+        atual.assinatura = item.assinatura.estado if item.assinatura else EstadoAssinatura.AUSENTE
+        atual.digest_value = item.assinatura.digest_value if item.assinatura else ""
+        self._atualizar(atual, ["assinatura", "digest_value"])
         if documento is not None:
             setattr(atual, dados.tipo_documento, documento)
             self._atualizar(atual, [dados.tipo_documento])
             self._efeito_no_documento(atual, documento)
         elif atual.pk is None:
             self.novos_sem_documento.setdefault(dados.chave, []).append(atual)
+        if atual.categoria == EventoDocumento.Categoria.CANCELAMENTO and not atual.cancela_documento:
+            mensagem += f"; {MENSAGEM_CANCELAMENTO_SEM_ASSINATURA}"
         self._registrar(item, ImportLog.Status.SUCESSO, mensagem, atual)
 
     def _documento_do_evento(self, dados: DadosEvento):
@@ -312,11 +404,16 @@ class _Lote:
         )
 
     def _vincular_orfaos(self, chave: str, documento) -> None:
-        for evento in self.existentes.eventos_orfaos(chave):
+        orfaos = self.existentes.eventos_orfaos(chave)
+        for evento in orfaos:
             self.orfaos_a_vincular.append((evento, documento))
         # Events earlier in this same batch are not inserted yet: setting the relation is enough.
         for evento in self.novos_sem_documento.pop(chave, []):
             setattr(evento, evento.tipo_documento, documento)
+        if orfaos:
+            # Events stored before their document reach the feed and webhooks now, with it.
+            tipos = sorted({evento.tipo_evento for evento in orfaos})
+            self._sinal(signals.documento_atualizado_signal, documento, motivo="evento", campos=["eventos"], eventos=tipos)
 
     def _atualizar(self, objeto, campos) -> None:
         """Queue an UPDATE of a row that already exists; new rows are simply inserted later."""
@@ -357,6 +454,7 @@ class _Lote:
             objeto.save(update_fields=sorted(campos | {"atualizado_em"}))
         inserir(NFe, self.organizacao, self.nfes_novas)
         inserir(CTe, self.organizacao, self.ctes_novos)
+        inserir(OutroDocumento, self.organizacao, self.outros_novos)
         inserir(NFeItem, self.organizacao, self.itens_novos)
         inserir(EventoDocumento, self.organizacao, self.eventos_novos)
         self._salvar_vinculos_de_orfaos()

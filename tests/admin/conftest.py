@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from core.certificados import cadastrar_certificado, configuracao_da_organizacao
 from core.documentos.importacao import importar_bytes
-from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_nfe
+from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_gtve, gerar_nfe
 from core.models import (
     APIRequestLog,
     ConsultaSEFAZ,
@@ -96,7 +96,8 @@ def _uma_de_cada(organizacao, certificado, linhas: Linhas, numero: int):
     # Documents (and their events, import logs and pending deliveries to the webhook).
     nfe = gerar_nfe(certificado=certificado, numero=numero)
     for documento in (nfe, gerar_evento_nfe(certificado=certificado, chave=nfe.chave, tipo_evento="210210"),
-                      gerar_cte(certificado=certificado, numero=numero)):  # fmt: skip
+                      gerar_cte(certificado=certificado, numero=numero),
+                      gerar_gtve(certificado=certificado, numero=numero)):  # fmt: skip
         importar_bytes(organizacao=organizacao, nome="x.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
     entregas = escopo(WebhookLog, organizacao).order_by("id")
     entregas.filter(pk=entregas[0].pk).update(status=Status.SUCESSO, codigo_http=200, duracao_ms=12)

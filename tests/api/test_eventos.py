@@ -46,6 +46,6 @@ def test_the_feed_refuses_bad_parameters_and_other_tenants(api, api_outra, org, 
 def test_the_catalogue_lists_every_event_with_an_example(api):
     catalogo = api.get("/api/integracoes/eventos/").json()["eventos"]
     assert [e["evento"] for e in catalogo] == list(TIPOS)
-    assert {"nfe_importada", "cte_importado", "consulta_concluida", "documento_atualizado", "erro_importacao",
-            "certificado_vencendo", "teste"} == set(TIPOS)
+    assert {"nfe_importada", "cte_importado", "documento_importado", "consulta_concluida", "documento_atualizado",
+            "erro_importacao", "certificado_vencendo", "teste"} == set(TIPOS)
     assert all(e["descricao"] and e["exemplo"] for e in catalogo)

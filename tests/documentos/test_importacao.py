@@ -127,8 +127,9 @@ def test_it_keeps_the_kind_of_recipient(org, emissor, destinatario, tipo):
     assert nfe.destinatario_tipo_documento == tipo and nfe.destinatario_documento
 
 
-def test_alphanumeric_cnpj_emitter(org, emissor):
-    documento = gerar_nfe(certificado=emissor, emitente_cnpj="12ABC34501DE35")
+def test_alphanumeric_cnpj_emitter(org, outro_certificado):
+    # Signed by the alphanumeric CNPJ's own certificate (its base must be the emitter's).
+    documento = gerar_nfe(certificado=outro_certificado, emitente_cnpj="12ABC34501DE35")
     [resultado] = importar_um(org, documento)
     assert resultado.status == "sucesso", resultado.mensagem
     assert escopo(NFe, org).get().emitente_documento == "12ABC34501DE35"
@@ -157,7 +158,7 @@ def test_a_bare_nfe_is_sem_protocolo_until_its_nfeproc_arrives(org, emissor, dja
 
 def test_a_summary_then_the_full_xml_upgrades_the_same_row(org, emissor, django_capture_on_commit_callbacks, sinais):
     completo = gerar_nfe(certificado=emissor)
-    resumo = gerar_resumo_nfe(chave=completo.chave, emitente_cnpj="11222333000181", nome="EMPRESA", valor="10.00")
+    resumo = gerar_resumo_nfe(nfe=completo)  # the summary SEFAZ makes of this very NF-e
     with django_capture_on_commit_callbacks(execute=True):
         [r1] = importar_um(org, resumo)
     nfe = escopo(NFe, org).get()
@@ -178,7 +179,7 @@ def test_a_summary_then_the_full_xml_upgrades_the_same_row(org, emissor, django_
 def test_the_full_xml_then_its_summary_is_a_duplicate(org, emissor):
     completo = gerar_nfe(certificado=emissor)
     importar_um(org, completo)
-    resumo = gerar_resumo_nfe(chave=completo.chave, emitente_cnpj="11222333000181", nome="EMPRESA", valor="10.00")
+    resumo = gerar_resumo_nfe(nfe=completo)  # the summary SEFAZ makes of this very NF-e
     [resultado] = importar_um(org, resumo)
     assert resultado.status == "duplicado"
     assert escopo(NFe, org).get().completa
@@ -186,7 +187,7 @@ def test_the_full_xml_then_its_summary_is_a_duplicate(org, emissor):
 
 def test_summary_and_full_xml_in_one_zip_make_one_row(org, emissor, sinais, django_capture_on_commit_callbacks):
     completo = gerar_nfe(certificado=emissor)
-    resumo = gerar_resumo_nfe(chave=completo.chave, emitente_cnpj="11222333000181", nome="EMPRESA", valor="10.00")
+    resumo = gerar_resumo_nfe(nfe=completo)  # the summary SEFAZ makes of this very NF-e
     lote = gerar_lote_zip([resumo, completo], nome_arquivo=lambda d: f"{len(d.xml)}.xml")
     with django_capture_on_commit_callbacks(execute=True):
         resultados = importar_bytes(organizacao=org, nome="lote.zip", conteudo=lote, origem=Origem.UPLOAD)
@@ -198,8 +199,9 @@ def test_summary_and_full_xml_in_one_zip_make_one_row(org, emissor, sinais, djan
 def test_a_cancelled_summary_marks_the_nfe_cancelada(org, emissor):
     completo = gerar_nfe(certificado=emissor)
     importar_um(org, completo)
-    resumo = gerar_resumo_nfe(chave=completo.chave, emitente_cnpj="11222333000181", nome="X", valor="1.00", situacao=3)
-    [resultado] = importar_um(org, resumo)
+    resumo = gerar_resumo_nfe(nfe=completo, situacao=3)
+    # An unsigned summary is believed when SEFAZ's distribution delivered it (tests/documentos/test_registro_confiavel.py).
+    [resultado] = importar_um(org, resumo, origem=Origem.SEFAZ)
     assert resultado.status == "sucesso"
     assert escopo(NFe, org).get().situacao == "cancelada"
 

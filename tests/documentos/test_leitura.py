@@ -327,7 +327,8 @@ def test_it_refuses_an_unknown_root():
         identificar(raiz(f'<retDistDFeInt xmlns="{NS_NFE}"><cStat>138</cStat></retDistDFeInt>'))
     assert str(exc.value) == (
         f"raiz retDistDFeInt no namespace {NS_NFE} não é um documento fiscal suportado (esperado nfeProc, NFe, "
-        "cteProc, cteOSProc, resNFe, resEvento, procEventoNFe, procEventoCTe)"
+        "cteProc, CTe, cteOSProc, CTeOS, GTVeProc, GTVe, cteSimpProc, CTeSimp, procEventoNFe, procEventoCTe, "
+        "procCancNFe, procCancCTe, retCancNFe, retCancCTe, resNFe, resEvento)"
     )
 
 
@@ -364,7 +365,7 @@ def test_it_has_no_signed_element_for_summaries():
 
 
 def test_it_reports_a_missing_signed_element():
-    with pytest.raises(DocumentoIncompleto, match="elemento obrigatório ausente: NFe/infNFe"):
+    with pytest.raises(DocumentoIncompleto, match="elemento obrigatório ausente: nfeProc/NFe/infNFe"):
         elemento_assinado(sem(nfe_proc(), "NFe/infNFe"))
 
 

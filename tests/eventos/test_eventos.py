@@ -37,7 +37,7 @@ def test_importing_a_document_records_its_event(org, emissor, settings):
 
 def test_updates_cte_and_errors_have_their_events(org, emissor, transportadora):
     completo = gerar_nfe(certificado=emissor)
-    resumo = gerar_resumo_nfe(chave=completo.chave, emitente_cnpj="11222333000181", nome="X", valor="1.00")
+    resumo = gerar_resumo_nfe(nfe=completo)
     for documento in (resumo, completo, gerar_cte(certificado=transportadora)):
         importar_bytes(organizacao=org, nome="d.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
     cancelamento = gerar_evento_nfe(certificado=emissor, chave=completo.chave, tipo_evento="110111",
