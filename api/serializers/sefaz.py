@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from core.models import ConsultaSEFAZ
+from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.sefaz.manifestacao import MANIFESTACOES, MAX_POR_LOTE
 
 
@@ -65,3 +66,20 @@ class ResultadoManifestacaoSerializer(serializers.Serializer):
 
 class ResultadosManifestacaoSerializer(serializers.Serializer):
     resultados = ResultadoManifestacaoSerializer(many=True)
+
+
+class TentativaDeManifestacaoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TentativaDeManifestacao
+        fields = ["criada_em", "cstat", "xmotivo", "erro", "origem"]
+
+
+class ManifestacaoSerializer(serializers.ModelSerializer):
+    historico = TentativaDeManifestacaoSerializer(many=True, read_only=True, help_text="Cada tentativa, da primeira")
+
+    class Meta:
+        model = Manifestacao
+        fields = [
+            "id", "chave", "tipo", "documento", "certificado", "origem", "situacao", "tentativas", "cstat",
+            "xmotivo", "protocolo", "erro", "criada_em", "ultima_tentativa_em", "registrada_em", "historico",
+        ]  # fmt: skip

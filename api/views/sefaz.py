@@ -1,5 +1,6 @@
 """SEFAZ: query history and manifestations. Thin: the rules live in core.sefaz."""
 
+import django_filters as filtros
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -12,6 +13,7 @@ from api.filtros import ConsultaSEFAZFilterSet
 from api.paginacao import PaginacaoDocumentos
 from api.serializers import sefaz as s
 from core.models import CertificadoDigital, ConsultaSEFAZ
+from core.models.sefaz import Manifestacao
 from core.sefaz.manifestacao import ManifestacaoInvalida, manifestar
 from core.tenancy import escopo
 
@@ -28,6 +30,37 @@ class ConsultasView(DaOrganizacaoMixin, generics.ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ConsultaSEFAZFilterSet
     pagination_class = PaginacaoConsultas
+
+
+class ManifestacaoFilterSet(filtros.FilterSet):
+    situacao = filtros.ChoiceFilter(choices=Manifestacao.Situacao.choices, help_text="pendente: ainda não registrada")
+    tipo = filtros.CharFilter()
+    chave = filtros.CharFilter()
+
+    class Meta:
+        model = Manifestacao
+        fields = []
+
+
+class PaginacaoManifestacoes(PaginacaoDocumentos):
+    ordering = ("-id",)
+
+
+class ManifestacoesView(DaOrganizacaoMixin, generics.ListAPIView):
+    """Manifestações do destinatário pedidas (automáticas ou não) e cada tentativa de registrá-las.
+
+    `?situacao=pendente`: as que a SEFAZ ainda não registrou; a ciência pendente é reenviada a cada
+    consulta agendada do CNPJ até ser registrada.
+    """
+
+    model = Manifestacao
+    serializer_class = s.ManifestacaoSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ManifestacaoFilterSet
+    pagination_class = PaginacaoManifestacoes
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("historico")
 
 
 def responder_manifestacao(request, chaves, dados) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, fields
 
 from django.db import close_old_connections, connection
 from django.utils import timezone
@@ -27,9 +28,15 @@ def certificados_devidos() -> list:
     return [certificado for certificado in cursores_devidos(agora) if esta_na_hora(certificado, agora)]
 
 
+class TodasAsChamadasFalharam(RuntimeError):
+    """Every SEFAZ call of the run went without a usable answer: the task fails, so cron mails someone."""
+
+
 def consultar_devidos(escrever=None) -> str:
+    """Query every due certificate; the one-line summary. Raises TodasAsChamadasFalharam when calls were
+    made and none got a usable answer (SEFAZ down, a network or certificate problem for everyone)."""
     escrever = escrever or (lambda texto: None)
-    inicio, consultados, documentos, erros = time.monotonic(), 0, 0, 0
+    inicio, total, erros = time.monotonic(), Contagem(), 0
     for certificado in cursores_devidos():
         if time.monotonic() - inicio > ORCAMENTO_SEGUNDOS:
             break
@@ -47,9 +54,39 @@ def consultar_devidos(escrever=None) -> str:
         finally:
             if not connection.in_atomic_block:
                 close_old_connections()
-        consultados += 1
-        recebidos = sum(s.documentos for s in execucao.servicos)
-        documentos += recebidos
-        escrever(f"certificado {certificado.pk} ({certificado.documento}): {recebidos} documento(s); "
+        contagem = Contagem.da_execucao(execucao)
+        total.somar(contagem)
+        escrever(f"certificado {certificado.pk} ({certificado.documento}): {contagem.texto()}; "
                  + ", ".join(f"{s.servico}: {s.situacao}" for s in execucao.servicos))  # fmt: skip
-    return f"consultas_sefaz: {consultados} certificado(s) consultado(s), {documentos} documento(s), {erros} erro(s)."
+    resumo = (f"consultas_sefaz: {total.certificados} certificado(s) consultado(s), {total.texto()}, "
+              f"{erros} erro(s) inesperado(s).")  # fmt: skip
+    if (total.chamadas and total.falhas == total.chamadas) or (erros and not total.chamadas):
+        raise TodasAsChamadasFalharam(f"nenhuma chamada à SEFAZ teve resposta utilizável. {resumo}")
+    return resumo
+
+
+@dataclass
+class Contagem:
+    """What a run did, per certificate or summed: documents received and their outcome, calls and failures."""
+
+    certificados: int = 0
+    documentos: int = 0
+    importados: int = 0
+    duplicados: int = 0
+    erros: int = 0
+    chamadas: int = 0
+    falhas: int = 0
+
+    @classmethod
+    def da_execucao(cls, execucao) -> Contagem:
+        servicos = execucao.servicos
+        return cls(1, *(sum(getattr(s, campo) for s in servicos)
+                        for campo in ("documentos", "importados", "duplicados", "erros", "chamadas", "falhas")))  # fmt: skip
+
+    def somar(self, outra: Contagem) -> None:
+        for campo in fields(self):
+            setattr(self, campo.name, getattr(self, campo.name) + getattr(outra, campo.name))
+
+    def texto(self) -> str:
+        return (f"{self.documentos} documento(s): {self.importados} gravado(s), {self.duplicados} duplicado(s), "
+                f"{self.erros} com erro; {self.chamadas} chamada(s) à SEFAZ, {self.falhas} sem resposta utilizável")  # fmt: skip

@@ -175,6 +175,50 @@ def test_consultas_sefaz_runs_due_certificates_only(sim, org, certificado, emiss
     assert "1 certificado(s) consultado(s)" in capsys.readouterr().out
 
 
+def test_consultas_sefaz_counts_stored_duplicate_and_rejected_documents_per_certificate(sim, org, certificado,
+                                                                                       emissor, capsys):  # fmt: skip
+    from core.documentos.importacao import importar_bytes
+    from core.models import ImportLog, Origem
+
+    boa, ja_guardada = notas(emissor, 2)
+    importar_bytes(organizacao=org, nome="antes.xml", conteudo=ja_guardada.xml, origem=Origem.UPLOAD)
+    homologacao = gerar_nfe(certificado=emissor, numero=9, destinatario_documento=DESTINATARIO, ambiente=2)
+    for xml in (boa.xml, ja_guardada.xml, homologacao.xml):
+        sim.publicar(DESTINATARIO, "nfe", xml)
+
+    call_command("run_scheduled_tasks", "--task=consultas_sefaz")
+
+    saida = capsys.readouterr().out
+    assert f"certificado {certificado.pk} ({DESTINATARIO}): 3 documento(s): 1 gravado(s), 1 duplicado(s), 1 com erro" in saida
+    assert "1 certificado(s) consultado(s), 3 documento(s): 1 gravado(s), 1 duplicado(s), 1 com erro" in saida
+    rejeitado = escopo(ImportLog, org).get(status="erro")
+    assert rejeitado.nsu == 3 and "homologação" in rejeitado.mensagem
+
+
+def test_consultas_sefaz_fails_when_every_sefaz_call_failed_so_cron_mails_someone(sim, org, certificado, capsys):
+    from django.core.management.base import CommandError
+
+    from core.models import ExecucaoDeTarefa
+
+    sim.falhar_proximas(2, "http_503")  # both services of the certificate
+
+    with pytest.raises(CommandError) as erro:
+        call_command("run_scheduled_tasks", "--task=consultas_sefaz")
+
+    assert erro.value.returncode == 1
+    execucao = ExecucaoDeTarefa.objects.get(tarefa="consultas_sefaz")
+    assert execucao.resultado == "falha" and "nenhuma chamada à SEFAZ teve resposta utilizável" in execucao.resumo
+    assert "2 chamada(s) à SEFAZ, 2 sem resposta utilizável" in execucao.resumo
+
+
+def test_consultas_sefaz_succeeds_when_some_calls_were_answered(sim, org, certificado, capsys):
+    sim.falhar_proximas(1, "http_503", servico="nfe")
+
+    call_command("run_scheduled_tasks", "--task=consultas_sefaz")
+
+    assert "2 chamada(s) à SEFAZ, 1 sem resposta utilizável" in capsys.readouterr().out
+
+
 def test_consultas_sefaz_respects_the_certificate_interval(sim, org, certificado, capsys):
     from core.certificados import atualizar_certificado
 
