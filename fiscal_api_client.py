@@ -321,6 +321,24 @@ class FiscalAPIClient:
         """Uma página do histórico de importações (filtros `status`, `origem`, `chave`, `desde`, `ate`)."""
         return self._get("importacoes/", filtros)
 
+    def baixar_xml_importacao(self, id: int, destino: CaminhoDeArquivo | None = None) -> bytes:
+        """Os bytes que uma importação recebeu, como chegaram (também de uma que falhou).
+
+        Com `destino`, grava também: numa pasta existente como `importacao-{id}.xml`, senão no caminho dado.
+        Um arquivo que não foi guardado (acima do limite de tamanho) levanta `ConflitoError`.
+        """
+        conteudo = self._baixar(f"importacoes/{int(id)}/xml/")
+        _gravar(conteudo, destino, f"importacao-{int(id)}.xml")
+        return conteudo
+
+    def reprocessar_importacao(self, id: int) -> dict:
+        """Roda a importação de novo sobre o arquivo guardado: `{"reprocessado_de", "resumo", "resultados"}`.
+
+        Cada chamada é uma nova tentativa registrada (idempotente: um documento já guardado responde
+        `duplicado`); cada resultado traz o `id` do novo registro e, se falhou de novo, o motivo.
+        """
+        return self._post(f"importacoes/{int(id)}/reprocessar/")
+
     # --- Painel, estatísticas e busca ---------------------------------------------------------------
 
     def dashboard(self) -> dict:

@@ -95,7 +95,38 @@ class ImportLogSerializer(serializers.ModelSerializer):
     usuario = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Quem enviou; vazio se veio da pasta ou da SEFAZ"
     )
+    xml = serializers.SerializerMethodField(
+        help_text="Onde baixar os bytes recebidos (GET); null quando não foram guardados (acima do limite de tamanho)"
+    )
 
     class Meta:
         model = ImportLog
-        fields = ["id", "arquivo", "status", "mensagem", "chave", "tipo_xml", "origem", "nsu", "usuario", "criado_em"]
+        fields = [
+            "id", "arquivo", "status", "mensagem", "chave", "tipo_xml", "origem", "nsu", "usuario", "tamanho",
+            "sha256", "xml", "reprocessado_de", "criado_em",
+        ]  # fmt: skip
+
+    def get_xml(self, log) -> str | None:
+        if log.xml_id is None:
+            return None
+        caminho = reverse("importacao-xml", kwargs={"pk": log.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(caminho) if request is not None else caminho
+
+
+class ResultadoReprocessadoSerializer(ResultadoSerializer):
+    id = serializers.IntegerField(source="log.pk", help_text="O novo registro de importação (GET /api/importacoes/)")
+
+
+class ReprocessamentoSerializer(serializers.Serializer):
+    """A importação original e o que a nova tentativa sobre os mesmos bytes deu, documento a documento."""
+
+    reprocessado_de = serializers.IntegerField(help_text="A primeira tentativa deste arquivo")
+    resumo = ResumoSerializer()
+    resultados = ResultadoReprocessadoSerializer(many=True)
+
+    @classmethod
+    def de_resultados(cls, original: ImportLog, resultados: list, **kwargs) -> "ReprocessamentoSerializer":
+        contagem = Counter(r.status for r in resultados)
+        resumo = {status: contagem[status] for status in ImportLog.Status.values}
+        return cls({"reprocessado_de": original.pk, "resumo": resumo, "resultados": resultados}, **kwargs)

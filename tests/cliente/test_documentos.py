@@ -35,6 +35,18 @@ def test_importar_xml_sends_xml_and_zip_files(cliente, documentos, tmp_path):
     assert [i["chave"] for i in importacoes] == [nfes[0].chave]
 
 
+def test_a_failed_import_is_downloaded_and_reprocessed(cliente, tmp_path):
+    (tmp_path / "quebrado.xml").write_bytes(b"<nfeProc>truncado")
+    cliente.importar_xml(tmp_path / "quebrado.xml")
+    [falha] = cliente.listar_importacoes(status="erro")["results"]
+
+    assert cliente.baixar_xml_importacao(falha["id"], destino=tmp_path) == b"<nfeProc>truncado"
+    assert (tmp_path / f"importacao-{falha['id']}.xml").read_bytes() == b"<nfeProc>truncado"
+    resposta = cliente.reprocessar_importacao(falha["id"])
+    assert resposta["reprocessado_de"] == falha["id"] and resposta["resumo"]["erro"] == 1
+    assert "não é XML válido" in resposta["resultados"][0]["mensagem"]
+
+
 def test_lists_details_totals_and_lazy_iteration(cliente, documentos, tmp_path):
     nfes, cte = documentos
     cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
