@@ -16,7 +16,9 @@ from .geracao.documentos import (
     DocumentoGerado,
     gerar_cte,
     gerar_cte_os,
+    gerar_cte_simplificado,
     gerar_evento_nfe,
+    gerar_gtve,
     gerar_nfe,
     gerar_resumo_nfe,
 )
@@ -58,9 +60,9 @@ def documentos_demo() -> list[tuple[str, bytes]]:
         emitente_cnpj="45723174000110", nome="INDUSTRIA PAULISTA DE PAPEL SA", valor="15890.40", rng=rng, data_emissao=dia(2)
     )
     eventos = [
-        gerar_evento_nfe(certificado=fornecedor, chave=nfes[0].chave, tipo_evento="110111",
+        gerar_evento_nfe(certificado=fornecedor, chave=nfes[0].chave, tipo_evento="110111", data_evento=dia(0),
                          detalhes={"nProt": "135260000000001", "xJust": "Pedido cancelado pelo cliente"}),
-        gerar_evento_nfe(certificado=fornecedor, chave=nfes[1].chave, tipo_evento="110110",
+        gerar_evento_nfe(certificado=fornecedor, chave=nfes[1].chave, tipo_evento="110110", data_evento=dia(0),
                          detalhes={"xCorrecao": "Endereco de entrega: Rua das Flores, 100"}),
     ]
     ctes = [
@@ -69,11 +71,22 @@ def documentos_demo() -> list[tuple[str, bytes]]:
         gerar_cte(certificado=transportadora, rng=rng, modal="02", tomador="4", data_emissao=dia(3)),
         gerar_cte_os(certificado=transportadora, rng=rng, data_emissao=dia(0)),
     ]
+    # Kinds stored in part (OutroDocumento), and a correction whose NF-e has not arrived: both must show.
+    outros = [
+        gerar_gtve(certificado=transportadora, rng=rng, data_emissao=dia(1)),
+        gerar_cte_simplificado(certificado=transportadora, rng=rng, data_emissao=dia(2)),
+    ]
+    ainda_nao_chegou = gerar_nfe(certificado=industria, rng=rng, numero=901, emitente_uf="PR", data_emissao=dia(1))
+    eventos.append(
+        gerar_evento_nfe(certificado=industria, chave=ainda_nao_chegou.chave, tipo_evento="110110", data_evento=dia(0),
+                         detalhes={"xCorrecao": "Quantidade de volumes: 12"})
+    )
     return (
         [(f"{d.chave}-procNFe.xml", d.xml) for d in nfes]
         + [(f"{resumo.chave}-resNFe.xml", resumo.xml)]
         + [(f"{d.chave}-evento-{i}.xml", d.xml) for i, d in enumerate(eventos)]
         + [(f"{d.chave}-procCTe.xml", d.xml) for d in ctes]
+        + [(f"{d.chave}-proc.xml", d.xml) for d in outros]
     )
 
 

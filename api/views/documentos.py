@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
@@ -120,7 +120,7 @@ class PaginacaoEventosPendentes(PaginacaoPorCursor):
     ordering = ("-data_evento", "-id")
 
 
-class EventoPendenteViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
+class EventoPendenteViewSet(DaOrganizacaoMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Eventos (cancelamentos, cartas de correção, manifestações...) cujo documento ainda não chegou.
 
     Quando o documento chega, o evento se liga a ele, sai desta lista e vai ao feed e aos webhooks

@@ -52,12 +52,6 @@ def sem_assinatura_cancela(origem: str) -> bool:
     return origem == Origem.SEFAZ
 
 
-def _nota_da_assinatura(item: Preparado) -> str:
-    if item.assinatura and item.assinatura.estado == EstadoAssinatura.CADEIA_DESCONHECIDA:
-        return f" (assinatura sem cadeia ICP-Brasil confirmada: {item.assinatura.motivo_cadeia})"
-    return ""
-
-
 @dataclass
 class Resultado:
     """What happened to one file: `sucesso`, `duplicado` or `erro`, with a message for people."""
@@ -204,7 +198,7 @@ class _Lote:
             self.existentes.outros[item.chave] = documento
             self.outros_novos.append(documento)
             self._sinal(signals.documento_importado_signal, documento)
-            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado{_nota_da_assinatura(item)}", documento)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado", documento)
             return
         if atual.digest_value != item.assinatura.digest_value:
             mensagem = (
@@ -228,7 +222,7 @@ class _Lote:
             self._vincular_orfaos(item.chave, documento)
             sinal = signals.nfe_importada_signal if modelo is NFe else signals.cte_importado_signal
             self._sinal(sinal, documento)
-            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada{_nota_da_assinatura(item)}", documento)
+            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada", documento)
             if documento.situacao == Situacao.CANCELADA:
                 # Every cancellation is announced the same way, whichever arrived first.
                 self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])

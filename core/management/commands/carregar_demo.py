@@ -1,7 +1,8 @@
 """python manage.py carregar_demo: the demo organization, its user and token, and a few documents.
 
-Idempotent: run it again and the same organization and token come back and the documents come out
-as duplicates (keys are deterministic within a month). It also writes a new example NF-e, not imported,
+Idempotent: run it again and the same organization and token come back and the documents already
+loaded are skipped as duplicates (keys are deterministic within a month; their dates move with the day,
+and a changed document under a stored key would be a conflict, so it is never sent again). It also writes a new example NF-e, not imported,
 for trying the import by hand (the same file as `manage.py gerar_nfe_exemplo`). The token is the last
 line printed: `make -s demo | tail -1`.
 """
@@ -13,8 +14,17 @@ from rest_framework.authtoken.models import Token
 
 from core.demo import DEMO_EMAIL, DEMO_SENHA, DEMO_SLUG, NFE_EXEMPLO, documentos_demo, gravar_nfe_exemplo
 from core.documentos.importacao import Entrada, importar
-from core.models import Membro, Origem
+from core.models import CTe, EventoDocumento, Membro, NFe, Origem, OutroDocumento
 from core.organizacoes import criar_organizacao
+from core.tenancy import escopo
+
+
+def chaves_guardadas(organizacao) -> set[str]:
+    """Keys the demo organization already holds (documents, or events awaiting their document)."""
+    chaves: set[str] = set()
+    for modelo in (NFe, CTe, OutroDocumento, EventoDocumento):
+        chaves.update(escopo(modelo, organizacao).values_list("chave", flat=True))
+    return chaves
 
 
 class Command(BaseCommand):
@@ -35,8 +45,11 @@ class Command(BaseCommand):
             organizacao, usuario = membro.organizacao, membro.usuario
         token, _ = Token.objects.get_or_create(user=usuario)
 
-        entradas = [Entrada(nome, xml) for nome, xml in documentos_demo()]
+        guardadas = chaves_guardadas(organizacao)
+        documentos = documentos_demo()
+        entradas = [Entrada(nome, xml) for nome, xml in documentos if nome[:44] not in guardadas]
         contagem = Counter(r.status for r in importar(organizacao=organizacao, entradas=entradas, origem=Origem.UPLOAD))
+        contagem["duplicado"] += len(documentos) - len(entradas)
 
         self.stdout.write(
             f"Documentos demo: {contagem['sucesso']} importados, {contagem['duplicado']} já existiam, "
