@@ -101,9 +101,6 @@ class Repositorio:
     por_nome: dict[tuple, tuple[x509.Certificate, ...]]
     total: int = 0
 
-    def emissores(self, nome: x509.Name) -> tuple[x509.Certificate, ...]:
-        return self.por_nome.get(chave_do_nome(nome), ())
-
 
 # --- Public API ---------------------------------------------------------------------------------------
 
