@@ -45,6 +45,10 @@ def juntar_cursores(apps, schema_editor):
         mantido.save()
         Consulta.objects.filter(cursor__in=outros).update(cursor=mantido)
         Cursor.objects.filter(pk__in=[c.pk for c in outros]).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # The deferred foreign-key checks of the rows changed above must run before the ALTER TABLEs that
+        # follow in this transaction ("pending trigger events").
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -86,7 +86,8 @@ def test_a_rejected_ciencia_stays_pending_and_is_retried_every_run(sim, org, cer
     from core.models import CertificadoDigital
 
     consultar_certificado(certificado, origem="agendada")  # registered: 135
-    escopo(Manifestacao, org).update(situacao="pendente", chave=resumo.chave[:-1] + "0")  # an unknown key: 580
+    desconhecida = resumo.chave[:-1] + ("1" if resumo.chave[-1] == "0" else "0")
+    escopo(Manifestacao, org).update(situacao="pendente", chave=desconhecida)  # SEFAZ knows no such NF-e: 580
 
     for _ in range(2):
         passar(sim, org)
