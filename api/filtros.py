@@ -114,7 +114,7 @@ class DocumentoFiscalFilterSet(filtros.FilterSet):
     situacao = filtros.MultipleChoiceFilter(choices=Situacao.choices)
     assinatura = filtros.MultipleChoiceFilter(
         choices=EstadoAssinatura.choices,
-        label="Estado da assinatura: valida (ICP-Brasil), cadeia_desconhecida, ausente (resumo)",
+        label="Estado da assinatura: valida (ICP-Brasil), cadeia_desconhecida, ausente (resumo), invalida",
     )
     completa = BooleanoFilter()
     numero = filtros.NumberFilter(min_value=1)

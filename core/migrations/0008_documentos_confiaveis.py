@@ -17,17 +17,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='cte',
             name='assinatura',
-            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)')], max_length=20),
+            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)'), ('invalida', 'Inválida (recusada na reconferência)')], max_length=20),
         ),
         migrations.AlterField(
             model_name='eventodocumento',
             name='assinatura',
-            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)')], max_length=20),
+            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)'), ('invalida', 'Inválida (recusada na reconferência)')], max_length=20),
         ),
         migrations.AlterField(
             model_name='nfe',
             name='assinatura',
-            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)')], max_length=20),
+            field=models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)'), ('invalida', 'Inválida (recusada na reconferência)')], max_length=20),
         ),
         migrations.CreateModel(
             name='OutroDocumento',
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('destinatario_uf', models.CharField(blank=True, max_length=2)),
                 ('situacao', models.CharField(choices=[('resumo', 'Resumo (aguardando XML completo)'), ('autorizada', 'Autorizada'), ('cancelada', 'Cancelada'), ('denegada', 'Denegada'), ('sem_protocolo', 'Sem protocolo')], max_length=20)),
                 ('completa', models.BooleanField(default=True)),
-                ('assinatura', models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)')], max_length=20)),
+                ('assinatura', models.CharField(choices=[('valida', 'Válida (ICP-Brasil)'), ('cadeia_desconhecida', 'Válida, mas o certificado não é de uma AC ICP-Brasil conhecida'), ('ausente', 'Ausente (resumo)'), ('invalida', 'Inválida (recusada na reconferência)')], max_length=20)),
                 ('origem', models.CharField(choices=[('upload', 'Upload'), ('pasta', 'Pasta'), ('sefaz', 'SEFAZ')], max_length=10)),
                 ('nsu', models.BigIntegerField(blank=True, null=True)),
                 ('protocolo', models.CharField(blank=True, max_length=20)),

@@ -27,6 +27,8 @@ class EstadoAssinatura(models.TextChoices):
     VALIDA = "valida", "Válida (ICP-Brasil)"
     CADEIA_DESCONHECIDA = "cadeia_desconhecida", "Válida, mas o certificado não é de uma AC ICP-Brasil conhecida"
     AUSENTE = "ausente", "Ausente (resumo)"
+    # Stored by an earlier release, refused by today's checks (core.documentos.reverificacao).
+    INVALIDA = "invalida", "Inválida (recusada na reconferência)"
 
 
 class Origem(models.TextChoices):

@@ -230,3 +230,62 @@ def test_nothing_hostile_is_accepted_in_one_upload(org, emissor, transportadora)
     assert [r.status for r in resultados] == ["erro"] * len(hostis)
     assert importar(org, genuina.xml).status == "sucesso"
     assert list(escopo(NFe, org).values_list("chave", flat=True)) == [genuina.chave]
+
+
+# --- wrapping in every root ---------------------------------------------------------------------------------
+
+
+def _raizes(emissor, transportadora):
+    from core.geracao.documentos import gerar_cte_os, gerar_cte_simplificado, gerar_evento_cte, gerar_gtve
+
+    nfe = gerar_nfe(certificado=emissor, numero=300)
+    cte = gerar_cte(certificado=transportadora, numero=301)
+    return {
+        "nfeProc": nfe.xml,
+        "NFe": gerar_nfe(certificado=emissor, numero=302, com_protocolo=False).xml,
+        "cteProc": cte.xml,
+        "CTe": gerar_cte(certificado=transportadora, numero=303, com_protocolo=False).xml,
+        "cteOSProc": gerar_cte_os(certificado=transportadora, numero=304).xml,
+        "GTVeProc": gerar_gtve(certificado=transportadora, numero=305).xml,
+        "cteSimpProc": gerar_cte_simplificado(certificado=transportadora, numero=306).xml,
+        "procEventoNFe": gerar_evento_nfe(certificado=emissor, chave=nfe.chave, tipo_evento="110111").xml,
+        "procEventoCTe": gerar_evento_cte(certificado=transportadora, chave=cte.chave, tipo_evento="110111").xml,
+    }
+
+
+RAIZES = ["nfeProc", "NFe", "cteProc", "CTe", "cteOSProc", "GTVeProc", "cteSimpProc", "procEventoNFe", "procEventoCTe"]
+
+
+@pytest.fixture(scope="module")
+def documentos_por_raiz(emissor, transportadora):
+    return _raizes(emissor, transportadora)
+
+
+@pytest.mark.parametrize("posicao", ["antes", "depois"])
+@pytest.mark.parametrize("tipo", RAIZES)
+def test_wrapping_is_refused_in_every_root(org, documentos_por_raiz, tipo, posicao):
+    """A forged, unsigned twin of the document (or of its signed element, for bare roots) next to the genuine one."""
+    from core.documentos.leitura import localizar
+
+    original = documentos_por_raiz[tipo]
+    estrutura = localizar(raiz(original))
+    assert estrutura.tipo == tipo
+    alvo = estrutura.assinado if estrutura.documento is estrutura.raiz else estrutura.documento
+    gemeo = sem_assinatura(copy.deepcopy(alvo))
+    for folha in gemeo.iter():
+        if folha.text and folha.text.strip() and len(folha) == 0 and folha.text.strip().replace(".", "").isdigit():
+            folha.text = "1"  # a forger's values: every number becomes 1
+    alvo.addprevious(gemeo) if posicao == "antes" else alvo.addnext(gemeo)
+    resultado = importar(org, xml_de(estrutura.raiz), nome=f"{tipo}.xml")
+    assert resultado.status == "erro" and "2 elementos" in resultado.mensagem, resultado.mensagem
+    assert resultado.documento is None
+    from core.models import OutroDocumento
+
+    for modelo in (NFe, CTe, OutroDocumento, EventoDocumento):
+        assert not escopo(modelo, org).exists(), modelo.__name__
+
+
+@pytest.mark.parametrize("tipo", RAIZES)
+def test_every_genuine_root_is_accepted(org, documentos_por_raiz, tipo):
+    resultado = importar(org, documentos_por_raiz[tipo], nome=f"{tipo}.xml")
+    assert resultado.status == "sucesso", resultado.mensagem
