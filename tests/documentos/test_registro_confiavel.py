@@ -238,3 +238,34 @@ def test_gtve_and_cte_simplificado_are_stored_listed_served_and_announced(org, n
     assert (anuncio["chave"], anuncio["tipo"]) == (documento.chave, tipo)
 
     assert importar(org, documento.xml).status == "duplicado"
+
+
+def test_a_bare_retcancnfe_is_kept_but_only_a_signed_request_or_sefaz_cancels(org, emissor):
+    nota = gerar_nfe(certificado=emissor)
+    importar(org, nota.xml)
+    proc = etree.fromstring(proc_canc_nfe(emissor, nota.chave))
+    so_o_retorno = etree.tostring(proc.find(f"{N}retCancNFe"), xml_declaration=True, encoding="UTF-8")
+    resultado = importar(org, so_o_retorno, nome="retCancNFe.xml")
+    assert resultado.status == "sucesso" and "só é cancelado pelo evento assinado" in resultado.mensagem
+    assert escopo(NFe, org).get().situacao == Situacao.AUTORIZADA
+    assert importar(org, etree.tostring(proc), nome="procCancNFe.xml").status == "sucesso"
+    assert escopo(NFe, org).get().situacao == Situacao.CANCELADA
+
+
+def test_an_old_layout_cancellation_signed_by_another_company_is_refused(org, emissor, outro_certificado):
+    nota = gerar_nfe(certificado=emissor)
+    importar(org, nota.xml)
+    resultado = importar(org, proc_canc_nfe(outro_certificado, nota.chave), nome="procCancNFe.xml")
+    # The old layout has no author field: the author is the emitter in the key, so the signer must be it.
+    assert resultado.status == "erro" and "que não é do autor do evento 11222333000181" in resultado.mensagem
+    assert escopo(NFe, org).get().situacao == Situacao.AUTORIZADA
+
+
+def test_a_cte_whose_protocol_says_cancelled_is_stored_cancelled(org, transportadora):
+    from core.geracao.documentos import gerar_cte
+    from core.models import CTe
+
+    cte = gerar_cte(certificado=transportadora, codigo_status=101)
+    assert importar(org, cte.xml).status == "sucesso"
+    assert escopo(CTe, org).get().situacao == Situacao.CANCELADA
+    assert cancelamentos_anunciados(org, cte.chave) == 1
