@@ -216,7 +216,9 @@ class Manifestacao(DaOrganizacao):
     chave = models.CharField(max_length=44)
     tipo = models.CharField(max_length=16, help_text="ciencia, confirmacao, desconhecimento ou nao_realizada")
     documento = models.CharField(max_length=14, help_text="CNPJ/CPF do autor (o destinatário)")
-    certificado = models.ForeignKey(CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    certificado = models.ForeignKey(
+        CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     origem = models.CharField(max_length=12, default="api", help_text="automatica, api, admin ou comando")
     situacao = models.CharField(max_length=10, choices=Situacao.choices, default=Situacao.PENDENTE)
     tentativas = models.PositiveIntegerField(default=0)

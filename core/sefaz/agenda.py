@@ -79,14 +79,15 @@ class Contagem:
 
     @classmethod
     def da_execucao(cls, execucao) -> Contagem:
-        servicos = execucao.servicos
-        return cls(1, *(sum(getattr(s, campo) for s in servicos)
-                        for campo in ("documentos", "importados", "duplicados", "erros", "chamadas", "falhas")))  # fmt: skip
+        campos = ("documentos", "importados", "duplicados", "erros", "chamadas", "falhas")
+        return cls(1, *(sum(getattr(s, campo) for s in execucao.servicos) for campo in campos))
 
     def somar(self, outra: Contagem) -> None:
         for campo in fields(self):
             setattr(self, campo.name, getattr(self, campo.name) + getattr(outra, campo.name))
 
     def texto(self) -> str:
-        return (f"{self.documentos} documento(s): {self.importados} gravado(s), {self.duplicados} duplicado(s), "
-                f"{self.erros} com erro; {self.chamadas} chamada(s) à SEFAZ, {self.falhas} sem resposta utilizável")  # fmt: skip
+        return (
+            f"{self.documentos} documento(s): {self.importados} gravado(s), {self.duplicados} duplicado(s), "
+            f"{self.erros} com erro; {self.chamadas} chamada(s) à SEFAZ, {self.falhas} sem resposta utilizável"
+        )

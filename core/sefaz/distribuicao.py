@@ -469,7 +469,7 @@ def _preencher_lacunas(cursor, cliente, uf, execucao, resultado) -> None:
 
 
 def _registrar_falha(cursor, execucao, tipo, falha: FalhaDeComunicacao, resultado, nsu=None) -> None:
-    agora = timezone.now()
+    agora, espera_anterior = timezone.now(), cursor.proxima_consulta_em
     consulta = _consulta(cursor, execucao, tipo, None, nsu_consultado=nsu, erro=falha.motivo)
     with transaction.atomic():
         if falha.permanente:
@@ -477,14 +477,17 @@ def _registrar_falha(cursor, execucao, tipo, falha: FalhaDeComunicacao, resultad
             resultado.situacao = "problema"
         else:
             _adiar(cursor, agora)
-            resultado.situacao, resultado.proxima_consulta_em = "erro", cursor.proxima_consulta_em
-        if tipo == Tipo.DIST_NSU and not falha.talvez_processada:
-            cursor.chamada_em_andamento_em = None  # SEFAZ never processed it: repeating it is safe
-        elif tipo == Tipo.DIST_NSU:
+            resultado.situacao = "erro"
+        if tipo == Tipo.DIST_NSU and falha.talvez_processada:
             # The answer may exist and be lost (timeout, reset after sending): hold the sequence for the
             # hour, never the short backoff (repeating early is 656 and restarts SEFAZ's hour).
-            cursor.proxima_consulta_em = max(cursor.proxima_consulta_em, cursor.chamada_em_andamento_em + ESPERA_SEM_NOVIDADES)
-            resultado.proxima_consulta_em = cursor.proxima_consulta_em
+            perdida = cursor.chamada_em_andamento_em + ESPERA_SEM_NOVIDADES
+            cursor.proxima_consulta_em = max(cursor.proxima_consulta_em or perdida, perdida)
+        elif tipo == Tipo.DIST_NSU:
+            cursor.chamada_em_andamento_em = None  # SEFAZ never processed it: repeating it is safe
+        elif espera_anterior:  # a failed consNSU never shortens the wait distNSU is under
+            cursor.proxima_consulta_em = max(cursor.proxima_consulta_em or espera_anterior, espera_anterior)
+        resultado.proxima_consulta_em = cursor.proxima_consulta_em
         cursor.ultima_consulta_em = agora
         _salvar_cursor(cursor)
         inserir(ConsultaSEFAZ, execucao.certificado.organizacao, [consulta])

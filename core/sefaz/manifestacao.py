@@ -210,7 +210,8 @@ def _registrar_tentativas(certificado, tipo: str, origem: str, resultados: list[
     """One TentativaDeManifestacao per key and the Manifestacao's state, in the caller's transaction."""
     organizacao, agora, Situacao = certificado.organizacao, timezone.now(), Manifestacao.Situacao
     pedir_manifestacoes(certificado, [r.chave for r in resultados], tipo, origem=origem)
-    linhas = {m.chave: m for m in escopo(Manifestacao, organizacao).filter(tipo=tipo, chave__in=[r.chave for r in resultados])}
+    chaves = [r.chave for r in resultados]
+    linhas = {m.chave: m for m in escopo(Manifestacao, organizacao).filter(tipo=tipo, chave__in=chaves)}
     tentativas = []
     for resultado in resultados:
         manifestacao = linhas[resultado.chave]

@@ -397,3 +397,17 @@ def test_the_client_ignores_requests_ca_bundle_from_the_environment(sim, org, ce
     [servico] = consultar_certificado(certificado, origem="agendada").servicos
 
     assert servico.cstat == 137
+
+
+@pytest.mark.django_db
+def test_a_failed_consnsu_never_shortens_the_hour_distnsu_is_waiting(sim, org, certificado):
+    consultar_certificado(certificado, origem="agendada")  # 137: distNSU waits an hour
+    espera = cursor_de(org).proxima_consulta_em
+    CursorDistribuicao.objects.update(lacunas=[1])
+    sim.falhar_proximas(1, "http_503")
+
+    [servico] = consultar_certificado(certificado, origem="agendada").servicos
+
+    assert [(c.tipo, c.falha) for c in sim.chamadas[1:]] == [(None, "http_503")]  # the consNSU, refused
+    assert servico.falhas == 1 and cursor_de(org).lacunas == [1]
+    assert cursor_de(org).proxima_consulta_em == espera
