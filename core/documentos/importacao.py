@@ -97,7 +97,8 @@ def _com_original(item: Preparado | Falha, conteudo: bytes) -> Preparado | Falha
 
 def _da_invalida(arquivo: EntradaInvalida, entrada: Entrada, limites: Limites) -> dict:
     conteudo = getattr(arquivo, "conteudo", None)
-    if conteudo is None and arquivo.nome in ("", entrada.nome):
+    sem_retrato = conteudo is None and getattr(arquivo, "tamanho", None) is None
+    if sem_retrato and arquivo.nome in ("", entrada.nome):
         conteudo = entrada.conteudo  # the upload itself was refused (a corrupt or empty ZIP, an empty file)
     return _recebido(conteudo, limites, arquivo)
 

@@ -22,6 +22,10 @@ def ligar_sucessos_aos_xmls(apps, schema_editor):
     ImportLog.objects.filter(xml__isnull=False, tamanho__isnull=True).update(
         tamanho=Subquery(arquivo.values("tamanho")[:1]), sha256=Subquery(arquivo.values("sha256")[:1])
     )
+    if schema_editor.connection.vendor == "postgresql":
+        # The foreign key checks of these UPDATEs are deferred to the commit, and PostgreSQL refuses the
+        # CREATE INDEX this migration runs next on a table with pending trigger events: run them now.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -200,7 +200,7 @@ def test_it_lists_the_organizations_logs_newest_first(api, logs, nova_org):
     assert arquivos_da_pagina(resposta) == ["ruim.xml", "n1.xml", "n0.xml"]
     primeiro = resposta.json()["results"][0]
     assert set(primeiro) == {"id", "arquivo", "status", "mensagem", "chave", "tipo_xml", "origem", "nsu", "usuario",
-                             "criado_em"}  # fmt: skip
+                             "tamanho", "sha256", "xml", "reprocessado_de", "criado_em"}  # fmt: skip
     assert (primeiro["status"], primeiro["origem"], primeiro["usuario"]) == ("erro", "upload", nova_org.usuario.username)
 
 
