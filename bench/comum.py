@@ -32,3 +32,15 @@ def banco_descartavel(nome: str) -> Iterator[Path]:
             registro.parar()  # the API request log rows still queued go to this database, not the real one
             connection.close()
             connection.creation.destroy_test_db(nome_original, verbosity=0)
+
+
+def confiar_na_ac_de_teste(pasta: Path) -> None:
+    """Trust the test CA that signs the bench's documents, so every import runs the whole ICP-Brasil chain
+    check (leaf -> AC -> root), as a real document does, instead of stopping at an unknown issuer."""
+    from django.conf import settings
+
+    from core.geracao.certificado import pem_autoridade_teste
+
+    arquivo = pasta / "ac-teste.pem"
+    arquivo.write_bytes(pem_autoridade_teste())
+    settings.FISCAL_CADEIA_CERTIFICADOS_EXTRAS = [str(arquivo)]

@@ -26,7 +26,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.comum import banco_descartavel  # noqa: E402
+from bench.comum import banco_descartavel, confiar_na_ac_de_teste  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -96,6 +96,7 @@ def main() -> None:
     with banco_descartavel("bench_importacao") as temporaria:
         pasta = temporaria / "xml"
         pasta.mkdir()
+        confiar_na_ac_de_teste(temporaria)
         print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
         conteudos = gerar_arquivos(pasta, opcoes.n)
         parse = max(medir_parse_puro(conteudos) for _ in range(3))

@@ -45,7 +45,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.comum import banco_descartavel  # noqa: E402
+from bench.comum import banco_descartavel, confiar_na_ac_de_teste  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.core.mail import EmailMessage  # noqa: E402
@@ -208,6 +208,7 @@ def main() -> None:
         settings.SEFAZ_PAUSA_ENTRE_PAGINAS = 0
         settings.SEFAZ_MAX_PAGINAS = paginas + 10
         settings.EMAIL_FILE_PATH = str(temporaria / "emails")  # file backend: still written, then removed
+        confiar_na_ac_de_teste(temporaria)
         pasta = temporaria / "xml"
         pasta.mkdir()
         print(f"gerando {opcoes.n} NF-e assinadas para {DESTINATARIO}...", flush=True)

@@ -118,7 +118,7 @@ def _validar_documento(estrutura: Estrutura, dados: DadosNFe | DadosCTe | DadosO
     if dados.protocolo and dados.protocolo.chave != dados.chave:
         conferir_protocolo(dados.chave, dados.protocolo, None)
     conferir_ambiente(dados.ambiente)
-    assinatura = verificar_assinatura(estrutura.assinado)
+    assinatura = verificar_assinatura(estrutura.assinado, conferir_ids=False)
     assinatura = conferir_signatario(
         assinatura,
         titular=dados.emitente.documento,
@@ -138,13 +138,13 @@ def _validar_evento(estrutura: Estrutura, dados: DadosEvento) -> tuple[Assinatur
         conferir_evento_registrado(dados.protocolo, dados.chave)
         if estrutura.assinatura is None:
             return None, ""
-        assinatura = verificar_assinatura(estrutura.assinado)
+        assinatura = verificar_assinatura(estrutura.assinado, conferir_ids=False)
         titular = _documento_do_certificado(assinatura)
         return conferir_signatario(assinatura, titular=titular, papel="autorizador", momento=dados.data_evento), ""
     if not dados.completo:
         return None, ""
     _conferir_id_evento(estrutura, dados)
-    assinatura = verificar_assinatura(estrutura.assinado)
+    assinatura = verificar_assinatura(estrutura.assinado, conferir_ids=False)
     if dados.tipo_evento in TIPOS_CANCELAMENTO and not _mesmo_emitente(dados.autor_documento, partes.cnpj_emitente):
         raise DocumentoRejeitado(
             f"cancelamento pedido por {dados.autor_documento}, que não é o emitente da chave {dados.chave} "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 
 from core.certificados.cadeia import documentos_do_signatario, verificar_cadeia
 
@@ -35,7 +36,7 @@ def conferir_signatario(
     `papel` names it in messages ("emitente", "autor do evento").
     """
     cadeia = verificar_cadeia(assinatura.certificado_der, assinatura.intermediarios_der, momento)
-    cnpj, cpf = documentos_do_signatario(assinatura.certificado_der)
+    cnpj, cpf = _documentos(assinatura.certificado_der)
     quem = cnpj or cpf or "sem CNPJ/CPF"
     if cadeia.autoassinado:
         raise DocumentoRejeitado(
@@ -54,6 +55,12 @@ def conferir_signatario(
     if cadeia.confiavel:
         return replace(assinatura, estado=VALIDA, motivo_cadeia="")
     return replace(assinatura, estado=CADEIA_DESCONHECIDA, motivo_cadeia=cadeia.motivo)
+
+
+@lru_cache(maxsize=256)
+def _documentos(certificado_der: bytes) -> tuple[str, str]:
+    # A bulk import sees the same few signers thousands of times: read each certificate's CNPJ/CPF once.
+    return documentos_do_signatario(certificado_der)
 
 
 def mesmo_titular(cnpj: str, cpf: str, documento: str) -> bool:

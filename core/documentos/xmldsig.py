@@ -64,12 +64,13 @@ def canonicalizar(elemento: etree._Element) -> bytes:
     return etree.tostring(copia, method="c14n")
 
 
-def verificar_assinatura(assinado: etree._Element) -> Assinatura:
+def verificar_assinatura(assinado: etree._Element, *, conferir_ids: bool = True) -> Assinatura:
     """Verify the enveloped signature of ``assinado`` (infNFe, infCte, infEvento, infCanc).
 
     Only cryptographic integrity is checked here; who signed (CNPJ of the emitter, ICP-Brasil chain) is
     `core.documentos.signatario`'s job. ``assinado`` must be the node located by
-    `core.documentos.leitura.localizar`, the same one the readers read.
+    `core.documentos.leitura.localizar`, the same one the readers read; `localizar` already refused a
+    repeated signed Id anywhere in the file, so the pipeline passes ``conferir_ids=False``.
     """
     id_assinado = assinado.get("Id")
     pai = assinado.getparent()
@@ -79,7 +80,8 @@ def verificar_assinatura(assinado: etree._Element) -> Assinatura:
     signed_info = _filho(assinatura, _SIGNED_INFO, "SignedInfo")
     hash_assinatura = _metodo_assinatura(signed_info)
     referencia = _referencia(signed_info, id_assinado)
-    _recusar_id_duplicado(pai, id_assinado)
+    if conferir_ids:
+        _recusar_id_duplicado(pai, id_assinado)
     digest_value = _conferir_digest(assinado, referencia)
     certificado_der = _conferir_rsa(assinatura, signed_info, hash_assinatura)
     return Assinatura(
