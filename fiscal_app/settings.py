@@ -225,6 +225,9 @@ FISCAL_MAX_XML_BYTES = env.int("FISCAL_MAX_XML_BYTES", default=5 * 1024 * 1024)
 FISCAL_MAX_ZIP_ENTRIES = env.int("FISCAL_MAX_ZIP_ENTRIES", default=10_000)
 FISCAL_MAX_ZIP_TOTAL_BYTES = env.int("FISCAL_MAX_ZIP_TOTAL_BYTES", default=512 * 1024 * 1024)
 FISCAL_MAX_ZIP_DEPTH = env.int("FISCAL_MAX_ZIP_DEPTH", default=2)
+# Refused entries (too big, corrupt, unsafe name...) one upload reports one by one; the next one stops
+# the upload with a single error that counts them, so a hostile ZIP leaves a bounded ImportLog.
+FISCAL_MAX_ZIP_ERROS = env.int("FISCAL_MAX_ZIP_ERROS", default=100)
 # Documents issued in homologation (tpAmb=2) have no fiscal value; refuse them unless asked.
 FISCAL_ACEITAR_HOMOLOGACAO = env.bool("FISCAL_ACEITAR_HOMOLOGACAO", default=False)
 # How many documents the import pipeline writes per transaction in bulk mode.

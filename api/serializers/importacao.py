@@ -2,11 +2,14 @@
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
-from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.urls import reverse
 from rest_framework import serializers
 
+from api.envio import ArquivoRecusado
+from core.documentos.entrada import mapear
 from core.documentos.importacao import Entrada
 from core.models import CTe, EventoDocumento, ImportLog, NFe, TipoDocumento
 
@@ -26,21 +29,36 @@ class ImportarSerializer(serializers.Serializer):
         return dados
 
     def entradas(self) -> Iterator[Entrada]:
-        """The files as pipeline inputs, each read only when the pipeline reaches it."""
+        """The files as pipeline inputs, each opened only when the pipeline reaches it.
+
+        A file Django streamed to disk is mapped, not read: the pipeline takes a ZIP one entry at a
+        time. A file refused for size while it streamed (api.envio) comes with its size and SHA-256.
+        """
         arquivos = list(self.validated_data.get("arquivos") or [])
         if self.validated_data.get("arquivo"):
             arquivos.append(self.validated_data["arquivo"])
-        # The same bound as the folder command (core.documentos.lote): an upload above it is never
-        # read into memory. Django already spooled anything above FILE_UPLOAD_MAX_MEMORY_SIZE to disk.
-        limite = max(settings.FISCAL_MAX_ZIP_TOTAL_BYTES, settings.FISCAL_MAX_XML_BYTES)
         for arquivo in arquivos:
             nome = arquivo.name or "arquivo"
-            if arquivo.size > limite:
-                yield Entrada(nome, b"", erro=f"arquivo com mais de {limite} bytes, acima do limite de importação")
+            if isinstance(arquivo, ArquivoRecusado):
+                yield Entrada(nome, b"", erro=arquivo.motivo, tamanho=arquivo.size, sha256=arquivo.sha256)
                 continue
-            arquivo.seek(0)
-            yield Entrada(nome, arquivo.read())
-            arquivo.close()
+            with arquivo, _conteudo(arquivo) as conteudo:
+                yield Entrada(nome, conteudo)
+
+
+@contextmanager
+def _conteudo(arquivo):
+    if not isinstance(arquivo, TemporaryUploadedFile):
+        arquivo.seek(0)
+        yield arquivo.read()  # in memory already: at most FILE_UPLOAD_MAX_MEMORY_SIZE
+        return
+    mapa = mapear(arquivo.file)
+    try:
+        yield mapa
+    finally:
+        if not isinstance(mapa, bytes):
+            with suppress(BufferError):  # a view someone still holds: the mapping goes with it
+                mapa.close()
 
 
 class ResultadoSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.base import DaOrganizacaoMixin
+from api.envio import LimiteDoEnvio
 from api.erros import Conflito
 from api.filtros import ImportLogFilterSet
 from api.paginacao import PaginacaoPorData
@@ -24,7 +25,7 @@ from api.serializers.importacao import (
     ImportLogSerializer,
     ReprocessamentoSerializer,
 )
-from core.documentos.entrada import parece_zip
+from core.documentos.entrada import Limites, parece_zip
 from core.documentos.importacao import importar
 from core.documentos.reprocessamento import ReprocessamentoImpossivel, bytes_guardados, reprocessar
 from core.models import ImportLog, Origem
@@ -33,23 +34,37 @@ from core.models import ImportLog, Origem
 class ImportarView(APIView):
     parser_classes = [MultiPartParser]
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: the CSRF check of a session login parses it too.
+        self.limites = Limites.das_configuracoes().para_um_envio()
+        self.limite_do_envio = LimiteDoEnvio(request, self.limites)
+        request.upload_handlers = [self.limite_do_envio, *request.upload_handlers]
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="importar",
         request={"multipart/form-data": ImportarSerializer},
-        responses=ImportacaoSerializer,
+        responses={200: ImportacaoSerializer, 413: OpenApiResponse(description="Corpo maior que o limite do envio")},
         summary="Importa XMLs de NF-e/CT-e (ou ZIPs de XMLs)",
     )
     def post(self, request):
         """Cada arquivo (XML ou ZIP) passa pela mesma importação do comando importar_xml.
 
         Responde 200 com um resultado por documento (sucesso, duplicado ou erro), mesmo quando
-        algum arquivo falha; 400 apenas quando nenhum arquivo foi enviado.
+        algum arquivo falha (um arquivo acima do limite é um erro desse arquivo); 400 quando nenhum
+        arquivo foi enviado; 413, sem ler os arquivos, quando o corpo passa do limite do envio.
         """
-        envio = ImportarSerializer(data=_dados_do_envio(request))
+        dados = _dados_do_envio(request)
+        self.limite_do_envio.conferir()
+        envio = ImportarSerializer(data=dados)
         envio.is_valid(raise_exception=True)
         resultados = list(
             importar(
-                organizacao=request.organizacao, entradas=envio.entradas(), origem=Origem.UPLOAD, usuario=request.user
+                organizacao=request.organizacao,
+                entradas=envio.entradas(),
+                origem=Origem.UPLOAD,
+                usuario=request.user,
+                limites=self.limites,  # one budget for every file of this upload
             )
         )
         return Response(ImportacaoSerializer.de_resultados(resultados, context={"request": request}).data)

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection, connections
 
 from core.models import ImportLog, Organizacao
 from core.notifications import notificacoes_agrupadas, notificacoes_suprimidas
 from core.notifications.agrupamento import marco_de_eventos, registrar_eventos_gravados
 
+from .entrada import Limites, copia_mapeada, medir, parece_zip
 from .gravacao import Resultado
 from .importacao import Entrada, importar
 
@@ -28,14 +28,28 @@ MINIMO_PARA_PARALELO = 500
 
 
 def ler_arquivo(caminho: Path) -> Entrada:
-    """The file as an Entrada; a file that cannot be read becomes an Entrada with its error."""
-    limite = max(settings.FISCAL_MAX_ZIP_TOTAL_BYTES, settings.FISCAL_MAX_XML_BYTES)
+    """The file as an Entrada; a file that cannot be read becomes an Entrada with its error.
+
+    Nothing over the limits is read into memory: a file refused for size is only streamed through
+    SHA-256, for the import log. A ZIP larger than one XML is copied to a private temporary file and
+    mapped, so the pipeline reads it one entry at a time and a change to the original meanwhile
+    cannot kill the process (reading a mapped file that shrinks does).
+    """
+    limites = Limites.das_configuracoes()
     try:
-        if caminho.stat().st_size > limite:
-            return Entrada(str(caminho), b"", erro=f"arquivo com mais de {limite} bytes, acima do limite de importação")
-        return Entrada(str(caminho), caminho.read_bytes())
+        tamanho = caminho.stat().st_size
+        if tamanho <= limites.max_xml_bytes:
+            return Entrada(str(caminho), caminho.read_bytes())
+        with caminho.open("rb") as arquivo:
+            zip_ = parece_zip(arquivo.read(4))
+            if zip_ and tamanho <= limites.max_arquivo_bytes:
+                return Entrada(str(caminho), copia_mapeada(arquivo))
+            tamanho, sha256 = medir(arquivo)
     except OSError as erro:
         return Entrada(str(caminho), b"", erro=f"não foi possível ler o arquivo: {erro.strerror}")
+    limite = limites.max_arquivo_bytes if zip_ else limites.max_xml_bytes
+    erro = f"{'ZIP' if zip_ else 'arquivo'} de {tamanho} bytes, acima do limite de {limite} bytes"
+    return Entrada(str(caminho), b"", erro=erro, tamanho=tamanho, sha256=sha256)
 
 
 def processos_sugeridos(quantidade_de_arquivos: int) -> int:

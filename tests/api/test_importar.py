@@ -1,11 +1,17 @@
 """POST /api/importar/ (uploads through the import pipeline) and GET /api/importacoes/ (the log)."""
 
+import hashlib
+import http.client
+import json
+import socket
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from api.envio import MARGEM_MULTIPART
 from api.views import importacao as views_importacao
 from core.geracao.documentos import (
     DocumentoGerado,
@@ -108,26 +114,93 @@ def test_an_empty_or_broken_file_is_an_error_of_that_file_only(api, emissor):
     assert "vazio" in corpo["resultados"][0]["mensagem"]
 
 
-def test_a_file_above_the_limit_is_refused_without_being_read(api, settings, monkeypatch):
-    settings.FISCAL_MAX_XML_BYTES = 1000
-    settings.FISCAL_MAX_ZIP_TOTAL_BYTES = 2000
-    lidos = []
+def espiar_entradas(monkeypatch) -> list:
+    """What the view hands the pipeline: (name, content type, bytes held, size, sha256) of each file."""
+    vistas = []
     importar = views_importacao.importar
 
     def espiao(*, entradas, **kwargs):
-        entradas = (lidos.append((e.nome, len(e.conteudo))) or e for e in entradas)
-        return importar(entradas=entradas, **kwargs)
+        def anotadas():
+            for e in entradas:
+                vistas.append((e.nome, type(e.conteudo).__name__, len(e.conteudo), e.tamanho, e.sha256))
+                yield e
+
+        return importar(entradas=anotadas(), **kwargs)
 
     monkeypatch.setattr(views_importacao, "importar", espiao)
-    grande = arquivo("grande.zip", b"PK\x03\x04" + b"0" * 5000)
+    return vistas
 
-    corpo = enviar(api, arquivos=[grande, arquivo("pequeno.xml", b"<a/>")]).json()
+
+def test_a_file_above_the_limit_is_refused_without_being_read(api, settings, monkeypatch):
+    settings.FISCAL_MAX_XML_BYTES = 1000
+    settings.FISCAL_MAX_ZIP_TOTAL_BYTES = 2000
+    vistas = espiar_entradas(monkeypatch)
+    grande = b"PK\x03\x04" + b"0" * 5000
+
+    corpo = enviar(api, arquivos=[arquivo("grande.zip", grande), arquivo("pequeno.xml", b"<a/>")]).json()
 
     assert corpo["resultados"][0] == {
         "arquivo": "grande.zip", "status": "erro", "chave": "", "tipo_xml": "", "link": None,
-        "mensagem": "arquivo com mais de 2000 bytes, acima do limite de importação",
+        "mensagem": "ZIP de 5004 bytes, acima do limite de 2000 bytes",
     }  # fmt: skip
-    assert lidos == [("grande.zip", 0), ("pequeno.xml", 4)]
+    assert vistas == [
+        ("grande.zip", "bytes", 0, 5004, hashlib.sha256(grande).hexdigest()),
+        ("pequeno.xml", "bytes", 4, None, ""),
+    ]
+
+
+def test_a_plain_file_over_the_xml_limit_is_measured_not_kept(api, settings, monkeypatch):
+    settings.FISCAL_MAX_XML_BYTES = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # even streamed to disk, it is stored no further than the limit
+    vistas = espiar_entradas(monkeypatch)
+    grande = b"<a>" + b"x" * 300_000 + b"</a>"
+
+    corpo = enviar(api, arquivos=[arquivo("grande.xml", grande)]).json()
+
+    assert corpo["resultados"][0]["mensagem"] == f"arquivo de {len(grande)} bytes, acima do limite de 1000 bytes"
+    assert vistas == [("grande.xml", "bytes", 0, len(grande), hashlib.sha256(grande).hexdigest())]
+
+
+def test_a_zip_streamed_to_disk_is_mapped_not_read(api, org, emissor, settings, monkeypatch):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    vistas = espiar_entradas(monkeypatch)
+    notas = [gerar_nfe(certificado=emissor) for _ in range(2)]
+    lote = gerar_lote_zip(notas, lambda d: f"{d.chave}.xml")
+
+    corpo = enviar(api, arquivos=[arquivo("lote.zip", lote)]).json()
+
+    assert corpo["resumo"] == {"sucesso": 2, "duplicado": 0, "erro": 0}
+    assert vistas == [("lote.zip", "mmap", len(lote), None, "")]
+
+
+def test_the_files_of_one_upload_share_one_budget(api, org, emissor, settings):
+    notas = [gerar_nfe(certificado=emissor) for _ in range(3)]
+    settings.FISCAL_MAX_ZIP_TOTAL_BYTES = len(notas[0].xml) + len(notas[1].xml) + 10
+    zips = [arquivo(f"{n}.zip", gerar_lote_zip([nota], lambda d: "nota.xml")) for n, nota in enumerate(notas)]
+
+    corpo = enviar(api, arquivos=zips).json()
+
+    assert [(r["arquivo"], r["status"]) for r in corpo["resultados"]] == [
+        ("0.zip/nota.xml", "sucesso"), ("1.zip/nota.xml", "sucesso"), ("2.zip/nota.xml", "erro"),
+    ]  # fmt: skip
+    limite = settings.FISCAL_MAX_ZIP_TOTAL_BYTES
+    assert corpo["resultados"][2]["mensagem"] == f"ZIP excede o limite total de {limite} bytes descompactados"
+
+
+def test_a_body_over_the_limit_is_answered_413_naming_the_file(api, settings, monkeypatch):
+    settings.FISCAL_MAX_ZIP_TOTAL_BYTES = 1000
+    settings.FISCAL_MAX_XML_BYTES = 1000
+    vistas = espiar_entradas(monkeypatch)
+    limite = 1000 + MARGEM_MULTIPART
+
+    resposta = enviar(api, arquivos=[arquivo("enorme.zip", b"PK\x03\x04" + bytes(limite))])
+
+    assert resposta.status_code == 413
+    corpo = resposta.json()
+    assert corpo["erro"].startswith(f"enorme.zip: envio de {corpo['detalhes']['tamanho']} bytes, acima do limite de")
+    assert corpo["detalhes"]["arquivo"] == "enorme.zip" and corpo["detalhes"]["limite"] == limite
+    assert corpo["detalhes"]["tamanho"] > limite
+    assert vistas == [] and not ImportLog.objects.exists()
 
 
 @pytest.mark.parametrize("campos", [{}, {"outro": "x"}, {"arquivos": []}])
@@ -239,3 +312,38 @@ def test_the_log_is_paginated(api, logs):
 
 def test_the_log_requires_a_token(client, db):
     assert client.get("/api/importacoes/").status_code == 401
+
+
+# -- against a real server: the body over the limit is never read ------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_server_answers_413_before_the_body_is_sent(live_server, nova_org, settings):
+    settings.FISCAL_MAX_ZIP_TOTAL_BYTES = settings.FISCAL_MAX_XML_BYTES = 1024 * 1024
+    limite = 1024 * 1024 + MARGEM_MULTIPART
+    declarado = 64 * 1024 * 1024
+    fronteira = "fronteira-do-teste"
+    enviado = (
+        f"--{fronteira}\r\n"
+        'Content-Disposition: form-data; name="arquivos"; filename="enorme.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode() + b"PK\x03\x04" + bytes(256 * 1024)
+    endereco = urlsplit(live_server.url)
+    cabecalhos = (
+        f"POST /api/importar/ HTTP/1.1\r\nHost: {endereco.netloc}\r\nAuthorization: Token {nova_org.token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={fronteira}\r\nContent-Length: {declarado}\r\n\r\n"
+    ).encode()
+
+    with socket.create_connection((endereco.hostname, endereco.port), timeout=30) as conexao:
+        conexao.sendall(cabecalhos + enviado)  # 0.4% of what Content-Length promises, and no more
+        resposta = http.client.HTTPResponse(conexao)
+        resposta.begin()
+        corpo = json.loads(resposta.read())
+
+    assert resposta.status == 413
+    assert corpo == {
+        "erro": f"enorme.zip: envio de {declarado} bytes, acima do limite de {limite} bytes por envio; "
+        "divida os arquivos em envios menores.",
+        "detalhes": {"arquivo": "enorme.zip", "tamanho": declarado, "limite": limite},
+    }
+    assert not ImportLog.objects.exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import mmap
 import struct
 import threading
 import time
@@ -10,7 +12,8 @@ import zipfile
 
 import pytest
 
-from core.documentos.entrada import ArquivoXML, EntradaInvalida, Limites, expandir, ler_xml
+from core.documentos import entrada
+from core.documentos.entrada import ArquivoXML, EntradaInvalida, Limites, expandir, ler_xml, mapear, medir
 
 XML_OK = b'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="http://www.portalfiscal.inf.br/nfe"><a>1</a></nfeProc>'
 
@@ -328,11 +331,12 @@ def test_it_reads_limits_from_settings(settings):
     settings.FISCAL_MAX_ZIP_ENTRIES = 20
     settings.FISCAL_MAX_ZIP_TOTAL_BYTES = 30
     settings.FISCAL_MAX_ZIP_DEPTH = 1
-    assert Limites.das_configuracoes() == Limites(10, 20, 30, 1)
+    settings.FISCAL_MAX_ZIP_ERROS = 7
+    assert Limites.das_configuracoes() == Limites(10, 20, 30, 1, 7)
 
 
 def test_it_has_safe_defaults():
-    assert Limites() == Limites(5 * 1024 * 1024, 10_000, 512 * 1024 * 1024, 2)
+    assert Limites() == Limites(5 * 1024 * 1024, 10_000, 512 * 1024 * 1024, 2, 100)
 
 
 def test_it_never_reads_unbounded_when_the_budget_is_almost_spent(monkeypatch):
@@ -357,3 +361,208 @@ def test_it_refuses_an_unsupported_compression_method():
     struct.pack_into("<H", lote, lote.find(b"PK\x01\x02") + 10, 99)  # and central directory
     [erro] = erros(expandido(bytes(lote)))
     assert erro.startswith("lote.zip/a.xml: método de compressão não suportado")
+
+
+# --- what a refusal keeps for the record ------------------------------------------------------------
+
+
+def test_a_refusal_still_takes_just_a_name_and_a_reason():
+    erro = EntradaInvalida("a.xml", "motivo")
+    assert (str(erro), erro.conteudo, erro.tamanho, erro.sha256) == ("a.xml: motivo", None, None, "")
+
+
+def test_a_refused_entry_read_whole_keeps_its_bytes():
+    interno = fazer_zip({"a.xml": b"<a/>"})
+    lote = fazer_zip({"../fora.xml": b"<fora/>", "vazio.xml": b"", "n2.zip": fazer_zip({"n3.zip": interno})})
+    itens = {item.nome: item for item in expandido(lote)}
+    assert itens["lote.zip/../fora.xml"].conteudo == b"<fora/>"
+    assert itens["lote.zip/vazio.xml"].conteudo == b""
+    assert itens["lote.zip/n2.zip/n3.zip"].conteudo == interno  # nested too deep: its bytes, not its entries
+
+
+def test_an_entry_over_the_size_limit_keeps_its_real_size_and_sha256_not_its_bytes():
+    grande = b"<a>" + b"x" * 5000 + b"</a>"
+    [erro] = erros_de(expandido(fazer_zip({"grande.xml": grande}), max_xml_bytes=1000))
+    assert erro.motivo == "entrada maior que o limite de 1000 bytes"
+    assert (erro.conteudo, erro.tamanho, erro.sha256) == (None, len(grande), hashlib.sha256(grande).hexdigest())
+
+
+def test_an_entry_too_big_to_measure_within_the_budget_keeps_its_declared_size():
+    lote = fazer_zip({"grande.xml": b"\x00" * 50_000})
+    [erro] = erros_de(expandido(lote, max_xml_bytes=1000, max_zip_total_bytes=20_000))
+    assert (erro.motivo, erro.tamanho, erro.sha256) == ("entrada maior que o limite de 1000 bytes", 50_000, "")
+
+
+def test_a_plain_file_over_the_limit_keeps_its_size_and_sha256():
+    grande = b"<a>" + b"x" * 2000 + b"</a>"
+    [erro] = expandido(grande, nome="a.xml", max_xml_bytes=1000)
+    assert (erro.tamanho, erro.sha256, erro.conteudo) == (len(grande), hashlib.sha256(grande).hexdigest(), None)
+
+
+def test_a_corrupt_zip_keeps_its_bytes():
+    corrompido = b"PK\x03\x04" + b"\x00garbage" * 20
+    [erro] = expandido(corrompido)
+    assert erro.conteudo == corrompido
+
+
+# --- one budget, refused entries included -----------------------------------------------------------
+
+
+def test_refused_entries_spend_the_budget_too():
+    recusadas = {f"{n}.xml": b"<a>" + b"x" * 1493 + b"</a>" for n in range(2)}  # 1500 bytes, over 1000
+    lote = fazer_zip({**recusadas, "boa.xml": b"<a>" + b"x" * 593 + b"</a>"})  # 600 bytes, would fit alone
+
+    itens = expandido(lote, max_xml_bytes=1000, max_zip_total_bytes=3500)
+
+    assert arquivos(itens) == {}
+    assert erros(itens)[-1] == "lote.zip/boa.xml: ZIP excede o limite total de 3500 bytes descompactados"
+
+
+def test_an_entry_declaring_more_than_the_budget_left_is_refused_unread(monkeypatch):
+    lidos: list[int] = []
+    ler_original = zipfile.ZipExtFile.read
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", lambda self, n=-1: lidos.append(n) or ler_original(self, n))
+
+    lote = fazer_zip({"bomba.xml": b"\x00" * 10_000_000})
+    [erro] = erros_de(expandido(lote, max_xml_bytes=1000, max_zip_total_bytes=1_000_000))
+
+    assert (erro.motivo, erro.tamanho) == ("entrada maior que o limite de 1000 bytes", 10_000_000)
+    assert sum(lidos) <= 4  # only the first bytes, to tell a nested ZIP apart
+
+
+def test_one_upload_shares_one_budget_across_its_files():
+    limites = Limites(max_zip_total_bytes=1000).para_um_envio()
+    primeiro = list(expandir("a.zip", fazer_zip({"a.xml": b"<a>" + b"x" * 893 + b"</a>"}), limites))  # 900 bytes
+    segundo = list(expandir("b.zip", fazer_zip({"b.xml": b"<b>" + b"x" * 193 + b"</b>"}), limites))
+    terceiro = list(expandir("c.xml", b"<c/>", limites))
+
+    assert arquivos(primeiro) == {"a.zip/a.xml": b"<a>" + b"x" * 893 + b"</a>"}
+    assert erros(segundo) == ["b.zip/b.xml: ZIP excede o limite total de 1000 bytes descompactados"]
+    [erro] = terceiro
+    assert erro.motivo.startswith("não lido: o envio foi interrompido antes deste arquivo (ZIP excede o limite")
+    assert erro.conteudo == b"<c/>"
+
+
+def test_each_call_has_its_own_budget_without_para_um_envio():
+    limites = Limites(max_zip_total_bytes=1000)
+    xml = b"<a>" + b"x" * 893 + b"</a>"
+    assert [arquivos(list(expandir(f"{n}.zip", fazer_zip({"a.xml": xml}), limites))) for n in range(2)] == [
+        {"0.zip/a.xml": xml},
+        {"1.zip/a.xml": xml},
+    ]
+
+
+# --- a bounded number of errors -------------------------------------------------------------------
+
+
+def test_past_the_error_limit_the_upload_stops_with_one_error_that_counts_them():
+    lote = fazer_zip({**{f"{n}.xml": b"" for n in range(10)}, "boa.xml": b"<a/>"})
+
+    itens = expandido(lote, max_zip_erros=3)
+
+    assert erros(itens) == [
+        "lote.zip/0.xml: arquivo vazio",
+        "lote.zip/1.xml: arquivo vazio",
+        "lote.zip/2.xml: arquivo vazio",
+        "lote.zip: importação interrompida: 4 entradas recusadas, mais que o limite de 3 por envio (4 × arquivo vazio)",
+    ]
+    assert arquivos(itens) == {}  # nothing after the stop
+
+
+def test_the_error_summary_names_the_commonest_reasons():
+    lote = fazer_zip({"a.xml": b"", "b.xml": b"", "../c.xml": b"<c/>", "d.xml": b"<d>" + b"x" * 2000 + b"</d>"})
+    resumo = erros(expandido(lote, max_xml_bytes=1000, max_zip_erros=3))[-1]
+    assert resumo == (
+        "lote.zip: importação interrompida: 4 entradas recusadas, mais que o limite de 3 por envio "
+        "(2 × arquivo vazio; 1 × caminho com '..' não é permitido no ZIP: ../c.xml; "
+        "1 × entrada maior que o limite de 1000 bytes)"
+    )
+
+
+# --- the central directory is counted before zipfile builds it -------------------------------------
+
+
+def test_a_directory_with_far_more_records_than_entries_allowed_is_refused_before_zipfile_reads_it(monkeypatch):
+    lote = fazer_zip({f"{n}.xml": b"<a/>" for n in range(300)})
+
+    def proibido(*args, **kwargs):
+        raise AssertionError("zipfile.ZipFile would build every record")
+
+    monkeypatch.setattr(zipfile, "ZipFile", proibido)
+    assert erros(expandido(lote, max_zip_entradas=10)) == ["lote.zip: ZIP com mais de 10 entradas"]
+
+
+def test_it_finds_the_directory_behind_an_archive_comment_and_a_prefix():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as arquivo_zip:
+        arquivo_zip.writestr("a.xml", b"<a/>")
+        arquivo_zip.comment = b"lote de teste " * 100
+    assert arquivos(expandido(buffer.getvalue())) == {"lote.zip/a.xml": b"<a/>"}
+    # Two archives end to end: zipfile reads the last one, its offsets shifted by the first.
+    emendado = fazer_zip({"primeiro.xml": b"<p/>"}) + fazer_zip({"segundo.xml": b"<s/>"})
+    assert arquivos(expandido(emendado)) == {"lote.zip/segundo.xml": b"<s/>"}
+    assert erros(expandido(b"PK\x03\x04")) == ["lote.zip: ZIP corrompido (diretório central não encontrado)"]
+
+
+def test_it_reads_zip64_archives():
+    assert arquivos(expandido(com_fim_zip64(fazer_zip({"a.xml": b"<a/>", "b.xml": b"<b/>"})))) == {
+        "lote.zip/a.xml": b"<a/>",
+        "lote.zip/b.xml": b"<b/>",
+    }
+
+
+def test_it_counts_the_records_of_a_zip64_directory_too(monkeypatch):
+    lote = com_fim_zip64(fazer_zip({f"{n}.xml": b"<a/>" for n in range(300)}))
+    monkeypatch.setattr(zipfile, "ZipFile", None)  # never reached
+    assert erros(expandido(lote, max_zip_entradas=10)) == ["lote.zip: ZIP com mais de 10 entradas"]
+
+
+def com_fim_zip64(conteudo: bytes) -> bytes:
+    """The same archive with its end in the ZIP64 form (APPNOTE 4.3.14-4.3.15), as tools write it
+    for archives over 4 GiB or 65535 entries."""
+    corpo, fim = conteudo[:-22], conteudo[-22:]
+    _, _, _, _, entradas, tamanho, inicio, _ = struct.unpack("<4s4H2LH", fim)
+    registro = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entradas, entradas, tamanho, inicio)
+    localizador = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(corpo), 1)
+    novo_fim = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return corpo + registro + localizador + novo_fim
+
+
+# --- buffers backed by files ------------------------------------------------------------------------
+
+
+def test_it_reads_a_zip_through_a_file_mapping_and_lets_it_close(tmp_path):
+    interno = fazer_zip({"b.xml": b"<b/>"})
+    caminho = tmp_path / "lote.zip"
+    caminho.write_bytes(fazer_zip({"a.xml": b"<a/>", "interno.zip": interno}))
+    with caminho.open("rb") as arquivo:
+        mapa = mapear(arquivo)
+    itens = expandido(mapa)
+    mapa.close()  # no view of it is left behind
+    assert isinstance(mapa, mmap.mmap)
+    assert arquivos(itens) == {"lote.zip/a.xml": b"<a/>", "lote.zip/interno.zip/b.xml": b"<b/>"}
+
+
+def test_a_nested_zip_is_spooled_to_disk_past_a_small_threshold(monkeypatch):
+    tamanhos_maximos: list[int] = []
+    espalhar = entrada._espalhar
+
+    def espiao(*args, **kwargs):
+        arquivo = espalhar(*args, **kwargs)
+        tamanhos_maximos.append(arquivo._max_size)
+        return arquivo
+
+    monkeypatch.setattr(entrada, "_espalhar", espiao)
+    assert arquivos(expandido(fazer_zip({"interno.zip": fazer_zip({"a.xml": b"<a/>"})})))
+    assert tamanhos_maximos == [entrada.LIMIAR_EM_MEMORIA] and entrada.LIMIAR_EM_MEMORIA <= 1024 * 1024
+
+
+def test_medir_streams_size_and_sha256(tmp_path):
+    caminho = tmp_path / "a.bin"
+    caminho.write_bytes(b"x" * 700_000)
+    with caminho.open("rb") as arquivo:
+        assert medir(arquivo) == (700_000, hashlib.sha256(b"x" * 700_000).hexdigest())
+
+
+def erros_de(itens: list) -> list[EntradaInvalida]:
+    return [item for item in itens if isinstance(item, EntradaInvalida)]
