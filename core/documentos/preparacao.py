@@ -123,7 +123,8 @@ def _validar_documento(estrutura: Estrutura, dados: DadosNFe | DadosCTe | DadosO
         assinatura,
         titular=dados.emitente.documento,
         papel="emitente",
-        momento=dados.data_emissao,
+        # SEFAZ checks the certificate when it receives the document (dhRecbto); without a protocol, dhEmi.
+        momento=(dados.protocolo.data_recebimento if dados.protocolo else None) or dados.data_emissao,
         cnpj_paa=dados.cnpj_paa,
     )
     conferir_protocolo(dados.chave, dados.protocolo, assinatura)
