@@ -1,13 +1,16 @@
 """Bad input through the whole pipeline: a clear error in the ImportLog, and nothing else saved."""
 
+import hashlib
 import io
+import mmap
 import zipfile
 
 import pytest
 from lxml import etree
 
 from core.documentos.chave import calcular_digito
-from core.documentos.importacao import importar_bytes
+from core.documentos.importacao import importar, importar_bytes
+from core.documentos.lote import ler_arquivo
 from core.geracao.documentos import gerar_nfe
 from core.models import ArquivoXML, CTe, EventoDocumento, ImportLog, NFe, NFeItem, Origem
 from core.tenancy import escopo
@@ -158,3 +161,64 @@ def test_iso_8859_1_and_bom_files_import(org, emissor):
     com_bom = b"\xef\xbb\xbf" + gerar_nfe(certificado=emissor, numero=56).xml
     [resultado] = importar_bytes(organizacao=org, nome="bom.xml", conteudo=com_bom, origem=Origem.UPLOAD)
     assert resultado.status == "sucesso", resultado.mensagem
+
+
+# --- refused for size: the log keeps the real size and SHA-256, never the bytes ---------------------
+
+
+def test_a_zip_entry_over_the_size_limit_is_logged_with_its_size_and_sha256(org, nfe, settings):
+    settings.FISCAL_MAX_XML_BYTES = len(nfe.xml) - 1
+
+    [resultado] = importar_bytes(organizacao=org, nome="lote.zip", conteudo=zip_com("n.xml", nfe.xml), origem=Origem.UPLOAD)
+
+    assert (resultado.status, resultado.arquivo) == ("erro", "lote.zip/n.xml")
+    log = escopo(ImportLog, org).get()
+    assert (log.tamanho, log.sha256, log.xml_id) == (len(nfe.xml), hashlib.sha256(nfe.xml).hexdigest(), None)
+    assert_nada_gravado(org)
+
+
+def test_the_folder_never_reads_a_file_over_the_limit(org, nfe, settings, tmp_path, monkeypatch):
+    settings.FISCAL_MAX_XML_BYTES = len(nfe.xml) - 1
+    caminho = tmp_path / "grande.xml"
+    caminho.write_bytes(nfe.xml)
+    monkeypatch.setattr(type(caminho), "read_bytes", lambda self: pytest.fail(f"{self} was read whole"))
+
+    entrada = ler_arquivo(caminho)
+    [resultado] = importar(organizacao=org, entradas=[entrada], origem=Origem.PASTA)
+
+    assert (entrada.conteudo, entrada.tamanho, entrada.sha256) == (b"", len(nfe.xml), hashlib.sha256(nfe.xml).hexdigest())
+    assert resultado.mensagem == f"arquivo de {len(nfe.xml)} bytes, acima do limite de {len(nfe.xml) - 1} bytes"
+    log = escopo(ImportLog, org).get()
+    assert (log.tamanho, log.sha256) == (entrada.tamanho, entrada.sha256)
+
+
+def test_the_folder_reads_a_zip_larger_than_one_xml_from_a_mapped_copy(org, emissor, settings, tmp_path):
+    notas = [gerar_nfe(certificado=emissor, numero=n) for n in (7001, 7002)]
+    caminho = tmp_path / "lote.zip"
+    with zipfile.ZipFile(caminho, "w", zipfile.ZIP_STORED) as arquivo_zip:
+        for nota in notas:
+            arquivo_zip.writestr(f"{nota.chave}.xml", nota.xml)
+    settings.FISCAL_MAX_XML_BYTES = max(len(n.xml) for n in notas)  # the ZIP itself is larger
+
+    entrada = ler_arquivo(caminho)
+    caminho.write_bytes(b"")  # the original shrinks while it is imported: the copy is what is read
+    resultados = list(importar(organizacao=org, entradas=[entrada], origem=Origem.PASTA))
+
+    assert isinstance(entrada.conteudo, mmap.mmap)
+    assert [r.status for r in resultados] == ["sucesso", "sucesso"]
+    assert set(escopo(NFe, org).values_list("chave", flat=True)) == {n.chave for n in notas}
+
+
+def test_the_folder_refuses_a_zip_over_the_total_limit_naming_it(org, nfe, settings, tmp_path):
+    settings.FISCAL_MAX_XML_BYTES = settings.FISCAL_MAX_ZIP_TOTAL_BYTES = 100
+    caminho = tmp_path / "lote.zip"
+    caminho.write_bytes(zip_com("n.xml", nfe.xml))
+
+    entrada = ler_arquivo(caminho)
+
+    assert entrada.erro == f"ZIP de {caminho.stat().st_size} bytes, acima do limite de 100 bytes"
+    assert entrada.sha256 == hashlib.sha256(caminho.read_bytes()).hexdigest()
+
+
+def test_an_unreadable_file_in_the_folder_is_an_error_of_that_file(tmp_path):
+    assert ler_arquivo(tmp_path / "sumiu.xml").erro == "não foi possível ler o arquivo: No such file or directory"
