@@ -29,12 +29,15 @@ def certificados_devidos() -> list:
 
 
 class TodasAsChamadasFalharam(RuntimeError):
-    """Every SEFAZ call of the run went without a usable answer: the task fails, so cron mails someone."""
+    """Every SEFAZ call of the run went without a usable answer, or every document received was refused:
+    the task fails, so cron mails someone."""
 
 
 def consultar_devidos(escrever=None) -> str:
     """Query every due certificate; the one-line summary. Raises TodasAsChamadasFalharam when calls were
-    made and none got a usable answer (SEFAZ down, a network or certificate problem for everyone)."""
+    made and none got a usable answer (SEFAZ down, a network or certificate problem for everyone), or when
+    documents came and none could be stored (a homologação certificate the import refuses, for one): the
+    refused ones are kept in their ImportLog, but such a run is no success."""
     escrever = escrever or (lambda texto: None)
     inicio, total, erros = time.monotonic(), Contagem(), 0
     for certificado in cursores_devidos():
@@ -62,6 +65,8 @@ def consultar_devidos(escrever=None) -> str:
               f"{erros} erro(s) inesperado(s).")  # fmt: skip
     if (total.chamadas and total.falhas == total.chamadas) or (erros and not total.chamadas):
         raise TodasAsChamadasFalharam(f"nenhuma chamada à SEFAZ teve resposta utilizável. {resumo}")
+    if total.documentos and total.erros == total.documentos:
+        raise TodasAsChamadasFalharam(f"todo documento recebido da SEFAZ foi recusado na importação. {resumo}")
     return resumo
 
 

@@ -36,6 +36,7 @@ def test_consultar_runs_now_and_then_answers_429_with_the_allowed_time(api, sim,
     assert resposta.status_code == 200, resposta.json()
     por_servico = {s["servico"]: s for s in resposta.json()["servicos"]}
     assert (por_servico["nfe"]["documentos"], por_servico["nfe"]["cstat"]) == (2, 138)
+    assert (por_servico["nfe"]["importados"], por_servico["nfe"]["duplicados"], por_servico["nfe"]["erros"]) == (2, 0, 0)
     assert por_servico["cte"]["cstat"] == 137
     assert escopo(NFe, org).count() == 2
 
@@ -209,6 +210,23 @@ def test_consultas_sefaz_fails_when_every_sefaz_call_failed_so_cron_mails_someon
     execucao = ExecucaoDeTarefa.objects.get(tarefa="consultas_sefaz")
     assert execucao.resultado == "falha" and "nenhuma chamada à SEFAZ teve resposta utilizável" in execucao.resumo
     assert "2 chamada(s) à SEFAZ, 2 sem resposta utilizável" in execucao.resumo
+
+
+def test_consultas_sefaz_fails_when_every_document_received_was_refused(sim, org, certificado, emissor):
+    from django.core.management.base import CommandError
+
+    from core.models import ExecucaoDeTarefa, ImportLog
+
+    for numero in (1, 2):  # homologação documents, refused by the import (FISCAL_ACEITAR_HOMOLOGACAO off)
+        nota = gerar_nfe(certificado=emissor, numero=numero, destinatario_documento=DESTINATARIO, ambiente=2)
+        sim.publicar(DESTINATARIO, "nfe", nota.xml)
+
+    with pytest.raises(CommandError):
+        call_command("run_scheduled_tasks", "--task=consultas_sefaz")
+
+    resumo = ExecucaoDeTarefa.objects.get(tarefa="consultas_sefaz").resumo
+    assert "todo documento recebido da SEFAZ foi recusado" in resumo and "0 gravado(s)" in resumo
+    assert escopo(ImportLog, org).filter(status="erro", nsu__in=[1, 2]).count() == 2
 
 
 def test_consultas_sefaz_succeeds_when_some_calls_were_answered(sim, org, certificado, capsys):
