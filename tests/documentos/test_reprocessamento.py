@@ -92,6 +92,29 @@ def test_a_file_over_the_limit_keeps_its_name_size_and_sha256_only(org, settings
     assert escopo(ArquivoXML, org).count() == 0
 
 
+def test_a_zip_entry_over_the_limit_keeps_its_size_and_sha256(org, settings):
+    settings.FISCAL_MAX_XML_BYTES = 100
+    grande = b"<NFe>" + b"x" * 300 + b"</NFe>"
+
+    importar_arquivo(org, "lote.zip", zip_de(**{"grande.xml": grande}))
+
+    log = o_log(org)
+    assert (log.arquivo, log.xml) == ("lote.zip/grande.xml", None)
+    assert (log.tamanho, log.sha256) == (len(grande), hashlib.sha256(grande).hexdigest())
+
+
+def test_an_input_the_caller_could_not_decode_keeps_the_raw_bytes_it_has(org):
+    # e.g. a docZip whose gzip is broken: the caller passes what it received along with the reason
+    bruto = b"\x1f\x8b\x08\x00quebrado"
+
+    list(importar(organizacao=org, origem=Origem.SEFAZ,
+                  entradas=[Entrada("SEFAZ NFE docZip", bruto, 77, erro="NSU 77: docZip ilegível")]))  # fmt: skip
+
+    log = o_log(org)
+    assert (log.status, log.nsu, log.mensagem) == ("erro", 77, "NSU 77: docZip ilegível")
+    assert log.xml.bytes_originais() == bruto
+
+
 def test_a_sefaz_document_keeps_its_xml_and_nsu(org, emissor):
     # core.sefaz.distribuicao hands each decompressed docZip to importar() as one Entrada with its NSU.
     xml = gerar_resumo_nfe(nfe=gerar_nfe(certificado=emissor)).xml
