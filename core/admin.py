@@ -272,7 +272,7 @@ class EventoDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoA
     list_filter = ["tipo_documento", "categoria", "tipo_evento", "completo", "origem"]
     search_fields = ["=chave", "autor_documento", "protocolo"]
     readonly_fields = ["link_xml"]
-    exclude = ["arquivo", "organizacao", "nfe", "cte"]
+    exclude = ["arquivo", "organizacao", "nfe", "cte", "outro"]
 
 
 @admin.register(ImportLog)

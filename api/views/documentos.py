@@ -134,4 +134,5 @@ class EventoPendenteViewSet(DaOrganizacaoMixin, mixins.ListModelMixin, viewsets.
     pagination_class = PaginacaoEventosPendentes
 
     def get_queryset(self):
-        return super().get_queryset().filter(nfe__isnull=True, cte__isnull=True).order_by("-data_evento", "-id")
+        pendentes = super().get_queryset().filter(nfe__isnull=True, cte__isnull=True, outro__isnull=True)
+        return pendentes.order_by("-data_evento", "-id")

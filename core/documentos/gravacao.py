@@ -46,6 +46,11 @@ MENSAGEM_CANCELAMENTO_SEM_ASSINATURA = (
 )
 
 
+def campo_do_documento(documento) -> str:
+    """The EventoDocumento foreign key that points at `documento`."""
+    return {NFe: "nfe", CTe: "cte", OutroDocumento: "outro"}[type(documento)]
+
+
 def sem_assinatura_cancela(origem: str) -> bool:
     """An unsigned cancellation (resEvento, resNFe cSitNFe 3, a bare retCancNFe) is believed only when it
     came from SEFAZ's distribution over mutual TLS: anyone can type one into a file."""
@@ -143,7 +148,9 @@ class _Existentes:
 
     def eventos_orfaos(self, chave: str) -> list[EventoDocumento]:
         """Stored events of `chave` that arrived before their document."""
-        return [e for (c, _, _), e in self.eventos.items() if c == chave and e.pk and not (e.nfe_id or e.cte_id)]
+        return [
+            e for (c, _, _), e in self.eventos.items() if c == chave and e.pk and not (e.nfe_id or e.cte_id or e.outro_id)
+        ]
 
 
 @dataclass
@@ -195,10 +202,15 @@ class _Lote:
             documento.completa = True
             documento.assinatura = item.assinatura.estado
             documento.digest_value = item.assinatura.digest_value
+            if self.existentes.cancelada_por_evento(item.chave):
+                documento.situacao = Situacao.CANCELADA
             self.existentes.outros[item.chave] = documento
             self.outros_novos.append(documento)
+            self._vincular_orfaos(item.chave, documento)
             self._sinal(signals.documento_importado_signal, documento)
             self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado", documento)
+            if documento.situacao == Situacao.CANCELADA:
+                self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
             return
         if atual.digest_value != item.assinatura.digest_value:
             mensagem = (
@@ -354,8 +366,9 @@ class _Lote:
         atual.digest_value = item.assinatura.digest_value if item.assinatura else ""
         self._atualizar(atual, ["assinatura", "digest_value"])
         if documento is not None:
-            setattr(atual, dados.tipo_documento, documento)
-            self._atualizar(atual, [dados.tipo_documento])
+            campo = campo_do_documento(documento)
+            setattr(atual, campo, documento)
+            self._atualizar(atual, [campo])
             self._efeito_no_documento(atual, documento)
         elif atual.pk is None:
             self.novos_sem_documento.setdefault(dados.chave, []).append(atual)
@@ -366,7 +379,8 @@ class _Lote:
     def _documento_do_evento(self, dados: DadosEvento):
         if dados.tipo_documento == TipoDocumento.NFE:
             return self.existentes.nfes.get(dados.chave)
-        return self.existentes.ctes.get(dados.chave)
+        # GTV-e and CT-e Simplificado events use the CT-e event layout (procEventoCTe).
+        return self.existentes.ctes.get(dados.chave) or self.existentes.outros.get(dados.chave)
 
     def _efeito_no_documento(self, evento: EventoDocumento, documento) -> None:
         if evento.cancela_documento and documento.situacao != Situacao.CANCELADA:
@@ -403,7 +417,7 @@ class _Lote:
             self.orfaos_a_vincular.append((evento, documento))
         # Events earlier in this same batch are not inserted yet: setting the relation is enough.
         for evento in self.novos_sem_documento.pop(chave, []):
-            setattr(evento, evento.tipo_documento, documento)
+            setattr(evento, campo_do_documento(documento), documento)
         if orfaos:
             # Events stored before their document reach the feed and webhooks now, with it.
             tipos = sorted({evento.tipo_evento for evento in orfaos})
@@ -483,6 +497,6 @@ class _Lote:
 
     def _salvar_vinculos_de_orfaos(self) -> None:
         for evento, documento in self.orfaos_a_vincular:
-            campo = "nfe" if isinstance(documento, NFe) else "cte"
+            campo = campo_do_documento(documento)
             setattr(evento, campo, documento)
             evento.save(update_fields=[campo, "atualizado_em"])

@@ -72,4 +72,12 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('organizacao', 'chave'), name='outrodocumento_chave_unica')],
             },
         ),
+        migrations.AddField(
+            model_name="eventodocumento",
+            name="outro",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="eventos",
+                to="core.outrodocumento",
+            ),
+        ),
     ]

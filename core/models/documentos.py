@@ -273,6 +273,10 @@ class EventoDocumento(DaOrganizacao):
     tipo_documento = models.CharField(max_length=3, choices=TipoDocumento.choices)
     nfe = models.ForeignKey(NFe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
     cte = models.ForeignKey(CTe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
+    # GTV-e / CT-e Simplificado: their events come in the CT-e event layout.
+    outro = models.ForeignKey(
+        "OutroDocumento", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos"
+    )
     tipo_evento = models.CharField(max_length=6)
     categoria = models.CharField(max_length=20, choices=Categoria.choices)
     descricao = models.CharField(max_length=120, blank=True)

@@ -269,3 +269,18 @@ def test_a_cte_whose_protocol_says_cancelled_is_stored_cancelled(org, transporta
     assert importar(org, cte.xml).status == "sucesso"
     assert escopo(CTe, org).get().situacao == Situacao.CANCELADA
     assert cancelamentos_anunciados(org, cte.chave) == 1
+
+
+@pytest.mark.parametrize("ordem", ["documento_primeiro", "cancelamento_primeiro"])
+def test_a_gtve_cancellation_event_attaches_and_cancels_in_either_order(org, transportadora, ordem):
+    from core.geracao.documentos import gerar_evento_cte
+
+    gtve = gerar_gtve(certificado=transportadora)
+    cancelamento = gerar_evento_cte(certificado=transportadora, chave=gtve.chave, tipo_evento="110111")
+    passos = [gtve.xml, cancelamento.xml] if ordem == "documento_primeiro" else [cancelamento.xml, gtve.xml]
+    for xml in passos:
+        assert importar(org, xml).status == "sucesso"
+    outro = escopo(OutroDocumento, org).get()
+    assert outro.situacao == Situacao.CANCELADA
+    assert outro.eventos.get().tipo_evento == "110111"
+    assert cancelamentos_anunciados(org, gtve.chave) == 1
