@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Iterator
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
