@@ -100,6 +100,8 @@ class Execucao:
     servicos: list[ResultadoDoServico] = field(default_factory=list)
     certificado: CertificadoDigital | None = field(default=None, repr=False)
     ciencias_pendentes: int = 0  # ciências still unregistered after this run (retried by the next one)
+    # New summaries stored in the other organizations sharing the sequence: organization id -> keys.
+    resumos_das_outras: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def chamadas(self) -> int:
@@ -148,13 +150,11 @@ def consultar_certificado(
         for servico in servicos:
             cursor = cursor_do_servico(certificado, servico, opcoes.ambiente)
             resultado = _consultar_servico(cursor, cliente, opcoes.uf, execucao, max_paginas)
-            if opcoes.ciencia_automatica and resultado.resumos_novos:
-                _pedir_ciencias(certificado, resultado)
             execucao.servicos.append(resultado)
             if any(s.situacao == "problema" for s in execucao.servicos):
                 break
     if _nfe_consultada(execucao):
-        execucao.ciencias_pendentes = _tentar_ciencias_pendentes(certificado, execucao)
+        execucao.ciencias_pendentes = _dar_ciencias(certificado, opcoes.ambiente, execucao)
     if execucao.chamadas:
         with transaction.atomic():
             disparar_webhook("consulta_concluida", _dados_do_evento(certificado, execucao), certificado.organizacao)
@@ -377,9 +377,12 @@ def _importar(cursor, resposta: RespostaDistribuicao, execucao, resultado: Resul
     entradas += [Entrada(f"SEFAZ {cursor.servico.upper()} docZip", b"", erro=erro) for erro in resposta.erros]
     propria, *outras = organizacoes_do_documento(cursor.documento, cursor.ambiente, execucao.certificado.organizacao)
     resultados = list(importar(organizacao=propria, entradas=entradas, origem=Origem.SEFAZ))
-    for organizacao in outras:  # the same bytes and NSUs: fetched once, stored in each
-        list(importar(organizacao=organizacao, entradas=entradas, origem=Origem.SEFAZ))
     Status = ImportLog.Status
+    for organizacao in outras:  # the same bytes and NSUs: fetched once, stored in each
+        deles = list(importar(organizacao=organizacao, entradas=entradas, origem=Origem.SEFAZ))
+        execucao.resumos_das_outras.setdefault(organizacao.pk, []).extend(
+            r.chave for r in deles if r.status == Status.SUCESSO and r.tipo_xml == "resNFe"
+        )
     resultado.resumos_novos += [r.chave for r in resultados if r.status == Status.SUCESSO and r.tipo_xml == "resNFe"]
     resultado.duplicados += sum(1 for r in resultados if r.status == Status.DUPLICADO)
     resultado.erros += sum(1 for r in resultados if r.status == Status.ERRO)
@@ -404,27 +407,49 @@ def _lacunas_de(cursor, nsus) -> None:
     cursor.lacunas = lacunas
 
 
-def _pedir_ciencias(certificado: CertificadoDigital, resultado: ResultadoDoServico) -> None:
-    """Queue the automatic ciência of new summaries (sent by `_tentar_ciencias_pendentes` at the end of the run)."""
-    from .manifestacao import pedir_manifestacoes
+def _dar_ciencias(certificado: CertificadoDigital, ambiente: int, execucao: Execucao) -> int:
+    """The automatic ciência, outside any transaction, so the full NF-e of each new summary arrives in a later NSU.
 
-    pedir_manifestacoes(certificado, list(dict.fromkeys(resultado.resumos_novos)), "ciencia", origem="automatica")
+    In each organization sharing the CNPJ, new summaries get a pending ciência when its settings ask for
+    it; then every pending ciência of the CNPJ is sent, each organization with its own certificate (the
+    procEventoNFe is stored there; a second one for the same NF-e answers 573, counted as registered).
+    Returns how many are still pending in the certificate's own organization (-1: could not tell).
+    """
+    from core.certificados import opcoes_efetivas
+
+    from .manifestacao import pedir_manifestacoes, tentar_pendentes
+
+    nfe = next(s for s in execucao.servicos if s.servico == "nfe")
+    novos = {**execucao.resumos_das_outras, certificado.organizacao_id: nfe.resumos_novos}
+    restantes = -1
+    for proprio in _certificados_do_documento(certificado, ambiente):
+        try:
+            chaves = list(dict.fromkeys(novos.get(proprio.organizacao_id, [])))
+            if chaves and opcoes_efetivas(proprio).ciencia_automatica:
+                pedir_manifestacoes(proprio, chaves, "ciencia", origem="automatica")
+            registradas, pendentes = tentar_pendentes(proprio, origem="automatica")
+        except Exception:  # the capture itself succeeded; the rows stay pending for the next run
+            logger.exception("ciência automática falhou para o certificado %s", proprio.pk)
+            continue
+        if proprio.pk == certificado.pk:
+            nfe.ciencias, restantes = nfe.ciencias + registradas, pendentes
+    return restantes
 
 
-def _tentar_ciencias_pendentes(certificado: CertificadoDigital, execucao: Execucao) -> int:
-    """Send every ciência of this CNPJ still unregistered (new ones and those that failed before), outside
-    any transaction, so their full NF-e arrives in a later NSU; the number still pending afterwards."""
-    from .manifestacao import tentar_pendentes
-
-    try:
-        registradas, pendentes = tentar_pendentes(certificado, origem="automatica")
-    except Exception:  # the capture itself succeeded; the rows stay pending for the next run
-        logger.exception("ciência automática falhou para o certificado %s", certificado.pk)
-        return -1
-    nfe = next((s for s in execucao.servicos if s.servico == "nfe"), None)
-    if nfe is not None:
-        nfe.ciencias += registradas
-    return pendentes
+def _certificados_do_documento(certificado: CertificadoDigital, ambiente: int) -> list[CertificadoDigital]:
+    """`certificado`, then one usable certificate of the same CNPJ/CPF in each other organization sharing it."""
+    campo = "cnpj" if len(certificado.documento) == 14 else "cpf"
+    outros = (
+        todas_as_organizacoes(CertificadoDigital)
+        .filter(**{campo: certificado.documento}, ambiente=ambiente, problema="", validade_fim__gt=timezone.now())
+        .exclude(organizacao_id=certificado.organizacao_id)
+        .select_related("organizacao")
+        .order_by("organizacao_id", "-validade_fim")
+    )
+    por_organizacao = {}
+    for outro in outros:
+        por_organizacao.setdefault(outro.organizacao_id, outro)
+    return [certificado, *por_organizacao.values()]
 
 
 # --- gaps (consNSU, 20 per hour) ------------------------------------------------------------------------

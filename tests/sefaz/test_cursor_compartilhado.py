@@ -109,6 +109,29 @@ def test_the_scheduled_task_runs_the_shared_sequence_once_for_both(sim, org, out
 
 
 @pytest.mark.django_db
+def test_the_ciencia_one_organization_asks_for_brings_the_full_nfe_to_both(sim, org, outra_org, empresa,
+                                                                           a1_destinatario, emissor):  # fmt: skip
+    from core.models.sefaz import Manifestacao
+
+    # given: the company does not manifest automatically, its accountant does
+    contador = certificado_de(outra_org, a1_destinatario, ciencia_automatica=True)
+    nota = notas(emissor, 1)[0]
+    sim.publicar_para_destinatario(DESTINATARIO, nota.xml)
+
+    # when: the company's certificate runs the shared sequence and brings the summary to both
+    consultar_certificado(empresa, origem="agendada")
+
+    # then: the accountant's ciência is sent with its own certificate, and the next run completes both
+    assert not escopo(Manifestacao, org).exists()
+    ciencia = escopo(Manifestacao, outra_org).get()
+    assert (ciencia.chave, ciencia.situacao, ciencia.certificado_id) == (nota.chave, "registrada", contador.pk)
+    assert [e.chave for e in sim.eventos_registrados] == [nota.chave]
+    passar(sim, org)
+    consultar_certificado(empresa, origem="agendada")
+    assert escopo(NFe, org).get().completa and escopo(NFe, outra_org).get().completa
+
+
+@pytest.mark.django_db
 def test_a_homologacao_certificate_never_queries_when_homologacao_is_refused(sim, org, a1_destinatario, settings):
     from core.sefaz.distribuicao import CertificadoComProblema
 
