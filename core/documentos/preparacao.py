@@ -15,7 +15,7 @@ from core.models.documentos import OriginalComprimido
 from .chave import ChaveInvalida, decompor_chave
 from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
 from .entrada import EntradaInvalida, ler_xml
-from .leitura import DocumentoIncompleto, DocumentoNaoSuportado, Estrutura, ler_documento, localizar
+from .leitura import DocumentoIncompleto, DocumentoNaoSuportado, Estrutura, ler_documento, localizar, localizar_desconhecido
 from .signatario import conferir_signatario
 from .validacao import (
     TIPOS_CANCELAMENTO,
@@ -77,7 +77,10 @@ def preparar(nome: str, conteudo: bytes, nsu: int | None = None) -> Preparado | 
     try:
         raiz = ler_xml(conteudo, nome)
         # Located once: the reader reads and the verifier verifies this very structure's nodes.
-        estrutura = localizar(raiz)
+        try:
+            estrutura = localizar(raiz)
+        except DocumentoNaoSuportado as erro:
+            estrutura = localizar_desconhecido(raiz, erro)  # a signed DF-e of a kind not known yet
         tipo_xml = estrutura.tipo
         dados = ler_documento(estrutura)
         chave = dados.chave

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                 ('digest_value', models.CharField(blank=True, max_length=64)),
                 ('criado_em', models.DateTimeField(auto_now_add=True)),
                 ('atualizado_em', models.DateTimeField(auto_now=True)),
-                ('tipo', models.CharField(choices=[('gtve', 'GTV-e (Guia de Transporte de Valores)'), ('cte_simplificado', 'CT-e Simplificado')], max_length=20)),
+                ('tipo', models.CharField(choices=[('gtve', 'GTV-e (Guia de Transporte de Valores)'), ('cte_simplificado', 'CT-e Simplificado'), ('outro', 'Outro DF-e (tipo ainda não lido por completo)')], max_length=20)),
                 ('tipo_xml', models.CharField(help_text='Elemento raiz: GTVeProc, cteSimpProc...', max_length=20)),
                 ('valor_total', models.DecimalField(blank=True, decimal_places=2, max_digits=15, null=True)),
                 ('arquivo', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.arquivoxml')),

@@ -247,6 +247,7 @@ class OutroDocumento(DocumentoFiscal):
     class Tipo(models.TextChoices):
         GTVE = "gtve", "GTV-e (Guia de Transporte de Valores)"
         CTE_SIMPLIFICADO = "cte_simplificado", "CT-e Simplificado"
+        OUTRO = "outro", "Outro DF-e (tipo ainda não lido por completo)"
 
     tipo = models.CharField(max_length=20, choices=Tipo.choices)
     tipo_xml = models.CharField(max_length=20, help_text="Elemento raiz: GTVeProc, cteSimpProc...")

@@ -6,6 +6,7 @@ be the same, and each cancellation raises `documento_atualizado`.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -284,3 +285,46 @@ def test_a_gtve_cancellation_event_attaches_and_cancels_in_either_order(org, tra
     assert outro.situacao == Situacao.CANCELADA
     assert outro.eventos.get().tipo_evento == "110111"
     assert cancelamentos_anunciados(org, gtve.chave) == 1
+
+
+def _dfe_de_um_tipo_novo(transportadora, *, assinado="infNovo", prefixo="Novo"):
+    """A signed DF-e of a kind this release does not know: a GTV-e under new names, signed again."""
+    from core.geracao.documentos import NS_CTE
+
+    C = f"{{{NS_CTE}}}"
+    proc = etree.fromstring(gerar_gtve(certificado=transportadora).xml)
+    proc.tag = f"{C}NovoDFeProc"
+    documento = proc.find(f"{C}GTVe")
+    documento.tag = f"{C}NovoDFe"
+    documento.remove(documento.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    inf = documento.find(f"{C}infCte")
+    inf.tag = f"{C}{assinado}"
+    chave = inf.get("Id")[3:]
+    inf.set("Id", f"{prefixo}{chave}")
+    xmldsig.assinar(inf, transportadora.chave_privada, transportadora.certificado)
+    proc.find(f"{C}protCTe/{C}infProt/{C}digVal").text = xmldsig.digest_value_de(inf)  # SEFAZ's receipt of it
+    return chave, proc
+
+
+def test_a_signed_dfe_of_an_unknown_kind_is_stored_as_outro_never_lost(org, nova_org, transportadora):
+    chave, proc = _dfe_de_um_tipo_novo(transportadora)
+    resultado = importar(org, etree.tostring(proc), nome="novo.xml", origem=Origem.SEFAZ)
+    assert resultado.status == "sucesso", resultado.mensagem
+    outro = escopo(OutroDocumento, org).get()
+    assert (outro.chave, outro.tipo, outro.tipo_xml, outro.modelo) == (chave, "outro", "NovoDFeProc", "64")
+    assert outro.emitente_documento == transportadora.cnpj and outro.assinatura == "valida"
+    assert outro.situacao == Situacao.AUTORIZADA  # its protCTe/infProt was read
+    api = cliente_com_token(nova_org.usuario)
+    assert api.get("/api/outros-documentos/", {"tipo": "outro"}).json()["results"][0]["chave"] == chave
+
+
+def test_an_unknown_envelope_around_a_known_document_or_with_two_signatures_is_refused(org, emissor, transportadora):
+    _, disfarce = _dfe_de_um_tipo_novo(transportadora, assinado="infCte", prefixo="CTe")
+    resultado = importar(org, etree.tostring(disfarce), nome="disfarce.xml")
+    assert resultado.status == "erro" and "envolvendo um infCte" in resultado.mensagem
+
+    _, duas = _dfe_de_um_tipo_novo(transportadora)
+    duas.append(copy.deepcopy(duas.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature")))
+    resultado = importar(org, etree.tostring(duas), nome="duas.xml")
+    assert resultado.status == "erro" and "não é um documento fiscal suportado" in resultado.mensagem
+    assert not escopo(OutroDocumento, org).exists()

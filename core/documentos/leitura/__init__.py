@@ -11,7 +11,7 @@ from core.documentos.dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, R
 
 from .comum import NS_CTE, NS_NFE, DocumentoIncompleto, DocumentoNaoSuportado, normalizar_documento
 from .cte import TIPOS_CTE, ler_cte
-from .estrutura import Estrutura, EstruturaInvalida, identificar, localizar
+from .estrutura import FORMAS, Estrutura, EstruturaInvalida, identificar, localizar, localizar_desconhecido
 from .eventos import STATUS_NAO_INFORMADO, ler_evento
 from .nfe import ler_nfe, ler_resumo_nfe
 from .outros import TIPOS_OUTROS, ler_outro
@@ -33,6 +33,7 @@ __all__ = [
     "ler_outro",
     "ler_resumo_nfe",
     "localizar",
+    "localizar_desconhecido",
     "normalizar_documento",
 ]
 
@@ -52,6 +53,6 @@ def ler_documento(origem: etree._Element | Estrutura) -> DadosNFe | ResumoNFe | 
         return ler_resumo_nfe(estrutura.raiz)
     if tipo in TIPOS_CTE:
         return ler_cte(estrutura)
-    if tipo in TIPOS_OUTROS:
-        return ler_outro(estrutura)
+    if tipo in TIPOS_OUTROS or tipo not in FORMAS:
+        return ler_outro(estrutura)  # GTV-e, CT-e Simplificado, or an unknown signed DF-e
     return ler_evento(estrutura)

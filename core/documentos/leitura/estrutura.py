@@ -20,6 +20,7 @@ Envelopes (root > document > signed element, protocol), from the official schema
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -179,3 +180,45 @@ def _recusar_id_repetido(raiz: etree._Element, assinado: etree._Element, protoco
             continue
         nome = etree.QName(elemento).localname
         raise EstruturaInvalida(f"Id {id_assinado} repetido (também em {nome}): o arquivo deve trazer um só")
+
+
+# A DF-e kind this release does not know (a new model, a new envelope): its signed element is found from
+# its one Signature, never by guessing a tag, and only under the same strict rules as the known ones.
+_ASSINATURAS = etree.XPath("//ds:Signature", namespaces={"ds": DS})
+_ID_COM_CHAVE = re.compile(r"^[A-Za-z]{2,6}(?P<chave>[0-9]{6}[0-9A-Z]{12}[0-9]{26})$")
+_NAMESPACES_FISCAIS = frozenset({NS_NFE, NS_CTE})
+
+
+def localizar_desconhecido(raiz: etree._Element, erro: DocumentoNaoSuportado) -> Estrutura:
+    """The structure of an unknown signed DF-e of the nfe/cte namespaces, or `erro` again.
+
+    Accepted only when the file holds exactly one Signature, whose one Reference names exactly one element
+    of the file, a sibling of the Signature (the enveloped profile of every known DF-e), with an Id that is
+    a prefix plus a 44-character chave. Its protocol, if any, is the root's child holding an infProt.
+    """
+    if not isinstance(raiz.tag, str) or etree.QName(raiz).namespace not in _NAMESPACES_FISCAIS:
+        raise erro
+    assinaturas = _ASSINATURAS(raiz)
+    if len(assinaturas) != 1:
+        raise erro
+    assinatura = assinaturas[0]
+    referencias = assinatura.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+    uri = referencias[0].get("URI", "") if len(referencias) == 1 else ""
+    if not uri.startswith("#") or not _ID_COM_CHAVE.match(uri[1:]):
+        raise erro
+    com_id = [valor.getparent() for valor in _IDS(raiz) if valor == uri[1:]]
+    documento = assinatura.getparent()
+    if len(com_id) != 1 or com_id[0].getparent() is not documento:
+        raise erro
+    tipo = etree.QName(raiz).localname
+    protocolos = [filho for filho in raiz if isinstance(filho.tag, str) and filho.find(f"{{*}}infProt") is not None]
+    if len(protocolos) > 1:
+        raise EstruturaInvalida(f"mais de um protocolo em {tipo}: o arquivo deve trazer um só")
+    return Estrutura(tipo, raiz, documento, com_id[0], protocolos[0] if protocolos else None)
+
+
+def chave_do_assinado(assinado: etree._Element) -> str:
+    correspondencia = _ID_COM_CHAVE.match(assinado.get("Id") or "")
+    if correspondencia is None:
+        raise DocumentoIncompleto(f"Id {assinado.get('Id')!r} não traz uma chave de acesso")
+    return correspondencia["chave"]
