@@ -17,7 +17,7 @@ from core.models import Ambiente, CertificadoDigital, ConfiguracaoConsulta, Orga
 from core.models.sefaz import INTERVALO_MINIMO_MINUTOS
 from core.tenancy import escopo
 
-# SEFAZ stops generating NSUs for a CNPJ that goes 60 days without distNSU (SEFAZ.md §1.7): a week
+# SEFAZ stops generating NSUs for a CNPJ that goes 60 days without distNSU (NT 2014.002 §3): a week
 # between queries keeps far from that and is already more than anyone needs.
 INTERVALO_MAXIMO_MINUTOS = 7 * 24 * 60
 SERVICOS = [Servico.NFE.value, Servico.CTE.value]

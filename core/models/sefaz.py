@@ -1,6 +1,6 @@
 """A1 certificates and the automatic capture of documents from SEFAZ (NFeDistribuicaoDFe / CTeDistribuicaoDFe).
 
-Vocabulary (SEFAZ.md §1):
+Vocabulary (NT 2014.002, NFeDistribuicaoDFe; the same for CTeDistribuicaoDFe):
 - a *cursor* is one NSU sequence at the Ambiente Nacional: per (CNPJ-14 or CPF, service, ambiente).
   Every query of that sequence must continue from the `ultNSU` SEFAZ returned last, one at a time, and
   respect SEFAZ's waits (`proxima_consulta_em`); the cursor row is the lock that serialises them.
@@ -72,7 +72,8 @@ class CertificadoDigital(DaOrganizacao):
     intervalo_minutos = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(INTERVALO_MINIMO_MINUTOS)]
     )
-    # Blank when unknown: NF-e queries may omit cUFAutor, CT-e ones may not (SEFAZ.md §1.3, §2.2), so
+    # Blank when unknown: NF-e queries may omit cUFAutor, CT-e ones may not (distDFeInt_v1.01.xsd /
+    # CT-e distDFeInt_v1.00.xsd), so
     # consulta_automatica requires it (core.certificados).
     uf = models.CharField(
         max_length=2, blank=True, help_text="Código IBGE da UF do interessado (cUFAutor), ex.: 35"
@@ -138,7 +139,7 @@ class CursorDistribuicao(models.Model):
     ultimo_cstat = models.PositiveSmallIntegerField(null=True, blank=True)
     ultima_consulta_em = models.DateTimeField(null=True, blank=True)
     falhas_seguidas = models.PositiveSmallIntegerField(default=0, help_text="Erros transitórios seguidos (backoff)")
-    # consNSU/consChNFe budget: at most 20 per rolling hour (SEFAZ.md §1.9 rule 4).
+    # consNSU/consChNFe budget: at most 20 per rolling hour (NT 2014.002 §3.11.4).
     consultas_avulsas = models.JSONField(default=list, blank=True, help_text="Momentos das consultas avulsas")
     # NSUs skipped (a 656 that moved the cursor ahead, a page with holes): filled later with consNSU.
     lacunas = models.JSONField(default=list, blank=True)

@@ -6,10 +6,12 @@ plain dataclasses. What to do with an answer (store, wait, block) is `core.sefaz
 
 - WSDLs ship in core/sefaz/wsdl/; nothing is downloaded at run time.
 - TLS ≥ 1.2; the server is verified against `SEFAZ_CA_BUNDLE` (default: certifi). The session never
-  reads REQUESTS_CA_BUNDLE/SSL_CERT_FILE/proxies from the environment (SEFAZ.md §12).
+  reads REQUESTS_CA_BUNDLE/SSL_CERT_FILE/proxies from the environment (with `trust_env`, requests lets
+  REQUESTS_CA_BUNDLE replace `Session.verify`).
 - The private key reaches OpenSSL through a PEM file encrypted with a one-off passphrase, in a private
   temporary directory removed at once: the plain key never touches the disk.
-- Bodies are posted as UTF-8 bytes (SEFAZ.md §7 item 12).
+- Bodies are posted as UTF-8 bytes (the services read the XML declaration's encoding, and xJust/xNome may
+  carry accents).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Capturing documents from SEFAZ: the distNSU loop of each NSU sequence, with SEFAZ's waits and blocks.
 
 `consultar_certificado()` is the ONLY way anything (cron task, API, admin, command) queries
-DistribuicaoDFe, so the rules of SEFAZ.md §1.8–1.9 hold everywhere:
+DistribuicaoDFe, so the rules of NT 2014.002 §3.11.4 (consumo indevido) and its cStat table hold
+everywhere:
 
 - one sequence per (CNPJ/CPF, service, ambiente), shared by every organization holding a valid
   certificate of that CNPJ (NT 2014.002 §3.11.4: all who query a CNPJ follow one ascending sequence);
@@ -28,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,8 +37,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-
-from contextlib import ExitStack
 
 from core.documentos.importacao import Entrada, importar
 from core.eventos.emissao import disparar_webhook

@@ -1,4 +1,4 @@
-"""Manifestação do destinatário (SEFAZ.md §3): ciência, confirmação, desconhecimento, operação não realizada.
+"""Manifestação do destinatário (NT 2014.002 §3.11.3; e2102x0_v1.00.xsd): ciência, confirmação, desconhecimento, operação não realizada.
 
 Each manifestation is an `evento` signed with the destinatário's A1 certificate and sent to
 NFeRecepcaoEvento4 (up to 20 per envEvento). An accepted one (cStat 135/136) comes back as

@@ -390,7 +390,7 @@ def test_a_run_emits_consulta_concluida_with_its_numbers(sim, org, certificado, 
 def test_the_client_ignores_requests_ca_bundle_from_the_environment(sim, org, certificado, monkeypatch, tmp_path):
     import certifi
 
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # an unrelated bundle (SEFAZ.md §12)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # an unrelated bundle (requests' trust_env)
     monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
 

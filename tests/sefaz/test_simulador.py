@@ -114,7 +114,7 @@ def sim():
 @pytest.fixture
 def http():
     sessao = requests.Session()
-    sessao.trust_env = False  # no proxy or CA bundle from the environment (SEFAZ.md §12)
+    sessao.trust_env = False  # no proxy or CA bundle from the environment (requests' trust_env)
     yield sessao
     sessao.close()
 

@@ -1,7 +1,7 @@
 """What the simulated Ambiente Nacional holds and the rules it answers DistribuicaoDFe queries with.
 
 One NSU sequence per (CNPJ/CPF as sent, service), all state in memory behind one lock. The rules are
-those of SEFAZ.md §1.7–§1.9 (NT 2014.002 v1.30 §3.11.4):
+those of NT 2014.002 v1.30 §3 (distribution) and §3.11.4 (consumo indevido):
 
 - distNSU returns up to `lote` documents after `ultNSU`, ascending; ultNSU is the last NSU searched;
 - after a 137, or an answer with ultNSU == maxNSU, a distNSU within 1 h is "consumo indevido" (656);
@@ -41,7 +41,8 @@ MAX_LOTE = 50  # retDistDFeInt_v1.01.xsd: docZip maxOccurs="50"
 SERVICOS = ("nfe", "cte")
 MANIFESTACOES_QUE_LIBERAM = {"210200", "210210", "210240"}  # 210220 (desconhecimento) releases nothing
 
-# Root element of a document -> (service whose stream may carry it, docZip/@schema) (SEFAZ.md §1.6, §2.2).
+# Root element of a document -> (service whose stream may carry it, docZip/@schema): the
+# root elements of PL_NFeDistDFe (resNFe, resEvento) and PL_CTe_400 (proc*_v4.00.xsd).
 SCHEMAS = {
     (NS_NFE, "resNFe"): ("nfe", "resNFe_v1.01.xsd"),
     (NS_NFE, "nfeProc"): ("nfe", "procNFe_v4.00.xsd"),

@@ -1,8 +1,8 @@
 """NFeDistribuicaoDFe / CTeDistribuicaoDFe messages: read `distDFeInt`, check it, answer `retDistDFeInt`.
 
-Checks in the order the AN applies them (SEFAZ.md §1.3, §1.8, §2.2): the schema (215; a prefixed
-namespace is 404), the ambiente (252), the caller against its certificate (473, 593, 472); then the
-store's rules (137/138/589/656...). NF-e is versao 1.01 with distNSU, consNSU or consChNFe; CT-e is
+Checks in the order the AN applies them (distDFeInt_v1.01.xsd, CT-e distDFeInt_v1.00.xsd, the NT 2014.002
+cStat table): the schema (215; a prefixed namespace is 404), the ambiente (252), the caller against its
+certificate (473, 593, 472); then the store's rules (137/138/589/656...). NF-e is versao 1.01 with distNSU, consNSU or consChNFe; CT-e is
 versao 1.00, cUFAutor required, distNSU or consNSU only.
 """
 

@@ -1,6 +1,6 @@
 """NFeRecepcaoEvento4 for the manifestação do destinatário: `envEvento` in, `retEnvEvento` out.
 
-A lote has 1 to 20 eventos (envEvento_v1.00.xsd); each gets its own `retEvento` (SEFAZ.md §3). Checks,
+A lote has 1 to 20 eventos (envEvento_v1.00.xsd); each gets its own `retEvento` (retEnvEvento_v1.00.xsd). Checks,
 per evento, in the order SEFAZ documents them: schema (215), signature (297; 213/227 when the author
 is not the holder of the signing or of the transmitting certificate), ambiente (252), Id (572), then
 the business rules in the store (580 unknown NF-e, 575 author is not the destinatário, 573 duplicate,

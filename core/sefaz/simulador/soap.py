@@ -1,6 +1,6 @@
 """SOAP 1.1 and 1.2 envelopes as the .asmx services of the Ambiente Nacional take and give them.
 
-Both bindings exist at the AN (SEFAZ.md §1.2): SOAP 1.1 is ``text/xml`` with a ``SOAPAction`` header
+Both bindings exist at the AN (its WSDLs declare both): SOAP 1.1 is ``text/xml`` with a ``SOAPAction`` header
 (required: servers fault without it, nfewizard-io#97); SOAP 1.2 is ``application/soap+xml`` with an
 optional ``action`` parameter (PyNFe sends none and the AN accepts it). The answer uses the caller's
 version. Anything that is not a well-formed envelope of the expected operation is a SOAP Fault (HTTP 500).

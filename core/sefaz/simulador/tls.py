@@ -2,7 +2,7 @@
 
 The Ambiente Nacional requires an ICP-Brasil client certificate on every connection and takes the
 caller's identity from it: the CNPJ in the otherName 2.16.76.1.3.3, or the CPF inside 2.16.76.1.3.1
-(SEFAZ.md §1.8, cStat 473). Test certificates also carry "NOME:CNPJ" in the CN, used as a fallback.
+(DOC-ICP-04; cStat 473 of NT 2014.002). Test certificates also carry "NOME:CNPJ" in the CN, used as a fallback.
 """
 
 from __future__ import annotations
