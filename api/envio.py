@@ -1,10 +1,11 @@
 """The body of POST /api/importar/: measured while it streams, refused by size before it is stored.
 
-Django keeps a file part in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE (the whole request, in fact) and
-streams anything larger to a temporary file. `LimiteDoEnvio` runs before that storage:
+Django keeps the files in memory while the whole request is under FILE_UPLOAD_MAX_MEMORY_SIZE and
+streams them to temporary files otherwise. `LimiteDoEnvio` runs before that storage:
 
-- a body whose Content-Length is over `limite_do_corpo()` is refused after the headers of its first
-  file (so the answer can name it): that file and the rest of the body are never read;
+- a body whose Content-Length is over `limite_do_corpo()` is refused at the headers of its first file
+  (so the answer can name it): the parser stops there, having read a chunk or two of 64 KiB, and
+  neither that file nor the rest of the body is read;
 - a file over its own limit (a ZIP over FISCAL_MAX_ZIP_TOTAL_BYTES, any other file over
   FISCAL_MAX_XML_BYTES) is stored no further than the limit, while its size and SHA-256 are still
   measured as it streams past; it reaches the view as an `ArquivoRecusado`, which the import logs as

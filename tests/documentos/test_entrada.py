@@ -566,3 +566,11 @@ def test_medir_streams_size_and_sha256(tmp_path):
 
 def erros_de(itens: list) -> list[EntradaInvalida]:
     return [item for item in itens if isinstance(item, EntradaInvalida)]
+
+
+def test_a_nested_zip_larger_than_the_threshold_is_read_from_its_temporary_file():
+    xml = b"<a>" + bytes(range(256)) * 2400 + b"</a>"  # ~600 KB, stored: the inner ZIP passes 1 MiB
+    interno = fazer_zip({f"{n}.xml": xml for n in range(3)}, zipfile.ZIP_STORED)
+    assert len(interno) > entrada.LIMIAR_EM_MEMORIA
+    itens = expandido(fazer_zip({"interno.zip": interno}))
+    assert arquivos(itens) == {f"lote.zip/interno.zip/{n}.xml": xml for n in range(3)}
