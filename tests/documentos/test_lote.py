@@ -41,7 +41,8 @@ def test_workers_import_every_file_once(org, emissor, tmp_path):
     resultados = [r for _, lote in blocos for r in lote]
     assert [r.arquivo for r in resultados] == [str(c) for c in caminhos]  # order kept
     assert [r.status for r in resultados] == ["erro"] + ["sucesso"] * 250
-    assert escopo(NFe, org).count() == 250 and escopo(ArquivoXML, org).count() == 250
+    assert escopo(NFe, org).count() == 250 and escopo(ArquivoXML, org).count() == 251  # + the broken file's bytes
+    assert escopo(ImportLog, org).get(status="erro").xml.bytes_originais() == b"<quebrado"
     assert escopo(NFeItem, org).count() == 500
     assert escopo(ImportLog, org).count() == 251
     assert escopo(NFe, org).filter(situacao="autorizada").count() == 250  # parent reconnects after the fork
