@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -59,6 +59,7 @@ MANIFESTACOES = {
 }
 REGISTRADO = {135, 136}
 DUPLICIDADE = 573  # the event already exists at SEFAZ: registered by an earlier try whose answer was lost
+PRAZO_DA_MANIFESTACAO = timedelta(days=180)
 _sequencia_de_lote = itertools.count(int(time.time() * 1000) % 10**12)
 
 
@@ -198,12 +199,24 @@ def pendentes(organizacao, documento: str, tipo: str = "ciencia"):
 def tentar_pendentes(certificado: CertificadoDigital, *, origem: str) -> tuple[int, int]:
     """Send every pending ciência of the certificate's CNPJ (≤ 20 per envEvento); (registered now, still pending)."""
     tipo = MANIFESTACOES["ciencia"]
+    _desistir_das_vencidas(certificado)
     chaves = list(pendentes(certificado.organizacao, certificado.documento).values_list("chave", flat=True))
     registradas = 0
     for inicio in range(0, len(chaves), MAX_POR_LOTE):
         resultados = _enviar(certificado, chaves[inicio : inicio + MAX_POR_LOTE], tipo, "", origem)
         registradas += sum(1 for r in resultados if r.registrada or r.cstat == DUPLICIDADE)
     return registradas, pendentes(certificado.organizacao, certificado.documento).count()
+
+
+def _desistir_das_vencidas(certificado: CertificadoDigital) -> None:
+    """Pending past the manifestation deadline (180 days from the NF-e's authorization, Ajuste SINIEF 07/05,
+    cláusula décima quinta-C; counted here from when we first asked, which is later): SEFAZ would refuse
+    every try, so the row stops being retried and says why."""
+    limite = timezone.now() - PRAZO_DA_MANIFESTACAO
+    pendentes(certificado.organizacao, certificado.documento).filter(criada_em__lt=limite).update(
+        situacao=Manifestacao.Situacao.FALHOU,
+        erro="prazo de 180 dias para a manifestação passou (Ajuste SINIEF 07/05): não é mais tentada",
+    )
 
 
 def _registrar_tentativas(certificado, tipo: str, origem: str, resultados: list[ResultadoManifestacao]) -> None:

@@ -97,3 +97,20 @@ def test_a_rejected_ciencia_stays_pending_and_is_retried_every_run(sim, org, cer
     pendente = manifestacao(org)
     assert (pendente.situacao, pendente.cstat, pendente.tentativas) == ("pendente", 580, 3)
     assert [h.cstat for h in pendente.historico.all()] == [135, 580, 580]
+
+
+def test_a_ciencia_still_pending_after_the_180_day_deadline_is_given_up(sim, org, certificado, resumo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sim.falhar_proximas(1, "http_503", servico="evento")
+    consultar_certificado(certificado, origem="agendada")
+    escopo(Manifestacao, org).update(criada_em=timezone.now() - timedelta(days=181))
+    passar(sim, org)
+
+    consultar_certificado(certificado, origem="agendada")
+
+    desistida = manifestacao(org)
+    assert (desistida.situacao, desistida.tentativas) == ("falhou", 1) and "180 dias" in desistida.erro
+    assert sim.eventos_registrados == []
