@@ -81,6 +81,15 @@ def test_a_duplicate_is_shown_on_the_file_field(membro, org, e_cnpj):
     assert f"id {existente.pk}" in resposta.context["adminform"].form.errors["arquivo"][0]
 
 
+def test_the_add_form_refuses_homologacao_saying_what_to_change(membro, org, e_cnpj):
+    resposta = membro.post(ADICIONAR, formulario(e_cnpj, ambiente="2"))
+
+    assert resposta.status_code == 200
+    [erro] = resposta.context["adminform"].form.errors["ambiente"]
+    assert "FISCAL_ACEITAR_HOMOLOGACAO=true" in erro and "ambiente 1 (produção)" in erro
+    assert not escopo(CertificadoDigital, org).exists()
+
+
 def test_the_change_form_edits_options_and_never_shows_the_secrets(membro, org, e_cnpj, settings):
     settings.FISCAL_ACEITAR_HOMOLOGACAO = True  # the form sets ambiente 2
     certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP")
