@@ -85,6 +85,18 @@ class DocumentoDistribuido:
 
 
 @dataclass(frozen=True)
+class DocZipIlegivel:
+    """A docZip whose base64/gzip could not be decoded: its text as received is kept with its NSU."""
+
+    nsu: int | None
+    motivo: str
+    bruto: bytes
+
+    def __str__(self) -> str:
+        return self.motivo
+
+
+@dataclass(frozen=True)
 class RespostaDistribuicao:
     cstat: int
     xmotivo: str
@@ -92,7 +104,7 @@ class RespostaDistribuicao:
     max_nsu: int | None
     documentos: list[DocumentoDistribuido] = field(default_factory=list)
     duracao_ms: int = 0
-    erros: list[str] = field(default_factory=list)  # docZips that could not be decoded
+    erros: list[DocZipIlegivel] = field(default_factory=list)  # docZips that could not be decoded
 
 
 @dataclass(frozen=True)
@@ -225,7 +237,8 @@ def ler_ret_dist_dfe(retorno: etree._Element, duracao_ms: int = 0) -> RespostaDi
             conteudo = base64.b64decode(doc_zip.text or "", validate=True)
             xml = gzip.decompress(conteudo) if conteudo[:2] == GZIP else conteudo
         except (ValueError, OSError, EOFError) as erro:
-            erros.append(f"NSU {nsu}: docZip ilegível ({erro})")
+            bruto = (doc_zip.text or "").encode("ascii", "replace")
+            erros.append(DocZipIlegivel(nsu, f"NSU {nsu}: docZip ilegível ({erro})", bruto))
             continue
         documentos.append(DocumentoDistribuido(nsu, doc_zip.get("schema", ""), xml))
     return RespostaDistribuicao(

@@ -374,7 +374,11 @@ def _importar(cursor, resposta: RespostaDistribuicao, execucao, resultado: Resul
         Entrada(f"SEFAZ {cursor.servico.upper()} NSU {d.nsu or 0:015d} ({d.schema or 'sem schema'})", d.xml, d.nsu)
         for d in resposta.documentos
     ]
-    entradas += [Entrada(f"SEFAZ {cursor.servico.upper()} docZip", b"", erro=erro) for erro in resposta.erros]
+    # An undecodable docZip keeps what SEFAZ sent (its base64 text) and its NSU in the ImportLog.
+    entradas += [
+        Entrada(f"SEFAZ {cursor.servico.upper()} NSU {e.nsu or 0:015d} (docZip ilegível)", e.bruto, e.nsu, erro=e.motivo)
+        for e in resposta.erros
+    ]
     propria, *outras = organizacoes_do_documento(cursor.documento, cursor.ambiente, execucao.certificado.organizacao)
     resultados = list(importar(organizacao=propria, entradas=entradas, origem=Origem.SEFAZ))
     Status = ImportLog.Status

@@ -411,3 +411,26 @@ def test_a_failed_consnsu_never_shortens_the_hour_distnsu_is_waiting(sim, org, c
     assert [(c.tipo, c.falha) for c in sim.chamadas[1:]] == [(None, "http_503")]  # the consNSU, refused
     assert servico.falhas == 1 and cursor_de(org).lacunas == [1]
     assert cursor_de(org).proxima_consulta_em == espera
+
+
+@pytest.mark.django_db
+def test_an_undecodable_doczip_keeps_what_sefaz_sent_with_its_nsu_and_the_cursor_moves_on(sim, org, certificado, emissor):
+    from dataclasses import replace
+
+    from core.models import ImportLog
+
+    boa, estragada = notas(emissor, 2)
+    sim.publicar(DESTINATARIO, "nfe", boa.xml)
+    nsu = sim.publicar(DESTINATARIO, "nfe", estragada.xml)
+    fluxo = next(f for f in sim.armazem._fluxos.values() if nsu in f.documentos)
+    fluxo.documentos[nsu] = replace(fluxo.documentos[nsu], doc_zip="H4sI-isto-nao-e-base64")  # damaged on the way
+
+    [servico] = consultar_certificado(certificado, origem="agendada").servicos
+
+    assert escopo(NFe, org).get().chave == boa.chave
+    # The missing NSU is asked for once more by consNSU (it is a gap); each attempt keeps what SEFAZ sent.
+    assert [(c.tipo, c.nsu) for c in sim.chamadas] == [("distNSU", 0), ("consNSU", nsu)]
+    falhas = escopo(ImportLog, org).filter(status="erro")
+    assert [f.nsu for f in falhas] == [nsu, nsu] and all("docZip ilegível" in f.mensagem for f in falhas)
+    assert {f.xml.bytes_originais() for f in falhas} == {b"H4sI-isto-nao-e-base64"}  # reprocessable, never invisible
+    assert (cursor_de(org).ult_nsu, cursor_de(org).lacunas) == (nsu, [])
