@@ -56,7 +56,8 @@ class OriginalComprimido:
 
 
 class ArquivoXML(DaOrganizacao):
-    """The original bytes of an imported XML, compressed. It is a legal record: never rewritten."""
+    """The bytes of one received file (an XML; for a corrupt ZIP, the ZIP itself), compressed, with their
+    SHA-256. The file of a stored document is a legal record: never rewritten, kept as long as the document."""
 
     sha256 = models.CharField(max_length=64)
     tamanho = models.PositiveIntegerField()
