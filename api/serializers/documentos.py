@@ -38,7 +38,7 @@ class LinksMixin(serializers.Serializer):
         request = self.context.get("request")
         base = f"/api/{self.prefixo_url}/{documento.chave}/"
         links = {"detalhe": base, "xml": f"{base}xml/"}
-        if documento.completa:
+        if documento.completa and self.nome_pdf:
             links[self.nome_pdf] = f"{base}{self.nome_pdf}/"
         if request is not None:
             links = {nome: request.build_absolute_uri(url) for nome, url in links.items()}
@@ -95,19 +95,11 @@ class CTeDetalheSerializer(CTeSerializer):
 
 
 class OutroDocumentoSerializer(LinksMixin, serializers.ModelSerializer):
-    prefixo_url, nome_pdf = "outros-documentos", ""
+    prefixo_url, nome_pdf = "outros-documentos", ""  # no DANFE/DACTE layout for these kinds
 
     class Meta:
         model = OutroDocumento
         fields = CAMPOS_COMUNS + ["tipo", "tipo_xml", "valor_total", "links"]
-
-    def get_links(self, documento) -> dict[str, str]:
-        request = self.context.get("request")
-        base = f"/api/{self.prefixo_url}/{documento.chave}/"
-        links = {"detalhe": base, "xml": f"{base}xml/"}
-        if request is not None:
-            links = {nome: request.build_absolute_uri(url) for nome, url in links.items()}
-        return links
 
 
 class EventoPendenteSerializer(serializers.ModelSerializer):

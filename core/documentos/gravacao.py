@@ -46,6 +46,9 @@ MENSAGEM_CANCELAMENTO_SEM_ASSINATURA = (
 )
 
 
+_CAMPOS = {NFe: campos_nfe, CTe: campos_cte, OutroDocumento: campos_outro}
+
+
 def campo_do_documento(documento) -> str:
     """The EventoDocumento foreign key that points at `documento`."""
     return {NFe: "nfe", CTe: "cte", OutroDocumento: "outro"}[type(documento)]
@@ -196,21 +199,13 @@ class _Lote:
         nome = OutroDocumento.Tipo(dados.tipo).label
         atual = self.existentes.outros.get(item.chave)
         if atual is None:
-            documento = OutroDocumento(organizacao=self.organizacao, **campos_outro(dados), **self._proveniencia(item))
-            documento.tipo_xml = item.tipo_xml
-            documento.situacao = item.situacao
-            documento.completa = True
-            documento.assinatura = item.assinatura.estado
-            documento.digest_value = item.assinatura.digest_value
-            if self.existentes.cancelada_por_evento(item.chave):
-                documento.situacao = Situacao.CANCELADA
+            documento = self._novo_documento(item, OutroDocumento)
             self.existentes.outros[item.chave] = documento
             self.outros_novos.append(documento)
             self._vincular_orfaos(item.chave, documento)
             self._sinal(signals.documento_importado_signal, documento)
             self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado", documento)
-            if documento.situacao == Situacao.CANCELADA:
-                self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
+            self._anunciar_se_chegou_cancelado(documento)
             return
         if atual.digest_value != item.assinatura.digest_value:
             mensagem = (
@@ -235,9 +230,7 @@ class _Lote:
             sinal = signals.nfe_importada_signal if modelo is NFe else signals.cte_importado_signal
             self._sinal(sinal, documento)
             self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada", documento)
-            if documento.situacao == Situacao.CANCELADA:
-                # Every cancellation is announced the same way, whichever arrived first.
-                self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
+            self._anunciar_se_chegou_cancelado(documento)
             return
         diferencas = conflito.diferencas(atual, item, self._quantidade_de_itens(atual))
         if diferencas:
@@ -278,9 +271,16 @@ class _Lote:
             return sum(1 for item in self.itens_novos if item.nfe is documento)
         return escopo(NFeItem, self.organizacao).filter(nfe=documento).count()
 
+    def _anunciar_se_chegou_cancelado(self, documento) -> None:
+        # Every cancellation is announced the same way, whichever arrived first: the document or it.
+        if documento.situacao == Situacao.CANCELADA:
+            self._sinal(signals.documento_atualizado_signal, documento, motivo="cancelada", campos=["situacao"])
+
     def _novo_documento(self, item: Preparado, modelo):
-        campos = campos_nfe(item.dados) if modelo is NFe else campos_cte(item.dados)
+        campos = _CAMPOS[modelo](item.dados)
         documento = modelo(organizacao=self.organizacao, **campos, **self._proveniencia(item))
+        if modelo is OutroDocumento:
+            documento.tipo_xml = item.tipo_xml
         documento.situacao = item.situacao
         documento.completa = True
         documento.assinatura = item.assinatura.estado
@@ -325,8 +325,7 @@ class _Lote:
             self._vincular_orfaos(item.chave, nfe)
             self._sinal(signals.nfe_importada_signal, nfe)
             self._registrar(item, ImportLog.Status.SUCESSO, "resumo de NF-e importado (aguardando XML completo)", nfe)
-            if nfe.situacao == Situacao.CANCELADA:
-                self._sinal(signals.documento_atualizado_signal, nfe, motivo="cancelada", campos=["situacao"])
+            self._anunciar_se_chegou_cancelado(nfe)
         elif situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
             if not sem_assinatura_cancela(self.origem):
                 self._registrar(item, ImportLog.Status.DUPLICADO, MENSAGEM_CANCELAMENTO_SEM_ASSINATURA, atual)

@@ -25,7 +25,8 @@ from lxml import etree
 
 from core.models import Situacao
 
-from .entrada import EntradaInvalida, ler_xml
+from .entrada import EntradaInvalida
+from .xml_seguro import ler_xml
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from core.models.documentos import OriginalComprimido
 
 from .chave import ChaveInvalida, decompor_chave
 from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
-from .entrada import EntradaInvalida, ler_xml
+from .entrada import EntradaInvalida
+from .xml_seguro import ler_xml
 from .leitura import DocumentoIncompleto, DocumentoNaoSuportado, Estrutura, ler_documento, localizar, localizar_desconhecido
 from .signatario import conferir_signatario
 from .validacao import (

@@ -27,7 +27,7 @@ ASSINADO_POR_OUTRO = "spedcte_hist_RS_431710999999999999995700100000246310000001
 def test_real_signatures_verify(arquivo):
     from core.documentos.leitura import localizar
     from core.documentos.xmldsig import verificar_assinatura
-    from core.documentos.entrada import ler_xml
+    from core.documentos.xml_seguro import ler_xml
 
     assert verificar_assinatura(localizar(ler_xml(arquivo.read_bytes())).assinado).digest_value
 

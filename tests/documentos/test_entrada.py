@@ -13,7 +13,8 @@ import zipfile
 import pytest
 
 from core.documentos import entrada
-from core.documentos.entrada import ArquivoXML, EntradaInvalida, Limites, expandir, ler_xml, mapear, medir
+from core.documentos.entrada import ArquivoXML, EntradaInvalida, Limites, expandir, mapear, medir
+from core.documentos.xml_seguro import ler_xml
 
 XML_OK = b'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="http://www.portalfiscal.inf.br/nfe"><a>1</a></nfeProc>'
 

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from core.documentos.dados import Parte, TipoDocumentoParte
-from core.documentos.entrada import ler_xml
+from core.documentos.xml_seguro import ler_xml
 from core.documentos.leitura import (
     NS_CTE,
     NS_NFE,

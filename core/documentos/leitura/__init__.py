@@ -1,4 +1,4 @@
-"""Readers from a parsed fiscal XML root (see `core.documentos.entrada.ler_xml`) to `core.documentos.dados`.
+"""Readers from a parsed fiscal XML root (see `core.documentos.xml_seguro.ler_xml`) to `core.documentos.dados`.
 
 Dispatch is on the root's local name AND namespace, never on file names or the DistDFe `schema` hint.
 """
