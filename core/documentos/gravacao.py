@@ -143,8 +143,23 @@ class _Existentes:
             nfes={n.chave: n for n in escopo(NFe, organizacao).filter(chave__in=chaves)},
             ctes={c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)},
             eventos={(e.chave, e.tipo_evento, e.sequencia): e for e in eventos},
-            outros={o.chave: o for o in escopo(OutroDocumento, organizacao).filter(chave__in=chaves)},
+            outros=cls._outros(organizacao, itens),
         )
+
+    @staticmethod
+    def _outros(organizacao, itens) -> dict[str, OutroDocumento]:
+        # Only a kind read in part, or a CT-e-layout event (GTV-e events), can touch an OutroDocumento:
+        # an NF-e batch skips the query.
+        chaves = {
+            item.chave for item in itens
+            if isinstance(item, Preparado) and (
+                isinstance(item.dados, DadosOutro)
+                or (isinstance(item.dados, DadosEvento) and item.dados.tipo_documento == TipoDocumento.CTE)
+            )
+        }  # fmt: skip
+        if not chaves:
+            return {}
+        return {o.chave: o for o in escopo(OutroDocumento, organizacao).filter(chave__in=chaves)}
 
     def cancelada_por_evento(self, chave: str) -> bool:
         return any(e.cancela_documento for (c, _, _), e in self.eventos.items() if c == chave)

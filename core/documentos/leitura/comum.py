@@ -75,13 +75,13 @@ class Grupo:
         return DocumentoIncompleto(f"{oque} em {self.caminho}/{nome}: {valor!r}")
 
     def grupo(self, nome: str) -> Grupo:
-        el = self._filho(nome)
+        el = self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
         if el is None:
             raise self._ausente(nome)
         return Grupo(el, f"{self.caminho}/{nome}", self.ns)
 
     def grupo_opcional(self, nome: str) -> Grupo | None:
-        el = self._filho(nome)
+        el = self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
         return None if el is None else Grupo(el, f"{self.caminho}/{nome}", self.ns)
 
     def todos(self, nome: str) -> list[etree._Element]:
@@ -89,13 +89,13 @@ class Grupo:
         return list(self.el.iterchildren(self.ns + nome))
 
     def texto(self, nome: str) -> str:
-        el = self._filho(nome)
+        el = self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
         if el is None:
             raise self._ausente(nome)
         return (el.text or "").strip()
 
     def opcional(self, nome: str, padrao: str = "") -> str:
-        el = self._filho(nome)
+        el = self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
         return padrao if el is None else (el.text or "").strip()
 
     def inteiro(self, nome: str) -> int:
