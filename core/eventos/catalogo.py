@@ -13,6 +13,7 @@ _DOCUMENTO_EXEMPLO = {
     "valores": {"total": "1520.00", "produtos": "1500.00", "icms": "180.00", "ipi": "0.00"},
     "situacao": "autorizada",
     "completa": True,
+    "assinatura": "valida",
     "links": {
         "detalhe": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/",
         "xml": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/xml/",

@@ -43,6 +43,7 @@ def dados_do_documento(documento: NFe | CTe | OutroDocumento) -> dict:
         "valores": _valores(documento),
         "situacao": documento.situacao,
         "completa": documento.completa,
+        "assinatura": documento.assinatura,
         "links": {"detalhe": base, "xml": f"{base}xml/"},
         **({"tipo": documento.tipo} if isinstance(documento, OutroDocumento) else {}),
     }

@@ -29,6 +29,7 @@ def test_importing_a_document_records_its_event(org, emissor, settings):
     assert payload["id"].startswith("evt_") and payload["evento"] == "nfe_importada"
     dados = payload["dados"]
     assert (dados["chave"], dados["numero"], dados["situacao"], dados["completa"]) == (nfe.chave, 77, "autorizada", True)
+    assert dados["assinatura"] == "valida"  # cadeia_desconhecida, ausente (summary) or invalida otherwise
     assert dados["emitente"]["documento"] == "11222333000181"
     assert dados["valores"]["total"] == f"{escopo(NFe, org).get().valor_total:.2f}"
     assert dados["links"]["xml"] == f"https://fiscal.exemplo.com.br/api/nfes/{nfe.chave}/xml/"
