@@ -274,6 +274,33 @@ class FiscalAPIClient:
         """Quantidade e somas dos CT-e que atendem aos filtros (os mesmos de `listar_ctes`)."""
         return self._get("ctes/totais/", filtros)
 
+    # --- Outros documentos e eventos pendentes ------------------------------------------------------
+
+    def listar_outros_documentos(self, **filtros: Any) -> dict:
+        """Uma página de outros documentos fiscais (GTV-e, CT-e Simplificado, tipos ainda não lidos por completo).
+
+        Filtros: `tipo` (`gtve`, `cte_simplificado`, `outro`), `situacao`, `assinatura`, `emitente`,
+        `data_inicio`, `data_fim`, `ordering`, `limit`, `cursor`.
+        """
+        return self._get("outros-documentos/", filtros)
+
+    def buscar_outro_documento(self, chave: str) -> dict:
+        """O detalhe de um outro documento fiscal (GTV-e, CT-e Simplificado...)."""
+        return self._get(f"outros-documentos/{_chave(chave)}/")
+
+    def baixar_xml_outro_documento(self, chave: str, destino: CaminhoDeArquivo | None = None) -> bytes:
+        """O XML original de um outro documento fiscal; com `destino`, grava também (`{chave}-proc.xml`)."""
+        conteudo = self._baixar(f"outros-documentos/{_chave(chave)}/xml/")
+        _gravar(conteudo, destino, f"{chave}-proc.xml")
+        return conteudo
+
+    def eventos_pendentes(self, **filtros: Any) -> dict:
+        """Uma página de eventos (cancelamento, carta de correção...) cujo documento ainda não chegou.
+
+        Filtros: `chave`, `tipo_evento`, `tipo_documento`, `limit`, `cursor`.
+        """
+        return self._get("eventos-pendentes/", filtros)
+
     # --- Arquivos -----------------------------------------------------------------------------------
 
     def baixar_xml(self, chave: str, destino: CaminhoDeArquivo | None = None) -> bytes:
@@ -497,6 +524,13 @@ class FiscalAPIClient:
         Filtros: `certificado`, `servico`, `tipo`, `cstat`, `execucao`, `com_erro`, `desde`, `ate`.
         """
         return self._get("consultas/", filtros)
+
+    def manifestacoes(self, **filtros: Any) -> dict:
+        """Uma página das manifestações pedidas e de cada tentativa de registrá-las (`historico`).
+
+        Filtros: `situacao` (`pendente`, `registrada`, `falhou`), `tipo`, `chave`, `limit`, `cursor`.
+        """
+        return self._get("manifestacoes/", filtros)
 
     def manifestar(
         self, chave: str, tipo: str, justificativa: str | None = None, certificado: int | None = None

@@ -125,3 +125,22 @@ def test_a_zip_is_sent_as_one_file(cliente, documentos, tmp_path):
     (tmp_path / "memoria.zip").write_bytes(dados.getvalue())
 
     assert cliente.importar_xml(tmp_path / "memoria.zip")["resultados"][0]["arquivo"].startswith("memoria.zip")
+
+
+def test_other_documents_and_pending_events(cliente, gerador, transportadora, tmp_path):
+    from core.geracao.documentos import gerar_gtve
+
+    gtve = gerar_gtve(certificado=transportadora)
+    nota = gerador.nfe(numero=303)
+    cce = gerador.evento_nfe(chave=nota.chave, tipo_evento="110110", detalhes={"xCorrecao": "Volumes: 12 caixas"})
+    (tmp_path / "gtve.xml").write_bytes(gtve.xml)
+    (tmp_path / "cce.xml").write_bytes(cce.xml)
+    cliente.importar_xml(tmp_path / "gtve.xml", tmp_path / "cce.xml")
+
+    [outro] = cliente.listar_outros_documentos(tipo="gtve")["results"]
+    assert outro["chave"] == gtve.chave and cliente.buscar_outro_documento(gtve.chave)["tipo_xml"] == "GTVeProc"
+    assert cliente.baixar_xml_outro_documento(gtve.chave, destino=tmp_path) == gtve.xml
+    assert (tmp_path / f"{gtve.chave}-proc.xml").read_bytes() == gtve.xml
+    [pendente] = cliente.eventos_pendentes()["results"]
+    assert (pendente["chave"], pendente["tipo_evento"]) == (nota.chave, "110110")
+    assert cliente.manifestacoes(situacao="pendente")["results"] == []
