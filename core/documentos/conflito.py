@@ -7,12 +7,13 @@ else under that chave is refused, naming the fields that differ, and the stored 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from core.models import NFe
 
 from .campos import campos_cte, campos_nfe
-from .dados import DadosNFe, ResumoNFe
+from .dados import DadosNFe
 from .preparacao import Preparado
 
 # Compared, in this order, when the digests differ (or one is unknown): what a person would check first.
@@ -46,8 +47,12 @@ _CAMPOS_CTE = (
 _CAMPOS_RESUMO = ("valor_total", "emitente_documento", "data_emissao", "tipo_operacao")
 
 
-def diferencas(atual, item: Preparado, quantidade_de_itens: int | None) -> str:
-    """"" when `item` may be applied to `atual` (same signed document); else the differences, for people."""
+def diferencas(atual, item: Preparado, contar_itens: Callable[[], int | None]) -> str:
+    """"" when `item` may be applied to `atual` (same signed document); else the differences, for people.
+
+    `contar_itens` (the stored NF-e's item count) is called only when the digests differ: a re-import of
+    the same files costs no query per document.
+    """
     digest = item.assinatura.digest_value if item.assinatura else ""
     if atual.digest_value and digest and atual.digest_value == digest:
         return ""
@@ -55,15 +60,13 @@ def diferencas(atual, item: Preparado, quantidade_de_itens: int | None) -> str:
     if isinstance(dados, DadosNFe):
         novos = campos_nfe(dados)
         nomes = _CAMPOS_NFE if atual.completa else _CAMPOS_RESUMO
-    elif isinstance(dados, ResumoNFe):  # pragma: no cover - summaries never replace a document here
-        return ""
     else:
         novos, nomes = campos_cte(dados), _CAMPOS_CTE
     lista = [_diferenca(nome, getattr(atual, nome), novos[nome]) for nome in nomes if nome in novos]
     lista = [d for d in lista if d]
-    if isinstance(atual, NFe) and atual.completa and quantidade_de_itens is not None:
-        if quantidade_de_itens != len(dados.itens):
-            lista.append(f"itens: {quantidade_de_itens} → {len(dados.itens)}")
+    quantidade_de_itens = contar_itens() if isinstance(atual, NFe) and atual.completa else None
+    if quantidade_de_itens is not None and quantidade_de_itens != len(dados.itens):
+        lista.append(f"itens: {quantidade_de_itens} → {len(dados.itens)}")
     if atual.digest_value and digest:
         # Different signed content even where the compared fields agree: still not the same document.
         lista.append(f"assinatura: DigestValue {atual.digest_value} → {digest}")

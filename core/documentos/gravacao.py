@@ -217,8 +217,8 @@ class _Lote:
             documento = self._novo_documento(item, OutroDocumento)
             self.existentes.outros[item.chave] = documento
             self.outros_novos.append(documento)
-            self._vincular_orfaos(item.chave, documento)
             self._sinal(signals.documento_importado_signal, documento)
+            self._vincular_orfaos(item.chave, documento)
             self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importado", documento)
             self._anunciar_se_chegou_cancelado(documento)
             return
@@ -241,13 +241,13 @@ class _Lote:
             documento = self._novo_documento(item, modelo)
             existentes[item.chave] = documento
             novos.append(documento)
-            self._vincular_orfaos(item.chave, documento)
             sinal = signals.nfe_importada_signal if modelo is NFe else signals.cte_importado_signal
             self._sinal(sinal, documento)
+            self._vincular_orfaos(item.chave, documento)
             self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} importada", documento)
             self._anunciar_se_chegou_cancelado(documento)
             return
-        diferencas = conflito.diferencas(atual, item, self._quantidade_de_itens(atual))
+        diferencas = conflito.diferencas(atual, item, lambda: self._quantidade_de_itens(atual))
         if diferencas:
             mensagem = f"conflito: o conteúdo difere do documento já guardado ({diferencas}); o guardado não mudou"
             self._registrar(item, ImportLog.Status.ERRO, mensagem, atual)
@@ -337,8 +337,8 @@ class _Lote:
             nfe.assinatura = EstadoAssinatura.AUSENTE
             self.existentes.nfes[item.chave] = nfe
             self.nfes_novas.append(nfe)
-            self._vincular_orfaos(item.chave, nfe)
             self._sinal(signals.nfe_importada_signal, nfe)
+            self._vincular_orfaos(item.chave, nfe)
             self._registrar(item, ImportLog.Status.SUCESSO, "resumo de NF-e importado (aguardando XML completo)", nfe)
             self._anunciar_se_chegou_cancelado(nfe)
         elif situacao == Situacao.CANCELADA and atual.situacao != Situacao.CANCELADA:
@@ -426,6 +426,8 @@ class _Lote:
         )
 
     def _vincular_orfaos(self, chave: str, documento) -> None:
+        """Link the events that came before `documento` (called after its import signal, so the feed
+        says "imported" before "updated")."""
         orfaos = self.existentes.eventos_orfaos(chave)
         for evento in orfaos:
             self.orfaos_a_vincular.append((evento, documento))

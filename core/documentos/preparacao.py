@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.certificados.cadeia import documentos_do_signatario
 from core.models.documentos import OriginalComprimido
 
 from .chave import ChaveInvalida, decompor_chave
 from .dados import Assinatura, DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
 from .entrada import EntradaInvalida
-from .xml_seguro import ler_xml
 from .leitura import DocumentoIncompleto, DocumentoNaoSuportado, Estrutura, ler_documento, localizar, localizar_desconhecido
-from .signatario import conferir_signatario
+from .signatario import conferir_autorizador, conferir_signatario, mesmo_titular
 from .validacao import (
     TIPOS_CANCELAMENTO,
     DocumentoRejeitado,
@@ -27,6 +25,7 @@ from .validacao import (
     conferir_protocolo,
     situacao_pelo_protocolo,
 )
+from .xml_seguro import ler_xml
 from .xmldsig import AssinaturaInvalida, verificar_assinatura
 
 logger = logging.getLogger(__name__)
@@ -144,8 +143,7 @@ def _validar_evento(estrutura: Estrutura, dados: DadosEvento) -> tuple[Assinatur
         if estrutura.assinatura is None:
             return None, ""
         assinatura = verificar_assinatura(estrutura.assinado, conferir_ids=False)
-        titular = _documento_do_certificado(assinatura)
-        return conferir_signatario(assinatura, titular=titular, papel="autorizador", momento=dados.data_evento), ""
+        return conferir_autorizador(assinatura, momento=dados.data_evento), ""
     if not dados.completo:
         return None, ""
     _conferir_id_evento(estrutura, dados)
@@ -180,11 +178,6 @@ def _conferir_id_evento(estrutura: Estrutura, dados: DadosEvento) -> None:
 
 
 def _mesmo_emitente(autor: str, cnpj_da_chave: str) -> bool:
-    if len(autor) == 11:
-        return cnpj_da_chave == "000" + autor
-    return autor[:8].upper() == cnpj_da_chave[:8].upper()
-
-
-def _documento_do_certificado(assinatura: Assinatura) -> str:
-    cnpj, cpf = documentos_do_signatario(assinatura.certificado_der)
-    return cnpj or cpf
+    """The event's author (CNPJ or CPF) is the emitter packed in the key (CNPJ base, or "000" + CPF)."""
+    cnpj, cpf = (autor, "") if len(autor) == 14 else ("", autor)
+    return mesmo_titular(cnpj, cpf, cnpj_da_chave)

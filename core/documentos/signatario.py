@@ -35,13 +35,9 @@ def conferir_signatario(
     `titular` is the CNPJ (14), CPF (11) or key segment (14, "000" + CPF) of whoever must have signed;
     `papel` names it in messages ("emitente", "autor do evento").
     """
-    cadeia = verificar_cadeia(assinatura.certificado_der, assinatura.intermediarios_der, momento)
     cnpj, cpf = _documentos(assinatura.certificado_der)
     quem = cnpj or cpf or "sem CNPJ/CPF"
-    if cadeia.autoassinado:
-        raise DocumentoRejeitado(
-            f"assinatura feita com certificado autoassinado ({quem}): não é um certificado ICP-Brasil"
-        )
+    cadeia = _cadeia(assinatura, momento, quem)
     esperado, descricao = (cnpj_paa, "Provedor de Assinatura e Autorização (infPAA/CNPJPAA)") if cnpj_paa else (titular, papel)
     if not cnpj and not cpf:
         raise DocumentoRejeitado(
@@ -52,6 +48,25 @@ def conferir_signatario(
             f"assinado pelo certificado de {quem}, que não é do {descricao} {esperado}: "
             "a assinatura precisa ser do próprio emitente (mesma raiz de CNPJ)"
         )
+    return _com_estado(assinatura, cadeia)
+
+
+def conferir_autorizador(assinatura: Assinatura, *, momento: datetime | None) -> Assinatura:
+    """SEFAZ's own optional signature (retCancNFe): not tied to the emitter, but never self-signed."""
+    cnpj, cpf = _documentos(assinatura.certificado_der)
+    return _com_estado(assinatura, _cadeia(assinatura, momento, cnpj or cpf or "sem CNPJ/CPF"))
+
+
+def _cadeia(assinatura: Assinatura, momento: datetime | None, quem: str):
+    cadeia = verificar_cadeia(assinatura.certificado_der, assinatura.intermediarios_der, momento)
+    if cadeia.autoassinado:
+        raise DocumentoRejeitado(
+            f"assinatura feita com certificado autoassinado ({quem}): não é um certificado ICP-Brasil"
+        )
+    return cadeia
+
+
+def _com_estado(assinatura: Assinatura, cadeia) -> Assinatura:
     if cadeia.confiavel:
         return replace(assinatura, estado=VALIDA, motivo_cadeia="")
     return replace(assinatura, estado=CADEIA_DESCONHECIDA, motivo_cadeia=cadeia.motivo)

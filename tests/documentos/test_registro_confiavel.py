@@ -162,6 +162,31 @@ def test_an_event_before_its_document_is_listed_as_pending_and_reaches_the_feed_
     assert api.get("/api/eventos-pendentes/").json()["results"] == []
     [atualizado] = [p for p in eventos(org, "documento_atualizado") if p["chave"] == nota.chave]
     assert atualizado["motivo"] == "evento" and atualizado["eventos"] == ["110110"]
+    # The feed says "imported" before "updated".
+    ordem = [e.tipo for e in escopo(Evento, org).filter(payload__dados__chave=nota.chave).order_by("id")]
+    assert ordem == ["nfe_importada", "documento_atualizado"]
+
+
+def test_importing_the_same_files_again_costs_no_query_per_document(org, emissor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def reimportar(documentos):
+        with CaptureQueriesContext(connection) as consultas:
+            resultados = importar_bytes(organizacao=org, nome="lote.zip", conteudo=lote(documentos), origem=Origem.PASTA)
+        assert {r.status for r in resultados} == {"duplicado"}
+        return len(consultas)
+
+    def lote(documentos):
+        from core.geracao.documentos import gerar_lote_zip
+
+        return gerar_lote_zip(documentos, nome_arquivo=lambda d: f"{d.chave}.xml")
+
+    poucos = [gerar_nfe(certificado=emissor, numero=n) for n in range(1, 4)]
+    muitos = [gerar_nfe(certificado=emissor, numero=n) for n in range(10, 22)]
+    for documentos in (poucos, muitos):
+        importar_bytes(organizacao=org, nome="lote.zip", conteudo=lote(documentos), origem=Origem.PASTA)
+    assert reimportar(poucos) == reimportar(muitos)  # the conflict check counts items only on a real conflict
 
 
 # --- same chave, different content: a conflict, never a merge ---------------------------------------------

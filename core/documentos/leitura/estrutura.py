@@ -43,8 +43,6 @@ class Forma:
     assinado: str | None  # the signed element (infNFe, infCte, infEvento, infCanc)
     protocolo: tuple[str, ...] = ()  # the protocol child of the root (at most one occurrence)
     filhos_documento: frozenset[str] = frozenset()  # what the document element may hold besides Signature
-    # The document may carry a Signature of its own over a protocol-like root (retCancNFe/infCanc).
-    assinatura_opcional: bool = False
 
 
 _NFE_FILHOS = frozenset({"infNFe", "infNFeSupl"})
@@ -68,9 +66,10 @@ FORMAS: dict[str, Forma] = {
     "procEventoCTe": Forma(NS_CTE, "eventoCTe", "infEvento", ("retEventoCTe",), _EVENTO_FILHOS),
     "procCancNFe": Forma(NS_NFE, "cancNFe", "infCanc", ("retCancNFe",), _CANC_FILHOS),
     "procCancCTe": Forma(NS_CTE, "cancCTe", "infCanc", ("retCancCTe",), _CANC_FILHOS),
-    # SEFAZ's own answer about an old-layout cancellation; its Signature (SEFAZ's) is optional.
-    "retCancNFe": Forma(NS_NFE, "", "infCanc", (), _CANC_FILHOS, assinatura_opcional=True),
-    "retCancCTe": Forma(NS_CTE, "", "infCanc", (), _CANC_FILHOS, assinatura_opcional=True),
+    # SEFAZ's own answer about an old-layout cancellation; its Signature (SEFAZ's) is optional, which
+    # core.documentos.preparacao checks: every other signed form requires one.
+    "retCancNFe": Forma(NS_NFE, "", "infCanc", (), _CANC_FILHOS),
+    "retCancCTe": Forma(NS_CTE, "", "infCanc", (), _CANC_FILHOS),
     "resNFe": Forma(NS_NFE, None, None),
     "resEvento": Forma(NS_NFE, None, None),
 }
