@@ -2,7 +2,7 @@
 
 brazilfiscalreport draws with fpdf2's core fonts, which only know Latin-1: a C1 control character
 (a cp1252 quote mis-decoded as U+0093 is common in real files) or an emoji in any text field makes
-it raise. So every text is sanitised first (SEFAZ.md §11). Whatever still fails becomes one ErroPDF
+it raise. So every text is sanitised first. Whatever still fails becomes one ErroPDF
 with a Portuguese message, never a 500.
 
 Rendering takes 0.1-1.7 s and its result depends only on the XML bytes (and the cancelled

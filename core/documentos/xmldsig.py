@@ -1,6 +1,8 @@
 """XMLDSig for the fixed SEFAZ profile (NF-e, CT-e, CT-e OS, events).
 
-The profile (nfelib ``xmldsig-core-schema_v1.01.xsd``; SEFAZ.md §4.4): an enveloped ``Signature`` that is a
+The profile (the ``xmldsig-core-schema_v1.01.xsd`` of the official NF-e/CT-e schema packages, as shipped by
+nfelib, which fixes the algorithms; Manual de Orientação do Contribuinte NF-e, "Padrão de Assinatura
+Digital"): an enveloped ``Signature`` that is a
 child of the signed element's parent, one ``Reference`` to ``#Id``, transforms exactly
 enveloped-signature + inclusive C14N 1.0, RSA PKCS#1 v1.5 with SHA-1 (SHA-256 also accepted) and the
 signer's certificate in ``KeyInfo/X509Data/X509Certificate``.
@@ -57,7 +59,8 @@ def canonicalizar(elemento: etree._Element) -> bytes:
     """Inclusive C14N 1.0 of an element as if it were the apex of the node-set.
 
     lxml's c14n of an element inside a tree whose default namespace is declared on an ancestor emits
-    stray ``xmlns=""`` on descendants (SEFAZ.md §11). Serialising first copies every in-scope namespace
+    stray ``xmlns=""`` on descendants (the same lxml behaviour signxml works around: signxml issue #275).
+    Serialising first copies every in-scope namespace
     declaration onto the element; re-parsing that gives a standalone tree whose c14n is right.
     """
     copia = etree.fromstring(etree.tostring(elemento))

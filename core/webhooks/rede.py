@@ -10,7 +10,7 @@ it with `validar_url()`. Rules (issue 4, "SSRF guard"):
 - redirects are never followed, timeouts always apply, at most `LIMITE_LEITURA` bytes are read.
 
 urllib3 is used directly rather than a `requests.Session`: it reads no environment variable (proxies,
-`REQUESTS_CA_BUNDLE`, see SEFAZ.md §12), keeps no cookie jar shared between receivers, and its pools
+`REQUESTS_CA_BUNDLE`, which requests honours over `Session.verify`), keeps no cookie jar shared between receivers, and its pools
 are keyed by (IP, port, TLS hostname), which is exactly "connect to the checked IP".
 """
 

@@ -10,7 +10,8 @@ from core.documentos.chave import (
     validar_cpf,
 )
 
-# Real authorised keys (SEFAZ.md §6 and the public samples); the last two have DV 0.
+# Real authorised keys (from public sample documents; mod-11 check digit of the MOC NF-e chave de acesso);
+# the last two have DV 0.
 CHAVES_REAIS = [
     "29181201541910000144550010000150101383035997",
     "35200159594315000157550010000000012062777161",

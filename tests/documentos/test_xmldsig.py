@@ -61,7 +61,7 @@ def test_it_verifies_what_it_signs(gerador, certificado, tipo, algoritmo):
 @pytest.mark.parametrize("tipo", DOCUMENTOS)
 def test_signxml_accepts_what_it_signs(gerador, certificado, monkeypatch, tipo, algoritmo):
     documento = DOCUMENTOS[tipo](gerador, algoritmo)
-    # signxml emits stray xmlns="" without this (signxml#275, SEFAZ.md §11).
+    # signxml emits stray xmlns="" without this (signxml#275).
     monkeypatch.setattr(XMLVerifier, "excise_empty_xmlns_declarations", True)
 
     resultado = XMLVerifier().verify(documento.xml, x509_cert=certificado.certificado, expect_config=_config_signxml())

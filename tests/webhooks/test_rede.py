@@ -489,7 +489,8 @@ def https(redes_privadas, settings, servidores, resolvedor, tmp_path, monkeypatc
         resolvedor.nomes["webhook.exemplo.com.br"] = ["127.0.0.1"]
         return servidor
 
-    # SEFAZ.md §12: environment CA and proxy variables must change nothing.
+    # requests (trust_env) lets REQUESTS_CA_BUNDLE and proxy variables override Session.verify:
+    # the environment must change nothing.
     import certifi
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
