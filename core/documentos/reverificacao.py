@@ -11,7 +11,7 @@ Idempotent: a second run changes nothing and logs nothing new.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -70,21 +70,23 @@ def _em_lotes(modelo, organizacao) -> Iterator[list]:
 def _reverificar_lote(organizacao, modelo, lote) -> list[Reverificado]:
     # Verification happens outside the transaction; only the writes are inside it.
     decisoes = [(linha, _estado_de_hoje(linha)) for linha in lote]
-    mudancas, logs = [], []
-    with transaction.atomic():
-        for linha, (estado, motivo) in decisoes:
-            if estado == linha.assinatura:
-                continue
-            mudancas.append(Reverificado(modelo.__name__, linha.chave, linha.assinatura, estado, motivo))
-            modelo.objects.filter(pk=linha.pk).update(assinatura=estado)
-            if estado == EstadoAssinatura.INVALIDA:
-                logs.append(
-                    ImportLog(
-                        organizacao=organizacao, arquivo=f"{linha.chave}.xml"[-500:], chave=linha.chave,
-                        status=ImportLog.Status.ERRO, mensagem=f"{PREFIXO}: {motivo}", origem=linha.origem,
-                        nsu=linha.nsu, xml=linha.arquivo,
-                    )
+    mudancas, logs, por_estado = [], [], defaultdict(list)
+    for linha, (estado, motivo) in decisoes:
+        if estado == linha.assinatura:
+            continue
+        mudancas.append(Reverificado(modelo.__name__, linha.chave, linha.assinatura, estado, motivo))
+        por_estado[estado].append(linha.pk)
+        if estado == EstadoAssinatura.INVALIDA:
+            logs.append(
+                ImportLog(
+                    organizacao=organizacao, arquivo=f"{linha.chave}.xml"[-500:], chave=linha.chave,
+                    status=ImportLog.Status.ERRO, mensagem=f"{PREFIXO}: {motivo}", origem=linha.origem,
+                    nsu=linha.nsu, xml=linha.arquivo,
                 )  # fmt: skip
+            )
+    with transaction.atomic():  # one UPDATE per new state, not one per row
+        for estado, pks in por_estado.items():
+            escopo(modelo, organizacao).filter(pk__in=pks).update(assinatura=estado)
         inserir(ImportLog, organizacao, logs)
     return mudancas
 
