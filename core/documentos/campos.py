@@ -12,6 +12,8 @@ from core.models import CTe, EventoDocumento, NFe, OutroDocumento
 
 from .chave import decompor_chave
 from .dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, Parte, ResumoNFe
+from .leitura.reforma import CAMPOS_CTE, CAMPOS_TOTAL_NFE
+from .manifestacao_estado import prazo_da_manifestacao
 
 CATEGORIA_POR_TIPO_EVENTO = {
     "110111": "cancelamento",
@@ -75,8 +77,15 @@ def _identidade(dados: DadosNFe | DadosCTe) -> dict:
     }
 
 
+def _tributos(dados, nomes: tuple[str, ...]) -> dict:
+    """The reform fields, NULL (and {} for the whole group) when the document has none."""
+    return {nome: dados.tributos.get(nome, {} if nome == "tributos_reforma" else None) for nome in nomes}
+
+
 def campos_nfe(dados: DadosNFe) -> dict:
     destinatario = dados.destinatario
+    tributos = _tributos(dados, CAMPOS_TOTAL_NFE)
+    autorizada_em = dados.protocolo.data_recebimento if dados.protocolo else None
     return limitar(NFe, {
         **_identidade(dados),
         **_parte("emitente", dados.emitente),
@@ -85,7 +94,12 @@ def campos_nfe(dados: DadosNFe) -> dict:
         "destinatario_tipo_documento": destinatario.tipo_documento if destinatario else "",
         "tipo_operacao": dados.tipo_operacao,
         "data_saida_entrada": dados.data_saida_entrada,
-        "valor_total": dados.valor_total,
+        "finalidade": dados.finalidade,
+        # "Valor total" is vNFTot once the NF-e has it (the total with the taxes charged on top), else vNF.
+        "valor_total": tributos["valor_nf_tot"] if tributos["valor_nf_tot"] is not None else dados.valor_nf,
+        "valor_nf": dados.valor_nf,
+        **tributos,
+        "prazo_manifestacao": prazo_da_manifestacao(dados.modelo, autorizada_em or dados.data_emissao),
         "valor_produtos": dados.valor_produtos,
         "valor_icms": dados.valor_icms,
         "valor_ipi": dados.valor_ipi,
@@ -108,6 +122,8 @@ def campos_resumo_nfe(dados: ResumoNFe) -> dict:
         "emitente_uf": dados.emitente.uf or partes.uf,
         "emitente_ie": dados.emitente.ie,
         "valor_total": dados.valor_total,
+        "valor_nf": dados.valor_total,
+        "prazo_manifestacao": prazo_da_manifestacao(partes.modelo, dados.data_recebimento or dados.data_emissao),
         "protocolo": dados.protocolo_numero,
         "data_recebimento": dados.data_recebimento,
         "digest_value": dados.digest_value,
@@ -140,6 +156,7 @@ def campos_cte(dados: DadosCTe) -> dict:
         "valor_carga": dados.valor_carga,
         "valor_icms": dados.valor_icms,
         "chaves_nfe": list(dados.chaves_nfe),
+        **_tributos(dados, CAMPOS_CTE),
     })
 
 

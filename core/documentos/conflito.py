@@ -44,7 +44,7 @@ _CAMPOS_CTE = (
     "uf_fim",
 )
 # A resNFe carries only these: a full XML replacing it is compared on them when the summary had no digVal.
-_CAMPOS_RESUMO = ("valor_total", "emitente_documento", "data_emissao", "tipo_operacao")
+_CAMPOS_RESUMO = ("valor_nf", "emitente_documento", "data_emissao", "tipo_operacao")
 
 
 def diferencas(atual, item: Preparado, contar_itens: Callable[[], int | None]) -> str:

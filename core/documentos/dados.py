@@ -73,6 +73,24 @@ class ItemNFe:
     valor_icms: Decimal = ZERO  # imposto/ICMS/*/vICMS
     valor_ipi: Decimal = ZERO  # imposto/IPI/IPITrib/vIPI
     ean: str = ""  # cEAN ("SEM GTIN" kept as is)
+    # The reform (core.documentos.leitura.reforma): NULL/"" where the item has no such group.
+    valor_item: Decimal | None = None  # det/vItem
+    cst_ibs_cbs: str = ""
+    classificacao_tributaria: str = ""
+    valor_bc_ibs_cbs: Decimal | None = None
+    aliquota_ibs_uf: Decimal | None = None
+    valor_ibs_uf: Decimal | None = None
+    aliquota_ibs_mun: Decimal | None = None
+    valor_ibs_mun: Decimal | None = None
+    valor_ibs: Decimal | None = None
+    aliquota_cbs: Decimal | None = None
+    valor_cbs: Decimal | None = None
+    cst_is: str = ""
+    classificacao_tributaria_is: str = ""
+    valor_bc_is: Decimal | None = None
+    aliquota_is: Decimal | None = None
+    valor_is: Decimal | None = None
+    tributos_reforma: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -89,7 +107,7 @@ class DadosNFe:
     ambiente: int  # tpAmb
     emitente: Parte
     destinatario: Parte | None
-    valor_total: Decimal  # vNF
+    valor_nf: Decimal  # ICMSTot/vNF
     valor_produtos: Decimal  # vProd
     valor_icms: Decimal
     valor_ipi: Decimal
@@ -103,6 +121,9 @@ class DadosNFe:
     codigo_numerico: str = ""  # ide/cNF
     digito_verificador: str = ""  # ide/cDV
     cnpj_paa: str = ""  # infPAA/CNPJPAA: signed by a Provedor de Assinatura e Autorização, not the emitter
+    finalidade: int | None = None  # ide/finNFe
+    # total/IBSCBSTot, ISTot, vNFTot as NFe fields (leitura.reforma.CAMPOS_TOTAL_NFE); empty before the reform.
+    tributos: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -153,6 +174,8 @@ class DadosCTe:
     valor_carga: Decimal  # infCarga/vCarga (0 when absent)
     valor_icms: Decimal
     chaves_nfe: list[str] = field(default_factory=list)  # infDoc/infNFe/chave
+    # imp/IBSCBS and imp/vTotDFe as CTe fields (leitura.reforma.CAMPOS_CTE).
+    tributos: dict = field(default_factory=dict)
     protocolo: Protocolo | None = None
     codigo_uf: str = ""
     tipo_emissao: str = ""

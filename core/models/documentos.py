@@ -11,6 +11,10 @@ from core.documentos.validacao import CSTAT_CANCELADO, CSTAT_EVENTO_REGISTRADO
 from .base import DaOrganizacao
 
 DINHEIRO = {"max_digits": 15, "decimal_places": 2, "default": 0}
+# Reform values (NT 2025.002-RTC; DFeTiposBasicos_v1.00.xsd): NULL where the document has no such group,
+# which is not the same as a group that says zero. TDec1302RTC is 13.2, TDec_0302_04RTC 3.2-4.
+VALOR_REFORMA = {"max_digits": 15, "decimal_places": 2, "null": True, "blank": True}
+ALIQUOTA_REFORMA = {"max_digits": 7, "decimal_places": 4, "null": True, "blank": True}
 
 
 class Situacao(models.TextChoices):
@@ -29,6 +33,27 @@ class EstadoAssinatura(models.TextChoices):
     AUSENTE = "ausente", "Ausente (resumo)"
     # Stored by an earlier release, refused by today's checks (core.documentos.reverificacao).
     INVALIDA = "invalida", "Inválida (recusada na reconferência)"
+
+
+class Finalidade(models.IntegerChoices):
+    """ide/finNFe (leiauteNFe_v4.00.xsd, TFinNFe; 5 and 6 added by NT 2025.002-RTC)."""
+
+    NORMAL = 1, "Normal"
+    COMPLEMENTAR = 2, "Complementar"
+    AJUSTE = 3, "Ajuste"
+    DEVOLUCAO = 4, "Devolução/retorno"
+    CREDITO = 5, "Nota de crédito"
+    DEBITO = 6, "Nota de débito"
+
+
+class EstadoManifestacao(models.TextChoices):
+    """The recipient's manifestation that counts (NT 2020.001 v1.50: the last conclusive one)."""
+
+    NENHUMA = "", "Nenhuma"
+    CIENCIA = "ciencia", "Ciência da operação"
+    CONFIRMACAO = "confirmacao", "Confirmação da operação"
+    DESCONHECIMENTO = "desconhecimento", "Desconhecimento da operação"
+    NAO_REALIZADA = "nao_realizada", "Operação não realizada"
 
 
 class Origem(models.TextChoices):
@@ -152,20 +177,46 @@ class NFe(DocumentoFiscal):
         SAIDA = "saida", "Saída"
 
     tipo_operacao = models.CharField(max_length=7, choices=TipoOperacao.choices)
+    # ide/finNFe; NULL for a summary (resNFe does not carry it) and for rows not re-read yet.
+    finalidade = models.PositiveSmallIntegerField(choices=Finalidade.choices, null=True, blank=True)
     data_saida_entrada = models.DateTimeField(null=True, blank=True)
     destinatario_tipo_documento = models.CharField(max_length=12, blank=True)
+    # The document's total: total/vNFTot when the NF-e has it (the reform's "valor total da NF considerando
+    # os impostos por fora", the sum of det/vItem), else ICMSTot/vNF. Both kept below.
     valor_total = models.DecimalField(**DINHEIRO)
+    valor_nf = models.DecimalField(**DINHEIRO)  # ICMSTot/vNF, always
+    valor_nf_tot = models.DecimalField(**VALOR_REFORMA)  # total/vNFTot
     valor_produtos = models.DecimalField(**DINHEIRO)
     valor_icms = models.DecimalField(**DINHEIRO)
     valor_ipi = models.DecimalField(**DINHEIRO)
     valor_frete = models.DecimalField(**DINHEIRO)
     valor_desconto = models.DecimalField(**DINHEIRO)
+    # total/IBSCBSTot (TIBSCBSMonoTot) and total/ISTot.
+    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # vBCIBSCBS
+    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBS/vIBS
+    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBS/gIBSUF/vIBSUF
+    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBS/gIBSMun/vIBSMun
+    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gCBS/vCBS
+    valor_credito_presumido_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBS/vCredPres
+    valor_credito_presumido_cbs = models.DecimalField(**VALOR_REFORMA)  # gCBS/vCredPres
+    valor_is = models.DecimalField(**VALOR_REFORMA)  # ISTot/vIS
+    # Every field of IBSCBSTot and ISTot as the XML has it (strings, never float), keyed by schema name.
+    tributos_reforma = models.JSONField(default=dict, blank=True)
+    # Manifestação do destinatário: the state that counts, kept from the linked events
+    # (core.documentos.manifestacao_estado), and the deadline of the conclusive one.
+    manifestacao = models.CharField(max_length=16, choices=EstadoManifestacao.choices, blank=True, default="")
+    manifestacao_em = models.DateTimeField(null=True, blank=True)
+    manifestacao_protocolo = models.CharField(max_length=20, blank=True)
+    prazo_manifestacao = models.DateTimeField(null=True, blank=True)
+    prazo_manifestacao_avisado_em = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "NF-e"
         verbose_name_plural = "NF-e"
         constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="nfe_chave_unica")]
-        indexes = _indices("nfe", "valor_total", "emitente_uf")
+        indexes = _indices("nfe", "valor_total", "emitente_uf", "finalidade") + [
+            models.Index(fields=["organizacao", "prazo_manifestacao"], name="nfe_prazo_manif_idx"),
+        ]
 
 
 class NFeItem(DaOrganizacao):
@@ -184,6 +235,26 @@ class NFeItem(DaOrganizacao):
     valor_desconto = models.DecimalField(**DINHEIRO)
     valor_icms = models.DecimalField(**DINHEIRO)
     valor_ipi = models.DecimalField(**DINHEIRO)
+    valor_item = models.DecimalField(**VALOR_REFORMA)  # det/vItem
+    # det/imposto/IBSCBS (TTribNFe)
+    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
+    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
+    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
+    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
+    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
+    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
+    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
+    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
+    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
+    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+    # det/imposto/IS (TIS)
+    cst_is = models.CharField(max_length=3, blank=True)  # CSTIS
+    classificacao_tributaria_is = models.CharField(max_length=6, blank=True)  # cClassTribIS
+    valor_bc_is = models.DecimalField(**VALOR_REFORMA)  # vBCIS
+    aliquota_is = models.DecimalField(**ALIQUOTA_REFORMA)  # pIS
+    valor_is = models.DecimalField(**VALOR_REFORMA)  # vIS
+    # Every field of IBSCBS and IS as the XML has it (deferral, reduction, presumed credit...), keyed by schema name.
+    tributos_reforma = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "item de NF-e"
@@ -226,6 +297,19 @@ class CTe(DocumentoFiscal):
     valor_carga = models.DecimalField(**DINHEIRO)
     valor_icms = models.DecimalField(**DINHEIRO)
     chaves_nfe = models.JSONField(default=list, blank=True)
+    # imp/IBSCBS (TTribCTe, NT 2025.001-RTC) and imp/vTotDFe.
+    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
+    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
+    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
+    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
+    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
+    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
+    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
+    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
+    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
+    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+    valor_total_dfe = models.DecimalField(**VALOR_REFORMA)  # imp/vTotDFe
+    tributos_reforma = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "CT-e"

@@ -387,7 +387,7 @@ def test_it_reads_an_nfe_proc_with_several_items():
         documento=CNPJ_DEST, tipo_documento="cnpj", nome="COGERAL COMERCIO LTDA", uf="MG", ie="0620000000123",
         codigo_municipio="3106200", municipio="Belo Horizonte",
     )
-    assert dados.valor_total == Decimal("30.00")
+    assert dados.valor_nf == Decimal("30.00")
     assert (dados.valor_produtos, dados.valor_icms, dados.valor_ipi) == (Decimal("30.00"), Decimal("1.90"), Decimal("0.50"))
     assert (dados.valor_frete, dados.valor_desconto) == (Decimal("2.64"), Decimal("1.50"))
     assert (dados.codigo_uf, dados.tipo_emissao, dados.codigo_numerico) == ("35", "1", "92000749")
@@ -792,6 +792,6 @@ def test_it_reads_generated_events_and_summaries(gerador):
     assert (cce.tipo_documento, cce.chave, cce.detalhes["campoAlterado"]) == ("cte", cte.chave, "xObs")
     resumo = ler_resumo_nfe(ler_xml(gerador.resumo_nfe(nfe=nfe, situacao=3).xml))
     assert (resumo.chave, resumo.situacao_nfe) == (nfe.chave, 3)
-    assert resumo.valor_total == ler_nfe(ler_xml(nfe.xml)).valor_total
+    assert resumo.valor_total == ler_nfe(ler_xml(nfe.xml)).valor_nf
     resumo_evento = ler_evento(ler_xml(gerador.resumo_evento(chave=nfe.chave).xml))
     assert (resumo_evento.chave, resumo_evento.completo) == (nfe.chave, False)

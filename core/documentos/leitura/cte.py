@@ -20,6 +20,7 @@ from .comum import (
     valor_icms,
 )
 from .estrutura import Estrutura, localizar
+from .reforma import tributos_do_cte
 
 TIPOS_CTE = frozenset({"cteProc", "CTe", "cteOSProc", "CTeOS"})
 
@@ -91,6 +92,7 @@ def _dados_cte(inf: Grupo, prot: Protocolo | None) -> DadosCTe:
         codigo_numerico=ide.texto("cCT"),
         digito_verificador=ide.texto("cDV"),
         cnpj_paa=cnpj_paa(inf),
+        tributos=tributos_do_cte(imp),
     )
 
 

@@ -21,6 +21,7 @@ from .comum import (
     tipo_operacao,
 )
 from .estrutura import Estrutura, localizar
+from .reforma import tributos_do_item, tributos_do_total
 
 _RES_NFE = f"{{{NS_NFE}}}resNFe"
 
@@ -49,7 +50,8 @@ def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
     if modelo not in ("55", "65"):
         raise DocumentoIncompleto(f"valor inválido em {ide.caminho}/mod: {modelo!r} (esperado 55 ou 65)")
     dest = inf.grupo_opcional("dest")
-    tot = inf.grupo("total").grupo("ICMSTot")
+    total = inf.grupo("total")
+    tot = total.grupo("ICMSTot")
     return DadosNFe(
         chave=chave_do_id(inf, "NFe"),
         modelo=modelo,
@@ -61,7 +63,7 @@ def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
         ambiente=ide.inteiro("tpAmb"),
         emitente=_emitente(inf.grupo("emit")),
         destinatario=dest.parte("enderDest", estrangeiro=True) if dest else None,
-        valor_total=tot.decimal("vNF"),
+        valor_nf=tot.decimal("vNF"),
         valor_produtos=tot.decimal("vProd"),
         valor_icms=tot.decimal_opcional("vICMS"),
         valor_ipi=tot.decimal_opcional("vIPI"),
@@ -75,7 +77,19 @@ def _dados_nfe(inf: Grupo, prot: Protocolo | None) -> DadosNFe:
         codigo_numerico=ide.texto("cNF"),
         digito_verificador=ide.texto("cDV"),
         cnpj_paa=cnpj_paa(inf),
+        finalidade=_finalidade(ide),
+        tributos=tributos_do_total(total),
     )
+
+
+def _finalidade(ide: Grupo) -> int | None:
+    # Required by every 4.00 layout; absent only in very old files, which still import.
+    if "finNFe" not in ide:
+        return None
+    valor = ide.texto("finNFe")
+    if valor not in ("1", "2", "3", "4", "5", "6"):  # TFinNFe (5 and 6: NT 2025.002-RTC)
+        raise DocumentoIncompleto(f"valor inválido em {ide.caminho}/finNFe: {valor!r} (esperado de 1 a 6)")
+    return int(valor)
 
 
 def _data_emissao(ide: Grupo) -> datetime:
@@ -113,6 +127,7 @@ def _item(det: etree._Element, inf: Grupo) -> ItemNFe:
         valor_icms=decimal_em(f"{grupo.caminho}/imposto/ICMS/*/vICMS", v_icms) if v_icms else ZERO,
         valor_ipi=decimal_em(f"{grupo.caminho}/imposto/IPI/IPITrib/vIPI", v_ipi) if v_ipi else ZERO,
         ean=prod.opcional("cEAN"),
+        **tributos_do_item(grupo),
     )
 
 
