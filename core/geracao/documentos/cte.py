@@ -33,6 +33,7 @@ from .comum import (
     _serializar,
     _v,
 )
+from .reforma import Aliquotas, aliquotas_do_ano, grupo_ibscbs
 
 _MOTIVOS_CTE = {100: "Autorizado o uso do CT-e", 150: "Autorizado o uso do CT-e, autorizacao fora de prazo"}
 _CARGAS = ("MERCADORIAS EM GERAL", "ALIMENTOS NAO PERECIVEIS", "MATERIAL DE CONSTRUCAO",
@@ -66,6 +67,7 @@ def gerar_cte(
     codigo_status: int = 100,
     ambiente: int = 1,
     algoritmo: str = "sha1",
+    reforma: bool = False,
 ) -> DocumentoGerado:
     """A CT-e (mod 57): ``cteProc`` > ``CTe`` + ``protCTe``, or a bare signed ``CTe``.
 
@@ -96,7 +98,7 @@ def gerar_cte(
                                  ("receb", "enderReceb", receb), ("dest", "enderDest", dest)):  # fmt: skip
         if parte is not None:
             _parte_cte(etree.SubElement(inf, _C + tag), parte, endereco)
-    _vprest_imp(inf, rng, valor_prestacao, uf_inicio != uf_fim)
+    _vprest_imp(inf, rng, valor_prestacao, uf_inicio != uf_fim, aliquotas_do_ano(dh_emi.year) if reforma else None)
     _inf_cte_norm(inf, rng, valor_carga, chaves_nfe, modal, dh_emi)
     return _finalizar_cte(cte, inf, chave, rng, certificado, dh_emi, ambiente, codigo_status, com_protocolo,
                           algoritmo, "cteProc", emit.uf)  # fmt: skip
@@ -120,6 +122,7 @@ def gerar_cte_os(
     codigo_status: int = 100,
     ambiente: int = 1,
     algoritmo: str = "sha1",
+    reforma: bool = False,
 ) -> DocumentoGerado:
     """A CT-e OS (mod 67, road passenger/valuables transport): ``cteOSProc`` > ``CTeOS`` + ``protCTe``.
 
@@ -137,7 +140,7 @@ def gerar_cte_os(
     _ide_cte(inf, chave, dh_emi, emit, "01", tipo_servico, "0", uf_inicio, uf_fim, ambiente, toma, os=True)
     _emit_cte(inf, emit)
     _parte_cte(etree.SubElement(inf, _C + "toma"), toma, "enderToma")
-    _vprest_imp(inf, rng, valor_prestacao, uf_inicio != uf_fim)
+    _vprest_imp(inf, rng, valor_prestacao, uf_inicio != uf_fim, aliquotas_do_ano(dh_emi.year) if reforma else None)
     norm = etree.SubElement(inf, _C + "infCTeNorm")
     servico = etree.SubElement(norm, _C + "infServico")
     descricao = {"6": "TRANSPORTE DE PASSAGEIROS", "7": "TRANSPORTE DE VALORES", "8": "EXCESSO DE BAGAGEM"}
@@ -219,7 +222,9 @@ def _parte_cte(el, parte: _Parte, tag_endereco: str, toma: str | None = None) ->
                                                            ("xPais", "BRASIL")])  # fmt: skip
 
 
-def _vprest_imp(inf, rng, valor_prestacao: Decimal | None, interestadual: bool) -> None:
+def _vprest_imp(inf, rng, valor_prestacao: Decimal | None, interestadual: bool,
+                aliquotas: Aliquotas | None = None) -> None:  # fmt: skip
+    """vPrest and imp; with the reform, imp/IBSCBS (TTribCTe) and imp/vTotDFe."""
     total = Decimal(valor_prestacao) if valor_prestacao is not None else _dinheiro(rng, 80, 9000)
     pedagio = min(_dinheiro(rng, 5, 60), total / 4).quantize(_CENTAVO, ROUND_DOWN)
     valor_taxa = (total * Decimal("0.10")).quantize(_CENTAVO, ROUND_DOWN)
@@ -230,9 +235,15 @@ def _vprest_imp(inf, rng, valor_prestacao: Decimal | None, interestadual: bool) 
     for nome, valor in componentes:
         _campos(etree.SubElement(vprest, _C + "Comp"), _C, [("xNome", nome), ("vComp", _v(valor))])
     aliquota = Decimal("12.00") if interestadual else Decimal("18.00")
-    icms = etree.SubElement(etree.SubElement(etree.SubElement(inf, _C + "imp"), _C + "ICMS"), _C + "ICMS00")
+    imp = etree.SubElement(inf, _C + "imp")
+    icms = etree.SubElement(etree.SubElement(imp, _C + "ICMS"), _C + "ICMS00")
     _campos(icms, _C, [("CST", "00"), ("vBC", _v(total)), ("pICMS", _v(aliquota)),
                        ("vICMS", _v(_percentual(total, aliquota)))])  # fmt: skip
+    if aliquotas is not None:
+        valores = grupo_ibscbs(imp, _C, total, aliquotas)
+        # vTotDFe = vTPrest in 2026; vTPrest + vIBS + vCBS afterwards (NT 2025.001-RTC, rule 360).
+        total_dfe = total + valores.ibs + valores.cbs if aliquotas.por_fora else total
+        _campos(imp, _C, [("vTotDFe", _v(total_dfe))])
 
 
 def _modal_cte(inf_modal, rng, modal: str, dh_emi: datetime) -> None:

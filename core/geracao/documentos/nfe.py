@@ -38,6 +38,7 @@ from .comum import (
     _v,
 )
 from .itens import _Item, _itens_nfe
+from .reforma import Aliquotas, TotaisReforma, aliquotas_do_ano, grupo_ibscbs, grupo_imposto_seletivo, totais_nfe
 
 _MOTIVOS_NFE = {
     100: "Autorizado o uso da NF-e",
@@ -77,8 +78,16 @@ def gerar_nfe(
     codigo_status: int = 100,
     ambiente: int = 1,
     algoritmo: str = "sha1",
+    finalidade: int = 1,
+    referenciada: str | None = None,
+    reforma: bool = False,
+    imposto_seletivo: bool = False,
 ) -> DocumentoGerado:
     """An NF-e (mod 55) or NFC-e (mod 65): ``nfeProc`` with protNFe, or a bare signed ``NFe``.
+
+    ``finalidade`` is finNFe (1 normal ... 5 nota de crédito, 6 nota de débito); ``referenciada`` the key
+    of the NF-e it refers to (NFref). ``reforma`` adds IBSCBS to every item, IBSCBSTot and vNFTot;
+    ``imposto_seletivo`` also adds IS to the first item and ISTot.
 
     ``destinatario``: "cnpj", "cpf", "estrangeiro" or None; by default "cnpj" for NF-e and none for
     NFC-e. The emitter defaults to the certificate's holder. A CPF emitter uses série 920 by default
@@ -86,6 +95,8 @@ def gerar_nfe(
     """
     if modelo not in ("55", "65") or tipo_operacao not in ("entrada", "saida"):
         raise ValueError("modelo deve ser 55 ou 65 e tipo_operacao entrada ou saida")
+    if finalidade not in range(1, 7):
+        raise ValueError("finalidade (finNFe) deve ser de 1 a 6")
     rng = rng or random.Random()
     nfce = modelo == "65"
     if destinatario == _PADRAO:
@@ -102,14 +113,21 @@ def gerar_nfe(
 
     nfe = etree.Element(_N + "NFe", nsmap={None: NS_NFE})
     inf = etree.SubElement(nfe, _N + "infNFe", versao="4.00", Id="NFe" + chave)
-    _ide_nfe(inf, chave, natureza_operacao, dh_emi, tipo_operacao, id_destino, emit, nfce, ambiente, dest)
+    _ide_nfe(inf, chave, natureza_operacao, dh_emi, tipo_operacao, id_destino, emit, nfce, ambiente, dest,
+             finalidade, referenciada)  # fmt: skip
     _parte_nfe(inf, "emit", "enderEmit", emit, [("IE", emit.ie), ("CRT", "3")])
     if dest is not None:
         _parte_nfe(inf, "dest", "enderDest", dest, [("indIEDest", "1" if dest.ie else "9"), ("IE", dest.ie)])
     cfop = _cfop_nfe(tipo_operacao, id_destino)
+    aliquotas = aliquotas_do_ano(dh_emi.year) if reforma or imposto_seletivo else None
+    totais = TotaisReforma()
+    valor_nf_tot = _ZERO
     for n, item in enumerate(itens_nfe, start=1):
-        _det_nfe(inf, n, item, cfop, nfce)
-    total = _total_nfe(inf, itens_nfe)
+        valores = _det_nfe(inf, n, item, cfop, nfce, aliquotas, imposto_seletivo and n == 1)
+        if valores is not None:
+            totais.itens.append(valores[0])
+            valor_nf_tot += valores[1]
+    total = _total_nfe(inf, itens_nfe, totais if aliquotas else None, valor_nf_tot)
     _transp_nfe(inf, rng, itens_nfe, transportadora_cnpj)
     if not nfce and dest is not None and tipo_operacao == "saida":
         _cobr_nfe(inf, rng, numero, dh_emi, total)
@@ -143,18 +161,25 @@ def _destinatario_nfe(rng, tipo: str | None, documento: str | None, nome: str | 
     return _parte_por_documento("CNPJ", documento or _cnpj(rng), uf, nome)
 
 
-def _ide_nfe(inf, chave, natureza, dh_emi, tipo_operacao, id_destino, emit, nfce, ambiente, dest) -> None:
+def _ide_nfe(inf, chave, natureza, dh_emi, tipo_operacao, id_destino, emit, nfce, ambiente, dest,
+             finalidade=1, referenciada=None) -> None:  # fmt: skip
     saida = tipo_operacao == "saida"
     consumidor_final = nfce or (dest is not None and dest.tipo == "CPF")
-    _campos(etree.SubElement(inf, _N + "ide"), _N, [
+    ide = etree.SubElement(inf, _N + "ide")
+    _campos(ide, _N, [
         ("cUF", chave[:2]), ("cNF", chave[35:43]), ("natOp", natureza), ("mod", chave[20:22]),
         ("serie", int(chave[22:25])), ("nNF", int(chave[25:34])), ("dhEmi", _dh(dh_emi)),
         ("dhSaiEnt", None if nfce else _dh(dh_emi + timedelta(hours=1))),
         ("tpNF", "1" if saida else "0"), ("idDest", id_destino), ("cMunFG", emit.codigo_municipio),
         ("tpImp", "4" if nfce else "1"), ("tpEmis", chave[34]), ("cDV", chave[43]), ("tpAmb", ambiente),
-        ("finNFe", "1"), ("indFinal", "1" if consumidor_final else "0"), ("indPres", "1" if nfce else "9"),
+        ("finNFe", finalidade),
+        # TTpNFDebito / TTpNFCredito (NT 2025.002-RTC): 01 is the first type of each list.
+        ("tpNFDebito", "01" if finalidade == 6 else None), ("tpNFCredito", "01" if finalidade == 5 else None),
+        ("indFinal", "1" if consumidor_final else "0"), ("indPres", "1" if nfce else "9"),
         ("indIntermed", "0"), ("procEmi", "0"), ("verProc", "FISCAL-GERADOR 1.0"),
     ])  # fmt: skip
+    if referenciada:
+        _campos(etree.SubElement(ide, _N + "NFref"), _N, [("refNFe", referenciada)])
 
 
 def _parte_nfe(inf, tag: str, tag_endereco: str, parte: _Parte, campos_fiscais: list[tuple[str, object]]) -> None:
@@ -171,7 +196,9 @@ def _parte_nfe(inf, tag: str, tag_endereco: str, parte: _Parte, campos_fiscais: 
     _campos(el, _N, campos_fiscais)
 
 
-def _det_nfe(inf, n: int, item: _Item, cfop: str, nfce: bool) -> None:
+def _det_nfe(inf, n: int, item: _Item, cfop: str, nfce: bool, aliquotas: Aliquotas | None = None,
+             com_imposto_seletivo: bool = False):  # fmt: skip
+    """One det; with the reform, its IBSCBS (and IS) and vItem, returning (the item's values, vItem)."""
     det = etree.SubElement(inf, _N + "det", nItem=str(n))
     quantidade, unitario = f"{item.quantidade:.4f}", f"{item.valor_unitario:.4f}"
     _campos(etree.SubElement(det, _N + "prod"), _N, [
@@ -207,21 +234,35 @@ def _det_nfe(inf, n: int, item: _Item, cfop: str, nfce: bool) -> None:
     _campos(etree.SubElement(etree.SubElement(imposto, _N + "COFINS"), _N + "COFINSAliq"), _N, [
         ("CST", "01"), ("vBC", base_pis), ("pCOFINS", "7.60"), ("vCOFINS", _v(item.cofins)),
     ])  # fmt: skip
+    if aliquotas is None:
+        return None
+    base = item.valor - item.desconto + item.frete
+    seletivo = grupo_imposto_seletivo(imposto, _N, base, item.quantidade, item.unidade) if com_imposto_seletivo else _ZERO
+    valores = grupo_ibscbs(imposto, _N, base, aliquotas)
+    valores.imposto_seletivo = seletivo
+    valor_item = item.valor - item.desconto + item.frete + item.ipi
+    if aliquotas.por_fora:
+        valor_item += valores.ibs + valores.cbs + seletivo
+    _campos(det, _N, [("vItem", _v(valor_item))])
+    return valores, valor_item
 
 
-def _total_nfe(inf, itens: list[_Item]) -> Decimal:
+def _total_nfe(inf, itens: list[_Item], reforma: TotaisReforma | None = None, valor_nf_tot: Decimal = _ZERO) -> Decimal:
     def soma(campo: str) -> Decimal:
         return sum((getattr(i, campo) for i in itens), _ZERO)
 
     produtos, frete, desconto, ipi = soma("valor"), soma("frete"), soma("desconto"), soma("ipi")
     total = produtos - desconto + frete + ipi
-    _campos(etree.SubElement(etree.SubElement(inf, _N + "total"), _N + "ICMSTot"), _N, [
+    total_el = etree.SubElement(inf, _N + "total")
+    _campos(etree.SubElement(total_el, _N + "ICMSTot"), _N, [
         ("vBC", _v(soma("base_icms"))), ("vICMS", _v(soma("icms"))), ("vICMSDeson", "0.00"),
         ("vFCP", "0.00"), ("vBCST", "0.00"), ("vST", "0.00"), ("vFCPST", "0.00"), ("vFCPSTRet", "0.00"),
         ("vProd", _v(produtos)), ("vFrete", _v(frete)), ("vSeg", "0.00"), ("vDesc", _v(desconto)),
         ("vII", "0.00"), ("vIPI", _v(ipi)), ("vIPIDevol", "0.00"), ("vPIS", _v(soma("pis"))),
         ("vCOFINS", _v(soma("cofins"))), ("vOutro", "0.00"), ("vNF", _v(total)),
     ])  # fmt: skip
+    if reforma is not None:
+        totais_nfe(total_el, _N, reforma, valor_nf_tot)
     return total
 
 

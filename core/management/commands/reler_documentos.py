@@ -1,0 +1,38 @@
+"""python manage.py reler_documentos [--organizacao SLUG]: fill fields added by a newer release from the kept XML.
+
+Run once after upgrading to the release that reads the tax reform (README, "Atualização"); safe to run again.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.documentos.releitura import reler
+from core.models import Organizacao
+
+
+class Command(BaseCommand):
+    help = (
+        "Relê o XML guardado das NF-e e CT-e e preenche os campos que esta versão lê e as anteriores não liam "
+        "(IBS, CBS, IS, vItem, vNFTot, vTotDFe, finalidade, prazo da manifestação)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--organizacao", help="slug da organização (padrão: todas)")
+
+    def handle(self, *args, organizacao=None, **options):
+        organizacoes = None
+        if organizacao:
+            organizacoes = list(Organizacao.objects.filter(slug=organizacao))
+            if not organizacoes:
+                raise CommandError(f"organização {organizacao!r} não existe")
+
+        def mostrar(relido):
+            if relido.erro:
+                self.stderr.write(f"{relido.modelo} {relido.chave}: não foi possível reler ({relido.erro})")
+            else:
+                self.stdout.write(f"{relido.modelo} {relido.chave}: {', '.join(relido.campos)}")
+
+        mudaram, falharam = reler(organizacoes, progresso=mostrar)
+        resumo = f"reler_documentos: {mudaram} documento(s) relidos"
+        if falharam:
+            resumo += f", {falharam} não puderam ser relidos"
+        self.stdout.write(resumo)
