@@ -10,7 +10,12 @@ _DOCUMENTO_EXEMPLO = {
     "data_emissao": "2026-11-29T10:00:00-03:00",
     "emitente": {"documento": "11222333000181", "nome": "DISTRIBUIDORA AURORA LTDA", "uf": "SP"},
     "destinatario": {"documento": "61585865000151", "nome": "COMERCIAL EXEMPLO SA", "uf": "PR"},
-    "valores": {"total": "1520.00", "produtos": "1500.00", "icms": "180.00", "ipi": "0.00"},
+    # An NF-e of 2026 with the reform's groups: IBS/CBS informed, not yet added to the total (vNFTot = vNF).
+    "valores": {"total": "1520.00", "nf": "1520.00", "nf_tot": "1520.00", "produtos": "1500.00", "icms": "180.00",
+                "ipi": "0.00", "bc_ibs_cbs": "1500.00", "ibs": "1.50", "ibs_uf": "1.50", "ibs_mun": "0.00",
+                "cbs": "13.50", "is": None, "credito_presumido_ibs": "0.00", "credito_presumido_cbs": "0.00"},
+    "finalidade": 1,
+    "finalidade_nome": "Normal",
     "situacao": "autorizada",
     "completa": True,
     "assinatura": "valida",
@@ -18,6 +23,14 @@ _DOCUMENTO_EXEMPLO = {
         "detalhe": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/",
         "xml": "https://fiscal.exemplo.com.br/api/nfes/35261111222333000181550010000012341000012345/xml/",
     },
+    # NF-e only (core.documentos.manifestacao_estado.resumo_da_manifestacao).
+    "manifestacao": {
+        "situacao": "nenhuma", "nome": "Nenhuma", "data": None, "protocolo": "",
+        "prazo": "2027-05-28T10:00:05-03:00", "dias_restantes": 180,
+    },
+}
+_SEM_MANIFESTACAO = {
+    chave: valor for chave, valor in _DOCUMENTO_EXEMPLO.items() if chave not in ("manifestacao", "finalidade", "finalidade_nome")
 }
 
 
@@ -35,13 +48,14 @@ TIPOS = {
         TipoDeEvento(
             "cte_importado",
             "Um CT-e ou CT-e OS novo foi gravado.",
-            {**_DOCUMENTO_EXEMPLO, "modelo": "57", "valores": {"prestacao": "850.00", "receber": "850.00", "carga": "15200.00"},
+            {**_SEM_MANIFESTACAO, "modelo": "57", "valores": {"prestacao": "850.00", "receber": "850.00", "carga": "15200.00",
+                                                                "bc_ibs_cbs": "850.00", "ibs": "0.85", "cbs": "7.65", "total_dfe": "850.00"},
              "links": {"detalhe": "https://fiscal.exemplo.com.br/api/ctes/.../", "xml": "https://fiscal.exemplo.com.br/api/ctes/.../xml/"}},
         ),
         TipoDeEvento(
             "documento_importado",
             "Um documento fiscal de outro tipo (GTV-e, CT-e Simplificado) foi gravado com o seu XML; os campos comuns vêm em `valores` e `tipo`.",
-            {**_DOCUMENTO_EXEMPLO, "modelo": "64", "tipo": "gtve", "valores": {"total": "250000.00"},
+            {**_SEM_MANIFESTACAO, "modelo": "64", "tipo": "gtve", "valores": {"total": "250000.00"},
              "destinatario": {"documento": "", "nome": "", "uf": ""},
              "links": {"detalhe": "https://fiscal.exemplo.com.br/api/outros-documentos/.../",
                        "xml": "https://fiscal.exemplo.com.br/api/outros-documentos/.../xml/"}},
@@ -50,6 +64,15 @@ TIPOS = {
             "documento_atualizado",
             "Um documento mudou: resumo substituído pelo XML completo, protocolo anexado, cancelamento ou outro evento fiscal.",
             {**_DOCUMENTO_EXEMPLO, "situacao": "cancelada", "motivo": "cancelada", "campos": ["situacao"]},
+        ),
+        TipoDeEvento(
+            "manifestacao_pendente",
+            "Uma NF-e destinada à organização ainda não tem manifestação conclusiva (confirmação, desconhecimento ou "
+            "operação não realizada) e o prazo de 180 dias da autorização vence em breve (tarefa prazos_manifestacao; "
+            "uma vez por NF-e).",
+            {**_DOCUMENTO_EXEMPLO, "situacao": "resumo", "completa": False, "assinatura": "ausente",
+             "manifestacao": {"situacao": "ciencia", "nome": "Ciência da operação", "data": "2026-12-01T09:30:00-03:00",
+                              "protocolo": "891260000012345", "prazo": "2027-05-28T10:00:05-03:00", "dias_restantes": 10}},
         ),
         TipoDeEvento(
             "erro_importacao",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from core.documentos.manifestacao_estado import resumo_da_manifestacao
 from core.models import CTe, ImportLog, NFe, OutroDocumento
 
 
@@ -15,15 +16,35 @@ def _parte(documento, prefixo: str) -> dict:
     }
 
 
+# Payload name -> column. The reform's values (IBS, CBS, IS, vNFTot, vTotDFe) are null when the document has
+# no such group; "total" of an NF-e is vNFTot when present, else vNF, and "nf" is always vNF.
+VALORES_NFE = {
+    "total": "valor_total", "nf": "valor_nf", "nf_tot": "valor_nf_tot", "produtos": "valor_produtos",
+    "icms": "valor_icms", "ipi": "valor_ipi", "bc_ibs_cbs": "valor_bc_ibs_cbs", "ibs": "valor_ibs",
+    "ibs_uf": "valor_ibs_uf", "ibs_mun": "valor_ibs_mun", "cbs": "valor_cbs", "is": "valor_is",
+    "credito_presumido_ibs": "valor_credito_presumido_ibs", "credito_presumido_cbs": "valor_credito_presumido_cbs",
+}  # fmt: skip
+VALORES_CTE = {
+    "prestacao": "valor_prestacao", "receber": "valor_receber", "carga": "valor_carga",
+    "bc_ibs_cbs": "valor_bc_ibs_cbs", "ibs": "valor_ibs", "cbs": "valor_cbs", "total_dfe": "valor_total_dfe",
+}  # fmt: skip
+
+
+def _dinheiro(valor) -> str | None:
+    return None if valor is None else f"{valor:.2f}"
+
+
 def _valores(documento) -> dict:
     if isinstance(documento, OutroDocumento):
-        valor = documento.valor_total
-        return {"total": None if valor is None else f"{valor:.2f}"}
-    if isinstance(documento, NFe):
-        campos = {"total": "valor_total", "produtos": "valor_produtos", "icms": "valor_icms", "ipi": "valor_ipi"}
-    else:
-        campos = {"prestacao": "valor_prestacao", "receber": "valor_receber", "carga": "valor_carga"}
-    return {nome: f"{getattr(documento, campo):.2f}" for nome, campo in campos.items()}
+        return {"total": _dinheiro(documento.valor_total)}
+    campos = VALORES_NFE if isinstance(documento, NFe) else VALORES_CTE
+    return {nome: _dinheiro(getattr(documento, campo)) for nome, campo in campos.items()}
+
+
+def _finalidade(documento) -> dict:
+    if not isinstance(documento, NFe):
+        return {}
+    return {"finalidade": documento.finalidade, "finalidade_nome": documento.get_finalidade_display() if documento.finalidade else ""}
 
 
 _CAMINHOS = {NFe: "nfes", CTe: "ctes", OutroDocumento: "outros-documentos"}
@@ -41,11 +62,13 @@ def dados_do_documento(documento: NFe | CTe | OutroDocumento) -> dict:
         "emitente": _parte(documento, "emitente"),
         "destinatario": _parte(documento, "destinatario"),
         "valores": _valores(documento),
+        **_finalidade(documento),
         "situacao": documento.situacao,
         "completa": documento.completa,
         "assinatura": documento.assinatura,
         "links": {"detalhe": base, "xml": f"{base}xml/"},
         **({"tipo": documento.tipo} if isinstance(documento, OutroDocumento) else {}),
+        **({"manifestacao": resumo_da_manifestacao(documento)} if isinstance(documento, NFe) else {}),
     }
 
 

@@ -95,3 +95,50 @@ def test_event_ids_are_unique_and_sort_by_time():
     ids = [novo_id_de_evento() for _ in range(2000)]
     assert len(set(ids)) == 2000 and all(len(i) == 30 for i in ids)
     assert ids == sorted(ids)  # strictly increasing, even within one millisecond
+
+
+def test_the_payload_values_of_reform_documents_equal_their_xml_and_the_catalogue_shape(org, emissor, transportadora):
+    from datetime import datetime
+    from decimal import Decimal
+
+    from lxml import etree
+
+    from core.eventos.catalogo import TIPOS
+    from core.geracao.documentos import FUSO, gerar_cte_os
+
+    em_2027 = datetime(2027, 3, 1, 10, tzinfo=FUSO)
+    nfe = gerar_nfe(certificado=emissor, data_emissao=em_2027, reforma=True, imposto_seletivo=True, finalidade=5)
+    cte = gerar_cte_os(certificado=transportadora, data_emissao=em_2027, reforma=True)
+    for documento in (nfe, cte):
+        importar_bytes(organizacao=org, nome="d.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
+    [(_, da_nfe), (_, do_cte)] = eventos(org)
+    valores_nfe, valores_cte = da_nfe["dados"]["valores"], do_cte["dados"]["valores"]
+
+    def xml(documento, caminho, ns):
+        return f"{Decimal(etree.fromstring(documento.xml).xpath(f'string({caminho})', namespaces=ns)):.2f}"
+
+    n, c = {"n": "http://www.portalfiscal.inf.br/nfe"}, {"c": "http://www.portalfiscal.inf.br/cte"}
+    assert valores_nfe["nf"] == xml(nfe, "//n:ICMSTot/n:vNF", n)
+    assert valores_nfe["total"] == valores_nfe["nf_tot"] == xml(nfe, "//n:total/n:vNFTot", n)
+    assert valores_nfe["ibs"] == xml(nfe, "//n:IBSCBSTot/n:gIBS/n:vIBS", n)
+    assert valores_nfe["ibs_uf"] == xml(nfe, "//n:IBSCBSTot/n:gIBS/n:gIBSUF/n:vIBSUF", n)
+    assert valores_nfe["ibs_mun"] == xml(nfe, "//n:IBSCBSTot/n:gIBS/n:gIBSMun/n:vIBSMun", n)
+    assert valores_nfe["cbs"] == xml(nfe, "//n:IBSCBSTot/n:gCBS/n:vCBS", n)
+    assert valores_nfe["is"] == xml(nfe, "//n:ISTot/n:vIS", n)
+    assert valores_nfe["bc_ibs_cbs"] == xml(nfe, "//n:IBSCBSTot/n:vBCIBSCBS", n)
+    assert (da_nfe["dados"]["finalidade"], da_nfe["dados"]["finalidade_nome"]) == (5, "Nota de crédito")
+    assert valores_cte["total_dfe"] == xml(cte, "//c:imp/c:vTotDFe", c)
+    assert valores_cte["cbs"] == xml(cte, "//c:imp/c:IBSCBS/c:gIBSCBS/c:gCBS/c:vCBS", c)
+    assert valores_cte["ibs"] == xml(cte, "//c:imp/c:IBSCBS/c:gIBSCBS/c:vIBS", c)
+    # The catalogue shows integrators the same keys as the real payloads.
+    assert set(valores_nfe) == set(TIPOS["nfe_importada"].exemplo["valores"])
+    assert set(valores_cte) == set(TIPOS["cte_importado"].exemplo["valores"])
+    assert {"finalidade", "finalidade_nome"} <= set(TIPOS["nfe_importada"].exemplo)
+
+
+def test_a_document_without_the_reform_has_null_reform_values_in_its_payload(org, emissor):
+    importar_bytes(organizacao=org, nome="n.xml", conteudo=gerar_nfe(certificado=emissor).xml, origem=Origem.UPLOAD)
+    [(_, payload)] = eventos(org)
+    valores = payload["dados"]["valores"]
+    assert [valores[c] for c in ("nf_tot", "ibs", "cbs", "is")] == [None] * 4
+    assert valores["total"] == valores["nf"]
