@@ -125,7 +125,30 @@ def documento_para_email(dados: Mapping) -> dict:
         "link_detalhe": (dados.get("links") or {}).get("detalhe", ""),
         "link_xml": (dados.get("links") or {}).get("xml", ""),
         "motivo": dados.get("motivo", ""),
+        # Only when it is not a plain operation: a credit note or a return must not read as a purchase.
+        "finalidade": dados.get("finalidade_nome", "") if dados.get("finalidade") not in (None, 1) else "",
+        "tributos_reforma": tributos_reforma(valores),
     }
+
+
+# The reform's values shown in e-mails, in this order, when the document has them (payload `valores`).
+_TRIBUTOS_REFORMA = (
+    ("nf", "Valor da NF (vNF)"), ("ibs", "IBS"), ("cbs", "CBS"), ("is", "Imposto Seletivo"),
+    ("total_dfe", "Total do DF-e (vTotDFe)"),
+)  # fmt: skip
+
+
+def tributos_reforma(valores: Mapping) -> list[tuple[str, str]]:
+    """[(label, R$ value)] of the IBS, CBS and IS a document carries; vNF only when it differs from the total."""
+    if valores.get("ibs") is None and valores.get("cbs") is None and valores.get("is") is None:
+        return []
+    linhas = []
+    for chave, rotulo in _TRIBUTOS_REFORMA:
+        valor = valores.get(chave)
+        if valor is None or (chave == "nf" and valor == valores.get("total")):
+            continue
+        linhas.append((rotulo, formatar_moeda(valor)))
+    return linhas
 
 
 def erro_para_email(erro) -> dict:

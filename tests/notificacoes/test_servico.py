@@ -96,6 +96,31 @@ def test_cte_importado_shows_the_document(dona, cte, mailoutbox):
         assert f"https://fiscal.exemplo.com.br/api/ctes/{cte.chave}/" in texto
 
 
+def test_a_reform_credit_note_shows_its_finalidade_and_its_ibs_cbs_and_is(org, dona, emissor, mailoutbox):
+    from core.geracao.documentos import FUSO
+
+    documento = gerar_nfe(certificado=emissor, data_emissao=datetime(2027, 2, 1, 10, tzinfo=FUSO), reforma=True,
+                          imposto_seletivo=True, finalidade=5)  # fmt: skip
+    importar_bytes(organizacao=org, nome="credito.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
+    nota = escopo(NFe, org).get()
+    assert NotificationService().notificar_nfe_importada(dona, nota) is True
+
+    [email] = mailoutbox
+    for texto in partes(email):
+        assert "Nota de crédito" in texto
+        assert formatar_moeda(nota.valor_total) in texto  # vNFTot: 2027 taxes are charged on top
+        assert formatar_moeda(nota.valor_nf) in texto and "vNF" in texto
+        for rotulo, valor in (("IBS", nota.valor_ibs), ("CBS", nota.valor_cbs), ("Imposto Seletivo", nota.valor_is)):
+            assert rotulo in texto and formatar_moeda(valor) in texto
+
+
+def test_a_document_without_the_reform_shows_no_reform_lines(dona, nfe, mailoutbox):
+    NotificationService().notificar_nfe_importada(dona, nfe)
+    [email] = mailoutbox
+    for texto in partes(email):
+        assert "CBS" not in texto and "Finalidade" not in texto
+
+
 def test_erro_importacao_says_which_file_and_why(dona, mailoutbox):
     erro = {
         "arquivo": "lote.zip/nota-42.xml",
