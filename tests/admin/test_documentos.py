@@ -73,3 +73,31 @@ def test_documents_are_read_only(cliente, documentos):
 def test_superuser_sees_every_organization(client, documentos, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("root", "root@x.com", "senha-forte-123"))
     assert client.get(reverse("admin:core_nfe_changelist")).context["cl"].result_count == 2
+
+
+def test_a_reform_document_shows_its_ibs_cbs_is_and_finalidade_in_a_section_of_their_own(cliente, org, emissor, transportadora):
+    from datetime import datetime
+
+    from core.geracao.documentos import FUSO, gerar_cte_os
+    from core.models import CTe
+
+    em_2027 = datetime(2027, 2, 1, 10, tzinfo=FUSO)
+    nota = gerar_nfe(certificado=emissor, data_emissao=em_2027, reforma=True, imposto_seletivo=True, finalidade=6)
+    cte = gerar_cte_os(certificado=transportadora, data_emissao=em_2027, reforma=True)
+    for documento in (nota, cte):
+        importar_bytes(organizacao=org, nome="x.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
+    nfe = escopo(NFe, org).get()
+    pagina = cliente.get(reverse("admin:core_nfe_change", args=[nfe.pk])).content.decode()
+    assert "Reforma tributária (IBS, CBS, IS)" in pagina
+    assert "Nota de débito" in pagina
+    item = nfe.itens.order_by("numero").first()
+    for valor in (nfe.valor_ibs, nfe.valor_cbs, nfe.valor_is, nfe.valor_nf_tot, item.valor_item, item.valor_cbs):
+        assert f"{valor:.2f}".replace(".", ",") in pagina or f"{valor:.2f}" in pagina, valor
+    # the list filters by finalidade
+    lista = cliente.get(reverse("admin:core_nfe_changelist"), {"finalidade__exact": 6})
+    assert lista.context["cl"].result_count == 1
+    assert cliente.get(reverse("admin:core_nfe_changelist"), {"finalidade__exact": 5}).context["cl"].result_count == 0
+
+    pagina_cte = cliente.get(reverse("admin:core_cte_change", args=[escopo(CTe, org).get().pk])).content.decode()
+    assert "Reforma tributária (IBS, CBS, IS)" in pagina_cte
+    assert f"{escopo(CTe, org).get().valor_total_dfe:.2f}".replace(".", ",") in pagina_cte
