@@ -46,16 +46,24 @@ def documentos_demo() -> list[tuple[str, bytes]]:
     def dia(n: int):
         return hoje - timedelta(days=n)
 
+    # Issued in 2026 by companies of the regime normal: the reform's IBS/CBS groups are there (NT 2025.002-RTC).
     nfes = [
-        gerar_nfe(certificado=fornecedor, rng=rng, numero=1000 + i, itens=1 + i % 5, data_emissao=dia(i % 4))
+        gerar_nfe(certificado=fornecedor, rng=rng, numero=1000 + i, itens=1 + i % 5, data_emissao=dia(i % 4), reforma=True)
         for i in range(8)
     ]
     nfes += [
-        gerar_nfe(certificado=industria, rng=rng, numero=500 + i, itens=3, emitente_uf="PR", data_emissao=dia(i))
+        gerar_nfe(certificado=industria, rng=rng, numero=500 + i, itens=3, emitente_uf="PR", data_emissao=dia(i),
+                  reforma=True)  # fmt: skip
         for i in range(3)
     ]
     nfes.append(gerar_nfe(certificado=fornecedor, rng=rng, numero=2001, destinatario="cpf", data_emissao=dia(1)))
     nfes.append(gerar_nfe(certificado=fornecedor, rng=rng, numero=1, modelo="65", serie=2, data_emissao=dia(0)))
+    # A credit note and a return of earlier sales: shown apart from purchases in totals and statistics.
+    nfes.append(gerar_nfe(certificado=fornecedor, rng=rng, numero=3001, itens=1, data_emissao=dia(0), reforma=True,
+                          finalidade=5, referenciada=nfes[2].chave, natureza_operacao="NOTA DE CREDITO"))  # fmt: skip
+    nfes.append(gerar_nfe(certificado=fornecedor, rng=rng, numero=3002, itens=2, data_emissao=dia(1), reforma=True,
+                          finalidade=4, referenciada=nfes[3].chave, tipo_operacao="entrada",
+                          natureza_operacao="DEVOLUCAO DE VENDA"))  # fmt: skip
     resumo = gerar_resumo_nfe(
         emitente_cnpj="45723174000110", nome="INDUSTRIA PAULISTA DE PAPEL SA", valor="15890.40", rng=rng, data_emissao=dia(2)
     )
@@ -66,10 +74,11 @@ def documentos_demo() -> list[tuple[str, bytes]]:
                          detalhes={"xCorrecao": "Endereco de entrega: Rua das Flores, 100"}),
     ]
     ctes = [
-        gerar_cte(certificado=transportadora, rng=rng, chaves_nfe=[nfes[2].chave, nfes[3].chave], data_emissao=dia(1)),
+        gerar_cte(certificado=transportadora, rng=rng, chaves_nfe=[nfes[2].chave, nfes[3].chave], data_emissao=dia(1),
+                  reforma=True),
         gerar_cte(certificado=transportadora, rng=rng, uf_inicio="PR", uf_fim="SP", tomador="3", data_emissao=dia(2)),
         gerar_cte(certificado=transportadora, rng=rng, modal="02", tomador="4", data_emissao=dia(3)),
-        gerar_cte_os(certificado=transportadora, rng=rng, data_emissao=dia(0)),
+        gerar_cte_os(certificado=transportadora, rng=rng, data_emissao=dia(0), reforma=True),
     ]
     # Kinds stored in part (OutroDocumento), and a correction whose NF-e has not arrived: both must show.
     outros = [
@@ -95,7 +104,8 @@ def nfe_exemplo() -> DocumentoGerado:
     imported anywhere and its first import is a `sucesso` (and a `nfe_importada` event)."""
     rng = random.Random()  # seeded from the OS: a different key on every call
     emissao = timezone.localtime().replace(microsecond=0) - timedelta(minutes=1)
-    return gerar_nfe(certificado=fornecedor_demo(), rng=rng, numero=rng.randint(10_000, 999_999), data_emissao=emissao)
+    return gerar_nfe(certificado=fornecedor_demo(), rng=rng, numero=rng.randint(10_000, 999_999), data_emissao=emissao,
+                     reforma=True)  # fmt: skip
 
 
 def gravar_nfe_exemplo(caminho: Path | str = NFE_EXEMPLO) -> DocumentoGerado:

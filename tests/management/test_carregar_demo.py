@@ -37,8 +37,8 @@ def test_it_loads_the_demo_once_prints_the_token_last_and_leaves_a_new_note_to_i
 
     organizacao = Organizacao.objects.get(slug=DEMO_SLUG)
     token = Token.objects.get(user__membro__organizacao=organizacao).key
-    assert primeira[0] == "Documentos demo: 23 importados, 0 já existiam, 0 com erro"
-    assert segunda[0] == "Documentos demo: 0 importados, 23 já existiam, 0 com erro"
+    assert primeira[0] == "Documentos demo: 25 importados, 0 já existiam, 0 com erro"
+    assert segunda[0] == "Documentos demo: 0 importados, 25 já existiam, 0 com erro"
     assert primeira[-1] == segunda[-1] == token  # `make -s demo | tail -1`
     assert any(f"NF-e de exemplo, ainda não importada: {nota}" in linha for linha in segunda)
     # Each run leaves a note the account has never seen: its first import is a success.
