@@ -35,7 +35,9 @@ from core.tenancy import escopo, inserir
 from . import conflito
 from .campos import campos_cte, campos_evento, campos_nfe, campos_outro, campos_resumo_nfe, limitar
 from .dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, ResumoNFe
+from .manifestacao_estado import TIPOS_DE_MANIFESTACAO, recalcular_manifestacoes
 from .preparacao import Falha, Preparado
+from .tipos_evento import aviso_do_tipo
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +189,7 @@ class _Lote:
     atualizacoes: dict[int, tuple[Any, set[str]]] = field(default_factory=dict)
     orfaos_a_vincular: list[tuple[EventoDocumento, Any]] = field(default_factory=list)
     novos_sem_documento: dict[str, list[EventoDocumento]] = field(default_factory=dict)
+    eventos_cancelados: dict[int, tuple[EventoDocumento, EventoDocumento]] = field(default_factory=dict)
     logs: list[ImportLog] = field(default_factory=list)
     sinais: list[tuple[Any, type, dict]] = field(default_factory=list)
     resultados: list[Resultado] = field(default_factory=list)
@@ -379,6 +382,8 @@ class _Lote:
         atual.assinatura = item.assinatura.estado if item.assinatura else EstadoAssinatura.AUSENTE
         atual.digest_value = item.assinatura.digest_value if item.assinatura else ""
         self._atualizar(atual, ["assinatura", "digest_value"])
+        mensagem += aviso_do_tipo(dados.tipo_documento, dados.tipo_evento, dados.detalhes)
+        mensagem += self._cancelamento_de_evento(atual)
         if documento is not None:
             campo = campo_do_documento(documento)
             setattr(atual, campo, documento)
@@ -401,6 +406,33 @@ class _Lote:
             self._cancelar(documento)
         elif documento.pk:
             self._sinal(signals.documento_atualizado_signal, documento, motivo="evento", campos=["eventos"])
+
+    def _cancelamento_de_evento(self, evento: EventoDocumento) -> str:
+        """Flag the event that `evento` cancels (110001...), or `evento` itself when the event cancelling
+        it came first; never the document. The text goes to the ImportLog."""
+        alvo = evento.evento_que_cancela()
+        if alvo is not None:
+            eventos = self._eventos_da_chave(evento.chave)
+            cancelado = next((e for e in eventos if (e.tipo_evento, e.protocolo) == alvo), None)
+            if cancelado is None:
+                return f"; cancela o evento {alvo[0]} de protocolo {alvo[1]}, ainda não recebido"
+            self._marcar_cancelado(cancelado, evento)
+            return f"; evento {alvo[0]} (protocolo {alvo[1]}) marcado como cancelado"
+        identidade = (evento.tipo_evento, evento.protocolo)
+        eventos = self._eventos_da_chave(evento.chave) if evento.protocolo else []
+        cancelador = next((e for e in eventos if e.evento_que_cancela() == identidade), None)
+        if cancelador is None:
+            return ""
+        self._marcar_cancelado(evento, cancelador)
+        return f"; já cancelado pelo evento {cancelador.tipo_evento} (protocolo {cancelador.protocolo})"
+
+    def _eventos_da_chave(self, chave: str) -> list[EventoDocumento]:
+        return [e for (c, _, _), e in self.existentes.eventos.items() if c == chave]
+
+    def _marcar_cancelado(self, evento: EventoDocumento, cancelador: EventoDocumento) -> None:
+        # Linked after the batch's events are inserted (either may be new): see _salvar_eventos_cancelados.
+        if evento.cancelado_por_id is None:
+            self.eventos_cancelados.setdefault(id(evento), (evento, cancelador))
 
     def _cancelar(self, documento) -> None:
         documento.situacao = Situacao.CANCELADA
@@ -482,6 +514,8 @@ class _Lote:
         inserir(NFeItem, self.organizacao, self.itens_novos)
         inserir(EventoDocumento, self.organizacao, self.eventos_novos)
         self._salvar_vinculos_de_orfaos()
+        self._salvar_eventos_cancelados()
+        self._recalcular_manifestacoes()
         inserir(ImportLog, self.organizacao, self.logs)
         # The events are written in this same transaction: a committed change always has its event.
         registrar_eventos(self.organizacao, self._eventos())
@@ -510,6 +544,24 @@ class _Lote:
     def _eventos(self) -> list[tuple[str, dict]]:
         erros = [(signals.import_log_signal, log, {}) for log in self.logs if log.status == ImportLog.Status.ERRO]
         return signals.eventos_dos_sinais(self.sinais + erros)
+
+    def _recalcular_manifestacoes(self) -> None:
+        """The manifestation state of the NF-e whose manifestation events this batch stored or linked."""
+        chaves = {chave for chave, tipo, _ in self.existentes.eventos if tipo in TIPOS_DE_MANIFESTACAO}
+        nfes = [self.existentes.nfes[chave] for chave in chaves if chave in self.existentes.nfes]
+        for nfe in recalcular_manifestacoes(self.organizacao, nfes):
+            if any(nova is nfe for nova in self.nfes_novas):
+                continue  # its nfe_importada event, built after this, already shows the state
+            anunciado = next((x for _, d, x in self.sinais if d is nfe and x.get("motivo") == "evento"), None)
+            if anunciado is not None:
+                anunciado["campos"] = [*anunciado["campos"], "manifestacao"]
+            else:
+                self._sinal(signals.documento_atualizado_signal, nfe, motivo="evento", campos=["manifestacao"])
+
+    def _salvar_eventos_cancelados(self) -> None:
+        for evento, cancelador in self.eventos_cancelados.values():
+            evento.cancelado_por = cancelador
+            evento.save(update_fields=["cancelado_por", "atualizado_em"])
 
     def _salvar_vinculos_de_orfaos(self) -> None:
         for evento, documento in self.orfaos_a_vincular:
