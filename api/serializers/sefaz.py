@@ -64,6 +64,7 @@ class ResultadoManifestacaoSerializer(serializers.Serializer):
     xmotivo = serializers.CharField(allow_blank=True)
     protocolo = serializers.CharField(allow_blank=True)
     erro = serializers.CharField(allow_blank=True)
+    sequencia = serializers.IntegerField(help_text="nSeqEvento enviado: 2 na segunda manifestação conclusiva do tipo")
 
 
 class ResultadosManifestacaoSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,8 +28,16 @@ from lxml import etree
 
 from core.documentos.chave import ChaveInvalida, decompor_chave
 from core.documentos.importacao import importar_bytes
+from core.documentos.manifestacao_estado import (
+    CIENCIA,
+    CONCLUSIVAS,
+    MAX_SEQUENCIA,
+    PRAZO_DA_MANIFESTACAO,
+    TIPOS_DE_MANIFESTACAO,
+    registrado,
+)
 from core.documentos.xmldsig import assinar
-from core.models import CertificadoDigital, ConsultaSEFAZ, NFe, Origem
+from core.models import CertificadoDigital, ConsultaSEFAZ, EventoDocumento, NFe, Origem
 from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.tenancy import escopo, inserir
 
@@ -59,7 +67,6 @@ MANIFESTACOES = {
 }
 REGISTRADO = {135, 136}
 DUPLICIDADE = 573  # the event already exists at SEFAZ: registered by an earlier try whose answer was lost
-PRAZO_DA_MANIFESTACAO = timedelta(days=180)
 _sequencia_de_lote = itertools.count(int(time.time() * 1000) % 10**12)
 
 
@@ -80,6 +87,7 @@ class ResultadoManifestacao:
     protocolo: str = ""
     registrada: bool = False
     erro: str = ""
+    sequencia: int = 1  # nSeqEvento sent
 
 
 def validar_justificativa(tipo: TipoDeManifestacao, justificativa: str) -> str:
@@ -152,22 +160,64 @@ def manifestar(
             raise ManifestacaoInvalida("chaves", f"NF-e {chave} não encontrada nesta organização")
         usado = certificado or certificado_do_destinatario(organizacao, chave)
         por_certificado.setdefault(usado.pk, (usado, []))[1].append(chave)
+    sequencias = proximas_sequencias(organizacao, list(dict.fromkeys(chaves)), tipo_)
     resultados = {}
     for certificado, do_certificado in por_certificado.values():
-        for resultado in _enviar(certificado, do_certificado, tipo_, justificativa, origem):
+        for resultado in _enviar(certificado, do_certificado, tipo_, justificativa, origem, sequencias):
             resultados[resultado.chave] = resultado
     return [resultados[chave] for chave in chaves]
 
 
+def proximas_sequencias(organizacao, chaves: list[str], tipo: TipoDeManifestacao) -> dict[str, int]:
+    """The nSeqEvento of `tipo` for each key, refusing here what SEFAZ would refuse (NT 2020.001 v1.50).
+
+    Each conclusive manifestation may be registered twice (nSeqEvento 1, then 2), the ciência once, and
+    none after 180 days from the authorization (cStat 596; Ajuste SINIEF 07/05, cláusula décima quinta-C).
+    A ciência after a conclusive one is refused too (cStat 655). The count is of the events stored here:
+    one registered at SEFAZ whose answer was lost is not, and SEFAZ answers 573 for it, which
+    `_registrar_tentativas` takes as registered.
+    """
+    agora = timezone.now()
+    prazos = dict(escopo(NFe, organizacao).filter(chave__in=chaves).values_list("chave", "prazo_manifestacao"))
+    eventos = [
+        e for e in escopo(EventoDocumento, organizacao).filter(chave__in=chaves, tipo_evento__in=list(TIPOS_DE_MANIFESTACAO))
+        if registrado(e)
+    ]  # fmt: skip
+    sequencias = {}
+    for chave in chaves:
+        _conferir_prazo(chave, prazos.get(chave), agora)
+        da_chave = [e for e in eventos if e.chave == chave]
+        if tipo.codigo == CIENCIA and any(e.tipo_evento in CONCLUSIVAS for e in da_chave):
+            raise ManifestacaoInvalida(
+                "tipo", f"a NF-e {chave} já tem manifestação conclusiva: a ciência não cabe mais (a SEFAZ recusaria com 655)"
+            )
+        proxima = 1 + max((e.sequencia for e in da_chave if e.tipo_evento == tipo.codigo), default=0)
+        if proxima > MAX_SEQUENCIA[tipo.codigo]:
+            vezes = "uma vez" if MAX_SEQUENCIA[tipo.codigo] == 1 else f"{MAX_SEQUENCIA[tipo.codigo]} vezes"
+            raise ManifestacaoInvalida(
+                "tipo", f"{tipo.nome} já registrada {vezes} para a NF-e {chave}: é o máximo (NT 2020.001)"
+            )
+        sequencias[chave] = proxima
+    return sequencias
+
+
+def _conferir_prazo(chave: str, prazo: datetime | None, agora: datetime) -> None:
+    if prazo is not None and agora > prazo:
+        raise ManifestacaoInvalida("chaves", (
+            f"o prazo de manifestação da NF-e {chave} terminou em {timezone.localtime(prazo):%d/%m/%Y %H:%M} "
+            "(180 dias da autorização, Ajuste SINIEF 07/05): a SEFAZ recusaria (596)"
+        ))  # fmt: skip
+
+
 def montar_evento(certificado_a1, documento: str, chave: str, tipo: TipoDeManifestacao, justificativa: str,
-                  ambiente: int, momento: datetime) -> etree._Element:  # fmt: skip
-    """The signed `evento` (versao 1.00) of one manifestation."""
+                  ambiente: int, momento: datetime, sequencia: int = 1) -> etree._Element:  # fmt: skip
+    """The signed `evento` (versao 1.00) of one manifestation; Id = "ID" + tpEvento + chNFe + nSeqEvento (2 digits)."""
     evento = etree.Element(N + "evento", nsmap={None: NS_NFE}, versao="1.00")
-    inf = etree.SubElement(evento, N + "infEvento", Id=f"ID{tipo.codigo}{chave}01")
+    inf = etree.SubElement(evento, N + "infEvento", Id=f"ID{tipo.codigo}{chave}{sequencia:02d}")
     campos = [
         ("cOrgao", "91"), ("tpAmb", str(ambiente)), ("CPF" if len(documento) == 11 else "CNPJ", documento),
         ("chNFe", chave), ("dhEvento", timezone.localtime(momento).replace(microsecond=0).isoformat()),
-        ("tpEvento", tipo.codigo), ("nSeqEvento", "1"), ("verEvento", "1.00"),
+        ("tpEvento", tipo.codigo), ("nSeqEvento", str(sequencia)), ("verEvento", "1.00"),
     ]  # fmt: skip
     for nome, valor in campos:
         etree.SubElement(inf, N + nome).text = valor
@@ -242,12 +292,15 @@ def _registrar_tentativas(certificado, tipo: str, origem: str, resultados: list[
     inserir(TentativaDeManifestacao, organizacao, tentativas)
 
 
-def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoManifestacao]:
+def _enviar(certificado, chaves, tipo, justificativa, origem, sequencias=None) -> list[ResultadoManifestacao]:
     from core.certificados import a1_do_certificado, opcoes_efetivas
 
     a1, ambiente = a1_do_certificado(certificado), opcoes_efetivas(certificado).ambiente
-    agora = timezone.now()
-    eventos = {c: montar_evento(a1, certificado.documento, c, tipo, justificativa, ambiente, agora) for c in chaves}
+    agora, sequencias = timezone.now(), sequencias or {}
+    eventos = {
+        c: montar_evento(a1, certificado.documento, c, tipo, justificativa, ambiente, agora, sequencias.get(c, 1))
+        for c in chaves
+    }
     consulta = ConsultaSEFAZ(
         organizacao=certificado.organizacao, certificado=certificado, execucao=uuid.uuid4().hex,
         documento=certificado.documento, servico="nfe", ambiente=ambiente, tipo=ConsultaSEFAZ.Tipo.MANIFESTACAO,
@@ -258,7 +311,9 @@ def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoM
             resposta = cliente.enviar_eventos([_copia(e) for e in eventos.values()], next(_sequencia_de_lote))
     except FalhaDeComunicacao as falha:
         consulta.erro = falha.motivo
-        resultados = [ResultadoManifestacao(c, tipo.nome, None, "", erro=falha.motivo) for c in chaves]
+        resultados = [
+            ResultadoManifestacao(c, tipo.nome, None, "", erro=falha.motivo, sequencia=sequencias.get(c, 1)) for c in chaves
+        ]
         with transaction.atomic():
             inserir(ConsultaSEFAZ, certificado.organizacao, [consulta])
             _registrar_tentativas(certificado, tipo.nome, origem, resultados)
@@ -273,12 +328,14 @@ def _enviar(certificado, chaves, tipo, justificativa, origem) -> list[ResultadoM
             retorno = retornos.get(chave)
             if retorno is None:
                 motivo = f"{resposta.cstat} {resposta.xmotivo}".strip()
-                resultados.append(ResultadoManifestacao(chave, tipo.nome, resposta.cstat, resposta.xmotivo, erro=motivo))
+                resultados.append(ResultadoManifestacao(chave, tipo.nome, resposta.cstat, resposta.xmotivo, erro=motivo,
+                                                        sequencia=sequencias.get(chave, 1)))  # fmt: skip
                 continue
             registrada = retorno.cstat in REGISTRADO
             erro = _guardar(certificado.organizacao, evento, retorno) if registrada else f"{retorno.cstat} {retorno.xmotivo}"
             resultados.append(ResultadoManifestacao(
-                chave, tipo.nome, retorno.cstat, retorno.xmotivo, retorno.protocolo, registrada, erro
+                chave, tipo.nome, retorno.cstat, retorno.xmotivo, retorno.protocolo, registrada, erro,
+                sequencias.get(chave, 1),
             ))  # fmt: skip
         _registrar_tentativas(certificado, tipo.nome, origem, resultados)
     return resultados

@@ -139,10 +139,13 @@ def test_a_rejected_manifestation_is_reported_and_not_stored(api, sim, org, cert
     chave = importar_docs_sefaz[0]
     api.post(f"/api/nfes/{chave}/manifestar/", {"tipo": "ciencia"}, format="json")
 
-    repetida = api.post(f"/api/nfes/{chave}/manifestar/", {"tipo": "ciencia"}, format="json").json()["resultados"][0]
+    repetida = api.post(f"/api/nfes/{chave}/manifestar/", {"tipo": "ciencia"}, format="json")
+    assert repetida.status_code == 400 and "tipo" in repetida.json()["detalhes"]  # one ciência only: refused here
+    sim.avancar(dias=181)  # SEFAZ's clock is past the deadline, ours is not
+    recusada = api.post(f"/api/nfes/{chave}/manifestar/", {"tipo": "confirmacao"}, format="json").json()["resultados"][0]
 
-    assert repetida["registrada"] is False and repetida["cstat"] == 573
-    assert escopo(EventoDocumento, org).filter(tipo_evento="210210").count() == 1
+    assert recusada["registrada"] is False and recusada["cstat"] == 596
+    assert escopo(EventoDocumento, org).filter(tipo_evento__startswith="2102").count() == 1
 
 
 @pytest.fixture

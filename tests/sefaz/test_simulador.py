@@ -560,6 +560,27 @@ def test_it_rejects_a_lote_with_more_than_20_eventos(sim, http, certificados, em
     assert manifestar(http, sim, certificados["alfa"], *[evento(certificados, nfe.chave)] * 21) == (215, [])
 
 
+def test_it_registers_each_conclusive_manifestation_twice_and_the_ciencia_once(sim, http, certificados, emitente):
+    # NT 2020.001 v1.50: nSeqEvento 1 and 2 for 210200/210220/210240; 210210 only 1 (594 beyond)
+    nfe = gerar_nfe(certificado=emitente, destinatario_documento=ALFA, rng=random.Random(12))
+    sim.publicar_para_destinatario(ALFA, nfe)
+    enviar = lambda tipo, seq: manifestar(http, sim, certificados["alfa"], evento(certificados, nfe.chave, tipo,  # noqa: E731
+                                                                                  sequencia=seq))[1][0]  # fmt: skip
+
+    assert [enviar("210200", 1), enviar("210220", 1), enviar("210200", 2)] == [135, 135, 135]
+    assert [enviar("210200", 2), enviar("210200", 3), enviar("210220", 3)] == [573, 594, 594]
+    assert [enviar("210210", 2), enviar("210210", 1)] == [594, 655]  # ciência after a conclusive one
+
+
+def test_it_refuses_a_manifestation_past_180_days_from_the_authorization(sim, http, certificados, emitente):
+    nfe = gerar_nfe(certificado=emitente, destinatario_documento=ALFA, rng=random.Random(13))
+    sim.publicar_para_destinatario(ALFA, nfe)
+    sim.avancar(dias=181)
+
+    assert manifestar(http, sim, certificados["alfa"], evento(certificados, nfe.chave, "210200")) == (128, [596])
+    assert sim.eventos_registrados == []
+
+
 # --- injected failures ------------------------------------------------------------------------------------
 
 

@@ -40,6 +40,12 @@ LIMITE_AVULSAS_POR_HORA = 20
 MAX_LOTE = 50  # retDistDFeInt_v1.01.xsd: docZip maxOccurs="50"
 SERVICOS = ("nfe", "cte")
 MANIFESTACOES_QUE_LIBERAM = {"210200", "210210", "210240"}  # 210220 (desconhecimento) releases nothing
+# NT 2020.001 v1.50 (production since 2024-08-01): each conclusive manifestation up to twice (nSeqEvento 1
+# and 2), the ciência once and never after a conclusive one; all within 180 days of the authorization
+# (Ajuste SINIEF 07/05, cláusula décima quinta-C).
+CIENCIA = "210210"
+MAX_SEQUENCIA = {CIENCIA: 1, "210200": 2, "210220": 2, "210240": 2}
+PRAZO_MANIFESTACAO = timedelta(days=180)
 
 # Root element of a document -> (service whose stream may carry it, docZip/@schema): the
 # root elements of PL_NFeDistDFe (resNFe, resEvento) and PL_CTe_400 (proc*_v4.00.xsd).
@@ -59,6 +65,10 @@ MOTIVOS = {
     137: "Nenhum documento localizado",
     138: "Documento(s) localizado(s)",
     217: "Rejeicao: NF-e inexistente para a chave de acesso informada",
+    573: "Rejeicao: Duplicidade de Evento",
+    594: "Rejeicao: O numero de sequencia do evento informado e maior que o permitido",
+    596: "Rejeicao: Evento apresentado apos o prazo permitido para o evento: [180 dias]",
+    655: "Rejeicao: Evento de Ciencia da Operacao informado apos a manifestacao final do destinatario",
     589: "Rejeicao: Numero do NSU informado superior ao maior NSU da base de dados do Ambiente Nacional",
     640: "Rejeicao: CNPJ/CPF do interessado nao possui permissao para consultar esta NF-e",
     641: "Rejeicao: NF-e indisponivel para o emitente",
@@ -156,6 +166,7 @@ class Armazem:
         self._destinatarios: dict[str, set[str]] = {}  # NF-e key -> documents whose stream received it
         self._pendentes: dict[tuple[str, str], bytes] = {}  # (destinatário, key) -> nfeProc awaiting manifestação
         self._eventos: dict[tuple[str, str, int, str], EventoRegistrado] = {}
+        self._autorizadas: dict[str, datetime] = {}  # NF-e key -> dhRecbto (or dhEmi) of what was published
         self._protocolos = 0
         self._aleatorio = random.Random(0)  # irregular page sizes, reproducible
 
@@ -190,6 +201,9 @@ class Armazem:
             if chave:
                 fluxo.por_chave.setdefault(chave, []).append(nsu)
                 self._destinatarios.setdefault(chave, set()).add(_normalizar(documento))
+                autorizada = autorizada_em(raiz)
+                if autorizada is not None:
+                    self._autorizadas.setdefault(chave, autorizada)
             return nsu
 
     def publicar_resumo(self, destinatario: str, chave: str, res_nfe: bytes, nfe_proc: bytes) -> int | None:
@@ -274,10 +288,11 @@ class Armazem:
                 return 580, "Rejeicao: O evento exige uma NF-e autorizada", ""
             if autor not in destinatarios:
                 return 575, "Rejeicao: O autor do evento diverge do destinatario da NF-e", ""
-            identidade = (chave, tipo_evento, sequencia, autor)
-            if identidade in self._eventos:
-                return 573, "Rejeicao: Duplicidade de Evento", ""
             agora = self.relogio.agora()
+            recusa = self._recusa_da_manifestacao(autor, chave, tipo_evento, sequencia, agora)
+            if recusa:
+                return recusa, MOTIVOS[recusa], ""
+            identidade = (chave, tipo_evento, sequencia, autor)
             self._protocolos += 1
             protocolo = f"891{agora:%y}{self._protocolos:010d}"
             self._eventos[identidade] = EventoRegistrado(chave, tipo_evento, sequencia, autor, protocolo, agora)
@@ -286,6 +301,21 @@ class Armazem:
                 del self._pendentes[(autor, chave)]
                 self.publicar(autor, "nfe", pendente)  # the AN makes a NEW NSU with the nfeProc (§3)
             return 135, "Evento registrado e vinculado a NF-e", protocolo
+
+    def _recusa_da_manifestacao(self, autor: str, chave: str, tipo_evento: str, sequencia: int,
+                                agora: datetime) -> int | None:  # fmt: skip
+        """594, 573, 596 or 655 when the rules of NT 2020.001 v1.50 refuse this manifestação; else None."""
+        if sequencia > MAX_SEQUENCIA[tipo_evento]:
+            return 594
+        if (chave, tipo_evento, sequencia, autor) in self._eventos:
+            return 573
+        autorizada = self._autorizadas.get(chave)
+        if autorizada is not None and agora > autorizada + PRAZO_MANIFESTACAO:
+            return 596
+        conclusivas = {e.tipo_evento for e in self._eventos.values() if e.chave == chave} - {CIENCIA}
+        if tipo_evento == CIENCIA and conclusivas:
+            return 655
+        return None
 
     def eventos_registrados(self) -> list[EventoRegistrado]:
         with self._trava:
@@ -369,6 +399,21 @@ def _schema(raiz: etree._Element, servico: str) -> str:
     if conhecido[0] != servico:
         raise ValueError(f"{nome.localname} não é distribuído pelo serviço {servico}")
     return conhecido[1]
+
+
+def autorizada_em(raiz: etree._Element) -> datetime | None:
+    """When an NF-e (resNFe or nfeProc) was authorized: the protocol's dhRecbto, else dhEmi."""
+    nfe = f"{{{NS_NFE}}}"
+    caminhos = (f"{nfe}dhRecbto", f"{nfe}protNFe/{nfe}infProt/{nfe}dhRecbto", f"{nfe}NFe/{nfe}infNFe/{nfe}ide/{nfe}dhEmi",
+                f"{nfe}dhEmi")  # fmt: skip
+    for caminho in caminhos:
+        texto = (raiz.findtext(caminho) or "").strip()
+        if texto:
+            try:
+                return datetime.fromisoformat(texto)
+            except ValueError:
+                return None
+    return None
 
 
 def chave_da_nfe(raiz: etree._Element) -> str | None:
