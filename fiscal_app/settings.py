@@ -207,6 +207,11 @@ SEFAZ_PAUSA_ENTRE_PAGINAS = env.float("SEFAZ_PAUSA_ENTRE_PAGINAS", default=1.0)
 SEFAZ_MAX_PAGINAS = env.int("SEFAZ_MAX_PAGINAS", default=100)
 # Pages a "consultar agora" API request fetches before answering (the scheduled run continues).
 SEFAZ_PAGINAS_POR_REQUISICAO = env.int("SEFAZ_PAGINAS_POR_REQUISICAO", default=5)
+# The scheduled task prazos_manifestacao warns this many days before an NF-e's manifestation deadline
+# (180 days from its authorization, core/documentos/manifestacao_estado.py).
+FISCAL_AVISO_PRAZO_MANIFESTACAO_DIAS = env.int("FISCAL_AVISO_PRAZO_MANIFESTACAO_DIAS", default=10)
+if not 1 <= FISCAL_AVISO_PRAZO_MANIFESTACAO_DIAS <= 180:
+    raise environ.ImproperlyConfigured("FISCAL_AVISO_PRAZO_MANIFESTACAO_DIAS must be between 1 and 180")
 
 # A DANFE/DACTE takes ~0.1-1 s to render and never changes for a given XML: cache it this long.
 FISCAL_PDF_CACHE_SEGUNDOS = env.int("FISCAL_PDF_CACHE_SEGUNDOS", default=24 * 3600)

@@ -20,8 +20,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.documentos.manifestacao_estado import dias_restantes
 from core.eventos.documentos import dados_do_documento, dados_do_erro
-from core.models import CTe, ImportLog, NFe, PreferenciaNotificacao
+from core.models import CTe, EstadoManifestacao, ImportLog, NFe, PreferenciaNotificacao
 from core.tenancy import SemOrganizacao
 from core.webhooks.rede import url_segura
 
@@ -33,6 +34,7 @@ from .resumo import ResumoImportacao
 logger = logging.getLogger(__name__)
 
 CAMINHO_PREFERENCIAS = "/api/notificacoes/preferencias/"
+LIMITE_LISTA_PRAZOS = 20  # NF-e listed in one deadline e-mail; the rest are counted
 
 
 class NotificationService:
@@ -119,6 +121,24 @@ class NotificationService:
         }
         assunto = f"Certificado digital {_prazo(dias)} — {titular or contexto['certificado']['cnpj']}"
         return self._enviar(usuario, "certificado_vencendo", assunto, "certificado_vencendo", contexto, certificado)
+
+    def notificar_prazo_manifestacao(self, usuario, nfes) -> bool:
+        """NF-e (rows of one organization) whose 180-day manifestation deadline is near, with no conclusive
+        manifestation yet. Sent to every member regardless of their choices: missing it is a fiscal fault."""
+        if not nfes:
+            return False
+        agora = timezone.now()
+        itens = [
+            {**fmt.documento_para_email(dados_do_documento(nfe)), "prazo": fmt.formatar_data_hora(nfe.prazo_manifestacao),
+             "dias": dias_restantes(nfe.prazo_manifestacao, agora), "manifestacao": EstadoManifestacao(nfe.manifestacao).label}
+            for nfe in nfes[:LIMITE_LISTA_PRAZOS]
+        ]  # fmt: skip
+        base = settings.FISCAL_URL_PUBLICA.rstrip("/")
+        contexto = {"itens": itens, "quantidade": len(nfes), "mais": max(0, len(nfes) - LIMITE_LISTA_PRAZOS),
+                    "url_pendentes": f"{base}/api/nfes/?manifestacao=pendente&ordering=prazo_manifestacao"}  # fmt: skip
+        menor = min(item["dias"] for item in itens)
+        assunto = f"{len(nfes)} NF-e sem manifestação conclusiva — prazo {_prazo(menor)}"
+        return self._enviar(usuario, None, assunto, "prazo_manifestacao", contexto, nfes[0])
 
     def enviar_resumo_importacao(self, usuario, resumo: ResumoImportacao) -> bool:
         """One digest of a bulk import: counts per kind and the first documents and errors of each.

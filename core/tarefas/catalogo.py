@@ -96,13 +96,26 @@ def certificados_vencendo(*, simular: bool = False, escrever: Callable[[str], No
     return f"certificados_vencendo (simulação): {len(devidos)} aviso(s) seria(m) emitido(s)."
 
 
-# The order of a run without --task: fetch documents first, then announce certificates, deliver the
-# events both produced, mail yesterday's summary, and clean up last (the heaviest, the least urgent).
+def prazos_manifestacao(*, simular: bool = False, escrever: Callable[[str], None] = _nada) -> str:
+    """NF-e near their manifestation deadline (FISCAL_AVISO_PRAZO_MANIFESTACAO_DIAS): one event each, once."""
+    from core.documentos.prazos_manifestacao import avisar_prazos_de_manifestacao, avisos_devidos
+
+    if not simular:
+        return f"prazos_manifestacao: {avisar_prazos_de_manifestacao()} NF-e avisada(s)."
+    devidos = avisos_devidos()
+    for organizacao, quantas in devidos.items():
+        escrever(f"prazos_manifestacao (simulação): organização {organizacao.slug}: {quantas} NF-e")
+    return f"prazos_manifestacao (simulação): {sum(devidos.values())} NF-e seria(m) avisada(s)."
+
+
+# The order of a run without --task: fetch documents first, then announce certificates and deadlines,
+# deliver the events they produced, mail yesterday's summary, and clean up last (the heaviest, the least urgent).
 TAREFAS: dict[str, Tarefa] = {
     tarefa.nome: tarefa
     for tarefa in (
         Tarefa("consultas_sefaz", consultas_sefaz, timedelta(minutes=60), "*/5 * * * *"),
         Tarefa("certificados_vencendo", certificados_vencendo, timedelta(minutes=30), "0 7 * * *"),
+        Tarefa("prazos_manifestacao", prazos_manifestacao, timedelta(minutes=30), "15 7 * * *"),
         Tarefa("entregar_webhooks", entregar_webhooks, timedelta(minutes=5), "* * * * *"),
         Tarefa("enviar_relatorios", enviar_relatorios, timedelta(hours=2), "0 6 * * *"),
         Tarefa("limpeza_logs", limpeza_logs, timedelta(hours=6), "30 3 * * *"),

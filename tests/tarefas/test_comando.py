@@ -14,7 +14,8 @@ from .conftest import falhar, rodar
 
 pytestmark = pytest.mark.django_db
 
-NOMES = ["consultas_sefaz", "entregar_webhooks", "limpeza_logs", "enviar_relatorios", "certificados_vencendo"]
+NOMES = ["consultas_sefaz", "entregar_webhooks", "limpeza_logs", "enviar_relatorios", "certificados_vencendo",
+         "prazos_manifestacao"]
 Resultado = ExecucaoDeTarefa.Resultado
 
 
@@ -26,7 +27,7 @@ def travar_em_outra_maquina(nome: str, expira_em_minutos: float = 10) -> TravaDe
     )  # fmt: skip
 
 
-def test_it_knows_exactly_the_five_public_task_names():
+def test_it_knows_exactly_the_six_public_task_names():
     assert sorted(TAREFAS) == sorted(NOMES)
 
 
@@ -34,10 +35,10 @@ def test_it_runs_every_task_once_in_a_fixed_order(espioes):
     saida = rodar()
 
     assert saida.codigo == 0
-    assert [e.chamadas for e in espioes.values()] == [[False]] * 5
+    assert [e.chamadas for e in espioes.values()] == [[False]] * 6
     assert list(ExecucaoDeTarefa.objects.order_by("id").values_list("tarefa", flat=True)) == list(TAREFAS)
-    assert list(TAREFAS) == ["consultas_sefaz", "certificados_vencendo", "entregar_webhooks", "enviar_relatorios",
-                             "limpeza_logs"]  # fmt: skip
+    assert list(TAREFAS) == ["consultas_sefaz", "certificados_vencendo", "prazos_manifestacao", "entregar_webhooks",
+                             "enviar_relatorios", "limpeza_logs"]  # fmt: skip
     assert saida.out.splitlines() == [f"{nome}: feito." for nome in TAREFAS]
 
 
