@@ -1,5 +1,8 @@
 """DANFE, DANFC-e and DACTE as PDF, rendered with brazilfiscalreport from the original XML.
 
+The DACTE OS (CT-e OS, modelo 67), which the library does not draw, comes from `dacte_os`, built on the
+same PDF library (fpdf2). Reform taxes (IBS, CBS, IS) are printed whenever the document carries them.
+
 brazilfiscalreport draws with fpdf2's core fonts, which only know Latin-1: a C1 control character
 (a cp1252 quote mis-decoded as U+0093 is common in real files) or an emoji in any text field makes
 it raise. So every text is sanitised first. Whatever still fails becomes one ErroPDF
@@ -17,6 +20,7 @@ import unicodedata
 import warnings
 import zlib
 from collections.abc import Callable
+from functools import partial
 
 import brazilfiscalreport
 from django.conf import settings
@@ -25,6 +29,7 @@ from lxml import etree
 
 from core.models import Situacao
 
+from .dacte_os import desenhar_dacte_os
 from .entrada import EntradaInvalida
 from .xml_seguro import ler_xml
 
@@ -32,6 +37,11 @@ logger = logging.getLogger(__name__)
 
 NS_NFE = "{http://www.portalfiscal.inf.br/nfe}"
 NS_CTE = "{http://www.portalfiscal.inf.br/cte}"
+_IMP_IBSCBS = f"{NS_CTE}imp/{NS_CTE}IBSCBS"
+_IBSCBS_TOT = f"{NS_NFE}total/{NS_NFE}IBSCBSTot"
+# Part of the cache key with the library's version: raise it when what this project draws or the
+# options it passes change, so the cache does not serve the old drawings.
+REVISAO_DESENHO = 2
 
 # C0 controls except tab, line feed and carriage return; DEL; C1 controls.
 _CONTROLES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -66,22 +76,38 @@ def renderizar_danfe(xml: bytes, *, cancelada: bool = False) -> bytes:
     if modelo == "65":
         from brazilfiscalreport.danfce import Danfce, DanfceConfig
 
-        return _gerar("DANFC-e", Danfce, DanfceConfig(watermark_cancelled=cancelada), raiz)
-    from brazilfiscalreport.danfe import Danfe, DanfeConfig
+        return _gerar("DANFC-e", _pela_biblioteca(Danfce, DanfceConfig(watermark_cancelled=cancelada)), raiz)
+    from brazilfiscalreport.danfe import Danfe, DanfeConfig, DanfeLayout
 
-    return _gerar("DANFE", Danfe, DanfeConfig(watermark_cancelled=cancelada), raiz)
+    config = DanfeConfig(watermark_cancelled=cancelada)
+    if _tem_grupos_da_reforma(inf):
+        # Only the NT 2026.010 layout prints IBS, CBS and IS; left to its AUTO choice the library
+        # uses it from 2026-12-01 on and would print a 2026 note's reform taxes nowhere.
+        config.layout = DanfeLayout.NT_2026_010
+    return _gerar("DANFE", _pela_biblioteca(Danfe, config), raiz)
 
 
 def renderizar_dacte(xml: bytes, *, cancelada: bool = False) -> bytes:
-    """The DACTE of a CT-e (modelo 57). brazilfiscalreport has no DACTE OS (modelo 67) layout."""
+    """The DACTE of a CT-e (modelo 57, by brazilfiscalreport) or the DACTE OS of a CT-e OS (modelo 67)."""
     raiz = _ler(xml, "DACTE")
-    if raiz.find(f".//{NS_CTE}infCte") is None:
+    inf = raiz.find(f".//{NS_CTE}infCte")
+    if inf is None:
         raise ErroPDF(_sem_documento_completo(raiz, "o CT-e completo", "DACTE"))
     if etree.QName(raiz).localname in ("cteOSProc", "CTeOS"):
-        raise ErroPDF("O DACTE de CT-e OS (modelo 67) ainda não é suportado pelo gerador de PDF.")
+        return _gerar("DACTE OS", partial(desenhar_dacte_os, cancelada=cancelada), raiz)
     from brazilfiscalreport.dacte import Dacte, DacteConfig
 
-    return _gerar("DACTE", Dacte, DacteConfig(watermark_cancelled=cancelada), raiz)
+    # The IBS/CBS column appears only when the CT-e has the group: a CT-e without it keeps the
+    # usual layout instead of printing empty reform boxes.
+    config = DacteConfig(watermark_cancelled=cancelada, display_ibs_cbs=inf.find(_IMP_IBSCBS) is not None)
+    return _gerar("DACTE", _pela_biblioteca(Dacte, config), raiz)
+
+
+def _tem_grupos_da_reforma(inf: etree._Element) -> bool:
+    return inf.find(_IBSCBS_TOT) is not None or any(
+        imposto.find(f"{NS_NFE}IBSCBS") is not None or imposto.find(f"{NS_NFE}IS") is not None
+        for imposto in inf.iterfind(f"{NS_NFE}det/{NS_NFE}imposto")
+    )
 
 
 def _ler(xml: bytes, nome: str) -> etree._Element:
@@ -96,12 +122,19 @@ def _sem_documento_completo(raiz: etree._Element, documento: str, nome: str) -> 
     return f"O XML ({raiz_nome}) não contém {documento}; o {nome} precisa do XML completo."
 
 
-def _gerar(nome: str, classe, config, raiz: etree._Element) -> bytes:
-    texto = etree.tostring(sanitizar(raiz), encoding="unicode")
+def _pela_biblioteca(classe, config) -> Callable[[etree._Element], bytes]:
+    def desenhar(raiz: etree._Element) -> bytes:
+        return bytes(classe(xml=etree.tostring(raiz, encoding="unicode"), config=config).output())
+
+    return desenhar
+
+
+def _gerar(nome: str, desenhar: Callable[[etree._Element], bytes], raiz: etree._Element) -> bytes:
+    sanitizar(raiz)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the library warns about layouts; nothing for the user
-            return bytes(classe(xml=texto, config=config).output())
+            return desenhar(raiz)
     except Exception as erro:
         logger.warning("falha ao gerar %s: %s: %s", nome, type(erro).__name__, erro)
         raise ErroPDF(f"Não foi possível gerar o {nome}: {_motivo(erro)}.") from erro
@@ -178,7 +211,8 @@ def dacte_do_documento(cte) -> bytes:
 def _em_cache(nome: str, renderizar: Callable[..., bytes], documento) -> bytes:
     cancelada = documento.situacao == Situacao.CANCELADA
     # The library version is part of the key so an upgrade does not serve the old drawings.
-    chave = f"fiscal:pdf:{nome}:{brazilfiscalreport.__version__}:{documento.arquivo.sha256}:{int(cancelada)}"
+    versao = f"{brazilfiscalreport.__version__}.{REVISAO_DESENHO}"
+    chave = f"fiscal:pdf:{nome}:{versao}:{documento.arquivo.sha256}:{int(cancelada)}"
     pdf = cache.get(chave)
     if pdf is None:
         try:

@@ -1,9 +1,15 @@
 """GET /api/nfes/{chave}/danfe/ and /api/ctes/{chave}/dacte/: PDFs rendered from the original XML."""
 
+import re
+import zlib
+from datetime import datetime
+from decimal import Decimal
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from lxml import etree
 
 from core.documentos import pdf
 from core.documentos.pdf import (
@@ -13,6 +19,8 @@ from core.documentos.pdf import (
     texto_imprimivel,
 )
 from core.geracao.documentos import (
+    FUSO,
+    NS_CTE,
     gerar_cte,
     gerar_cte_os,
     gerar_evento_nfe,
@@ -50,6 +58,31 @@ def assert_pdf(resposta, nome: str):
     assert resposta.content.startswith(b"%PDF-") and resposta.content.rstrip().endswith(b"%%EOF")
 
 
+def textos_do_pdf(pdf: bytes) -> list[str]:
+    """Every string the PDF draws: fpdf2 writes each cell as one `(...) Tj` in a Flate content stream."""
+    textos = []
+    for fluxo in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            conteudo = zlib.decompress(fluxo)
+        except zlib.error:
+            continue
+        for texto in re.findall(rb"\(((?:[^()\\]|\\.)*)\) ?Tj", conteudo):
+            textos.append(re.sub(rb"\\(.)", rb"\1", texto).decode("latin-1"))
+    return textos
+
+
+def reais(valor: str) -> str:
+    """An XML amount as the PDFs print it: 8059.26 -> 8.059,26."""
+    return f"{Decimal(valor):,.2f}".translate(str.maketrans(",.", ".,"))
+
+
+def no_xml(xml: bytes, caminho: str) -> str:
+    """The text at `caminho` (local names joined by '/') inside the CT-e's infCte."""
+    ns = "{" + NS_CTE + "}"
+    partes = "/".join(ns + parte for parte in caminho.split("/"))
+    return etree.fromstring(xml).find(f".//{ns}infCte/{partes}").text
+
+
 # -- rendering -------------------------------------------------------------------------------------
 
 
@@ -77,6 +110,60 @@ def test_it_renders_the_dacte_of_a_cte(api, org, transportadora, importar_docs):
     importar_docs(org, cte)
 
     assert_pdf(api.get(f"/api/ctes/{cte.chave}/dacte/"), f"{cte.chave}-dacte.pdf")
+
+
+def test_it_renders_the_dacte_os_of_a_cte_os(api, org, transportadora, importar_docs):
+    cte_os = gerar_cte_os(certificado=transportadora, valor_prestacao=Decimal("8059.26"))
+    importar_docs(org, cte_os)
+
+    resposta = api.get(f"/api/ctes/{cte_os.chave}/dacte/")
+
+    assert_pdf(resposta, f"{cte_os.chave}-dacte.pdf")
+    textos = textos_do_pdf(resposta.content)
+    assert "DACTE OS" in textos
+    assert "TRANSPORTES RAPIDO SUL LTDA" in textos
+    assert " ".join(cte_os.chave[i : i + 4] for i in range(0, 44, 4)) in textos
+    assert "8.059,26" in textos  # vTPrest
+    assert no_xml(cte_os.xml, "toma/xNome") in textos
+    assert not any("IBS" in texto for texto in textos)  # no reform group, no reform block
+
+
+def test_the_dacte_os_shows_ibs_and_cbs_when_the_cte_os_has_them(transportadora):
+    cte_os = gerar_cte_os(certificado=transportadora, reforma=True)
+
+    textos = textos_do_pdf(renderizar_dacte(cte_os.xml))
+
+    assert "IBS E CBS (REFORMA TRIBUTÁRIA)" in textos
+    for caminho in ("gIBSUF/vIBSUF", "vIBS", "gCBS/vCBS"):
+        assert reais(no_xml(cte_os.xml, f"imp/IBSCBS/gIBSCBS/{caminho}")) in textos
+    assert reais(no_xml(cte_os.xml, "imp/vTotDFe")) in textos
+
+
+def test_the_dacte_shows_ibs_and_cbs_when_the_cte_has_them(transportadora):
+    comum = gerar_cte(certificado=transportadora)
+    reforma = gerar_cte(certificado=transportadora, reforma=True)
+
+    textos = textos_do_pdf(renderizar_dacte(reforma.xml))
+
+    assert "IBS E CBS" in textos and "IBS E CBS" not in textos_do_pdf(renderizar_dacte(comum.xml))
+    for caminho in ("gIBSUF/vIBSUF", "gIBSMun/vIBSMun", "gCBS/vCBS"):
+        assert reais(no_xml(reforma.xml, f"imp/IBSCBS/gIBSCBS/{caminho}")) in textos
+
+
+def test_the_danfe_of_a_reform_nfe_uses_the_layout_that_prints_ibs_cbs_and_is(emissor):
+    # Before 2026-12-01 the library's AUTO layout is MOC 7.0, which has no place for the reform taxes.
+    novembro = datetime(2026, 11, 20, 10, tzinfo=FUSO)
+    comum = gerar_nfe(certificado=emissor, data_emissao=novembro)
+    reforma = gerar_nfe(certificado=emissor, data_emissao=novembro, reforma=True, imposto_seletivo=True)
+
+    textos = textos_do_pdf(renderizar_danfe(reforma.xml))
+
+    assert "TOTAL DO IBS / CBS / IS" in textos
+    assert "TOTAL DO IBS / CBS / IS" not in textos_do_pdf(renderizar_danfe(comum.xml))
+    ns = "{http://www.portalfiscal.inf.br/nfe}"
+    total = etree.fromstring(reforma.xml).find(f".//{ns}total")
+    for caminho in (f"{ns}IBSCBSTot/{ns}gCBS/{ns}vCBS", f"{ns}ISTot/{ns}vIS"):
+        assert reais(total.find(caminho).text) in textos
 
 
 def test_a_cancelled_nfe_is_rendered_with_the_watermark(api, org, emissor, importar_docs, monkeypatch):
@@ -119,16 +206,26 @@ def test_another_organizations_document_is_404(api_outra, org, emissor, transpor
 
 
 def test_a_render_failure_answers_422_with_the_reason(api, org, transportadora, importar_docs):
-    cte_os = gerar_cte_os(certificado=transportadora)
-    importar_docs(org, cte_os)
+    # tpServ 9 (GTV) is valid in the schema but missing from the library's table.
+    cte = gerar_cte(certificado=transportadora, tipo_servico="9")
+    importar_docs(org, cte)
 
-    resposta = api.get(f"/api/ctes/{cte_os.chave}/dacte/")
+    resposta = api.get(f"/api/ctes/{cte.chave}/dacte/")
 
     assert resposta.status_code == 422
     assert resposta.json() == {
-        "erro": "O DACTE de CT-e OS (modelo 67) ainda não é suportado pelo gerador de PDF.",
+        "erro": "Não foi possível gerar o DACTE: o documento tem um código que o gerador de PDF não conhece ('9').",
         "detalhes": {},
     }
+
+
+def test_a_cte_os_missing_a_required_group_is_a_typed_error(transportadora):
+    raiz = etree.fromstring(gerar_cte_os(certificado=transportadora).xml)
+    prestacao = raiz.find(f".//{{{NS_CTE}}}vPrest")
+    prestacao.getparent().remove(prestacao)
+
+    with pytest.raises(ErroPDF, match="^Não foi possível gerar o DACTE OS: o documento não tem um grupo"):
+        renderizar_dacte(etree.tostring(raiz))
 
 
 def test_a_library_crash_answers_422_not_500(api, org, emissor, importar_docs, monkeypatch):
@@ -203,10 +300,12 @@ def test_control_and_exotic_characters_do_not_break_the_pdfs(emissor, transporta
     nfe = gerar_nfe(certificado=emissor).xml.replace(b"AURORA", f"AU{intruso}RORA".encode())
     nfce = gerar_nfe(certificado=emissor, modelo="65").xml.replace(b"AURORA", f"AU{intruso}RORA".encode())
     cte = gerar_cte(certificado=transportadora).xml.replace(b"RAPIDO", f"RA{intruso}PIDO".encode())
+    cte_os = gerar_cte_os(certificado=transportadora).xml.replace(b"RAPIDO", f"RA{intruso}PIDO".encode())
 
     assert renderizar_danfe(nfe).startswith(b"%PDF-")
     assert renderizar_danfe(nfce).startswith(b"%PDF-")
     assert renderizar_dacte(cte).startswith(b"%PDF-")
+    assert renderizar_dacte(cte_os).startswith(b"%PDF-")
 
 
 def test_a_summary_or_garbage_is_a_typed_error():
