@@ -8,7 +8,7 @@ from api.views.busca import BuscaView
 from api.views.certificados import CertificadoViewSet
 from api.views.documentos import CTeViewSet, EventoPendenteViewSet, NFeViewSet, OutroDocumentoViewSet
 from api.views.estatisticas import EstatisticasView
-from api.views.eventos import CatalogoDeEventosView, EventosView
+from api.views.eventos import CatalogoDeEventosView, EventosView, TiposDeEventoView
 from api.views.importacao import ImportacaoXMLView, ImportacoesView, ImportarView, ReprocessarView
 from api.views.notificacoes import PreferenciasView
 from api.views.painel import PainelView
@@ -36,6 +36,7 @@ urlpatterns = [
     path("buscar/", BuscaView.as_view(), name="buscar"),
     path("eventos/", EventosView.as_view(), name="eventos"),
     path("integracoes/eventos/", CatalogoDeEventosView.as_view(), name="catalogo-eventos"),
+    path("integracoes/tipos-de-evento/", TiposDeEventoView.as_view(), name="tipos-de-evento"),
     path("integracoes/disparar/", DispararEventoView.as_view(), name="disparar-evento"),
     path("integracoes/testar/", TestarUrlView.as_view(), name="testar-url"),
     path("webhooks/<int:pk>/logs/", WebhookLogsView.as_view(), name="webhook-logs"),

@@ -227,9 +227,21 @@ class NFeItemInline(admin.TabularInline):
     can_delete = False
 
 
-class EventoInline(admin.TabularInline):
+class NomeDoEventoMixin:
+    """The catalogue's name of the event type (core.documentos.tipos_evento) and whether another event cancelled it."""
+
+    @admin.display(description="evento")
+    def nome(self, evento):
+        return evento.nome
+
+    @admin.display(description="cancelado", boolean=True)
+    def cancelado(self, evento):
+        return evento.cancelado
+
+
+class EventoInline(NomeDoEventoMixin, admin.TabularInline):
     model = EventoDocumento
-    fields = ["tipo_evento", "descricao", "sequencia", "data_evento", "codigo_status", "protocolo"]
+    fields = ["tipo_evento", "nome", "cancelado", "sequencia", "data_evento", "codigo_status", "protocolo"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -294,14 +306,14 @@ class OutroDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAd
 
 
 @admin.register(EventoDocumento)
-class EventoDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class EventoDocumentoAdmin(NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     sufixo_xml = "procEvento"
-    list_display = ["chave", "tipo_documento", "tipo_evento", "descricao", "sequencia", "data_evento",
-                    "codigo_status", "completo", "origem"]
+    list_display = ["chave", "tipo_documento", "tipo_evento", "nome", "categoria", "cancelado", "sequencia",
+                    "data_evento", "codigo_status", "completo", "origem"]
     list_filter = ["tipo_documento", "categoria", "tipo_evento", "completo", "origem"]
     search_fields = ["=chave", "autor_documento", "protocolo"]
-    readonly_fields = ["link_xml"]
-    exclude = ["arquivo", "organizacao", "nfe", "cte", "outro"]
+    readonly_fields = ["link_xml", "nome", "cancelado"]
+    exclude = ["arquivo", "organizacao", "nfe", "cte", "outro", "cancelado_por"]
 
 
 @admin.register(ImportLog)

@@ -55,11 +55,21 @@ class ItemNFeSerializer(serializers.ModelSerializer):
 
 
 class EventoSerializer(serializers.ModelSerializer):
+    # From the event catalogue (core.documentos.tipos_evento): no query.
+    nome = serializers.CharField(
+        read_only=True, help_text='Nome oficial do tipo (descEvento do esquema); "Evento <código>" fora do catálogo'
+    )
+    significado = serializers.CharField(read_only=True, help_text="O que o tipo de evento faz; vazio fora do catálogo")
+    cancelado = serializers.BooleanField(
+        read_only=True, help_text="Cancelado por outro evento (110001, por exemplo); continua guardado"
+    )
+
     class Meta:
         model = EventoDocumento
         fields = [
-            "tipo_evento", "categoria", "descricao", "sequencia", "data_evento", "autor_documento",
-            "protocolo", "data_registro", "codigo_status", "completo", "detalhes", "origem", "criado_em",
+            "tipo_evento", "nome", "significado", "categoria", "cancelado", "descricao", "sequencia", "data_evento",
+            "autor_documento", "protocolo", "data_registro", "codigo_status", "completo", "detalhes", "origem",
+            "criado_em",
         ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.documentos.tipos_evento import TIPOS_DE_EVENTO, Autor, Categoria
 from core.eventos.catalogo import TIPOS
 from core.eventos.feed import eventos_apos
 
@@ -58,3 +59,27 @@ class CatalogoDeEventosView(APIView):
         return Response(
             {"eventos": [{"evento": t.nome, "descricao": t.descricao, "exemplo": t.exemplo} for t in TIPOS.values()]}
         )
+
+
+class TipoDeEventoSerializer(serializers.Serializer):
+    codigo = serializers.CharField(help_text="tpEvento")
+    documento = serializers.ChoiceField(choices=["nfe", "cte"])
+    nome = serializers.CharField(help_text="descEvento do esquema, com acentos")
+    significado = serializers.CharField()
+    categoria = serializers.ChoiceField(choices=Categoria.choices)
+    autor = serializers.ChoiceField(choices=Autor.choices, help_text="Quem assina o evento")
+    esquema = serializers.CharField(help_text="Arquivo XSD oficial de onde vêm o código e o nome")
+    cancela = serializers.ListField(child=serializers.CharField(), help_text="Tipos de evento que este cancela")
+
+
+class TiposDeEventoView(APIView):
+    """Os tipos de evento fiscal (NF-e e CT-e) que o fiscal reconhece, com nome, significado e categoria."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("documento", str, enum=["nfe", "cte"], description="Só os de NF-e ou de CT-e")],
+        responses=inline_serializer("TiposDeEvento", {"tipos_de_evento": TipoDeEventoSerializer(many=True)}),
+    )
+    def get(self, request):
+        documento = request.query_params.get("documento", "")
+        tipos = [t for t in TIPOS_DE_EVENTO.values() if documento in ("", t.documento)]
+        return Response({"tipos_de_evento": TipoDeEventoSerializer(tipos, many=True).data})

@@ -14,16 +14,7 @@ from .chave import decompor_chave
 from .dados import DadosCTe, DadosEvento, DadosNFe, DadosOutro, Parte, ResumoNFe
 from .leitura.reforma import CAMPOS_CTE, CAMPOS_TOTAL_NFE
 from .manifestacao_estado import prazo_da_manifestacao
-
-CATEGORIA_POR_TIPO_EVENTO = {
-    "110111": "cancelamento",
-    "110112": "cancelamento",
-    "110110": "carta_correcao",
-    "210200": "manifestacao",
-    "210210": "manifestacao",
-    "210220": "manifestacao",
-    "210240": "manifestacao",
-}
+from .tipos_evento import categoria_do_evento
 
 
 @cache
@@ -176,7 +167,7 @@ def campos_evento(dados: DadosEvento) -> dict:
         "chave": dados.chave,
         "tipo_documento": dados.tipo_documento,
         "tipo_evento": dados.tipo_evento,
-        "categoria": CATEGORIA_POR_TIPO_EVENTO.get(dados.tipo_evento, "outro"),
+        "categoria": categoria_do_evento(dados.tipo_documento, dados.tipo_evento),
         "descricao": dados.descricao,
         "sequencia": dados.sequencia,
         "data_evento": dados.data_evento,

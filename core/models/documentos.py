@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from core.documentos.tipos_evento import Categoria, nome_do_evento, tipo_de_evento
 from core.documentos.validacao import CSTAT_CANCELADO, CSTAT_EVENTO_REGISTRADO
 
 from .base import DaOrganizacao
@@ -349,11 +350,7 @@ class OutroDocumento(DocumentoFiscal):
 class EventoDocumento(DaOrganizacao):
     """An event of an NF-e or CT-e. It may arrive before its document; it is linked when that comes."""
 
-    class Categoria(models.TextChoices):
-        CANCELAMENTO = "cancelamento", "Cancelamento"
-        CARTA_CORRECAO = "carta_correcao", "Carta de correção"
-        MANIFESTACAO = "manifestacao", "Manifestação do destinatário"
-        OUTRO = "outro", "Outro"
+    Categoria = Categoria  # core.documentos.tipos_evento: one per group of the event catalogue
 
     chave = models.CharField(max_length=44, help_text="Chave do documento a que o evento se refere")
     tipo_documento = models.CharField(max_length=3, choices=TipoDocumento.choices)
@@ -380,6 +377,11 @@ class EventoDocumento(DaOrganizacao):
     origem = models.CharField(max_length=10, choices=Origem.choices)
     nsu = models.BigIntegerField(null=True, blank=True)
     detalhes = models.JSONField(default=dict, blank=True)
+    # Set by an event that cancels this one (110001 and the other "cancelamento de evento" types): the event
+    # stays stored, flagged, with the link to the one that cancelled it.
+    cancelado_por = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos_cancelados"
+    )
     arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+", db_index=False)
     criado_em = models.DateTimeField(auto_now_add=True)
     atualizado_em = models.DateTimeField(auto_now=True)
@@ -398,10 +400,33 @@ class EventoDocumento(DaOrganizacao):
         return f"{self.tipo_evento} seq {self.sequencia} de {self.chave}"
 
     @property
-    def cancela_documento(self) -> bool:
+    def nome(self) -> str:
+        return nome_do_evento(self.tipo_documento, self.tipo_evento)
+
+    @property
+    def significado(self) -> str:
+        tipo = tipo_de_evento(self.tipo_documento, self.tipo_evento)
+        return tipo.significado if tipo else ""
+
+    @property
+    def cancelado(self) -> bool:
+        return self.cancelado_por_id is not None
+
+    @property
+    def vale(self) -> bool:
+        """Registered by SEFAZ and believable: only such an event changes a document or another event."""
         # A resEvento carries no cStat (stored as 0 or None): SEFAZ only distributes registered events.
         registrado = not self.codigo_status or self.codigo_status in CSTAT_EVENTO_REGISTRADO | CSTAT_CANCELADO
         # An unsigned summary is believed only when SEFAZ's distribution delivered it (mutual TLS).
         confiavel = self.assinatura != EstadoAssinatura.AUSENTE or self.origem == Origem.SEFAZ
-        return self.categoria == self.Categoria.CANCELAMENTO and registrado and confiavel
+        return registrado and confiavel
+
+    @property
+    def cancela_documento(self) -> bool:
+        return self.categoria == self.Categoria.CANCELAMENTO and self.vale
+
+    def evento_que_cancela(self) -> tuple[str, str] | None:
+        """(tpEvento, protocol) of the event this one cancels (110001...), when it is one that counts."""
+        tipo = tipo_de_evento(self.tipo_documento, self.tipo_evento)
+        return tipo.alvo(self.detalhes or {}) if tipo and self.vale else None
 

@@ -155,12 +155,19 @@ def _resumo_evento(res: Grupo) -> DadosEvento:
 
 
 def folhas(el: etree._Element) -> dict[str, str]:
-    """Leaf text under detEvento by local name; a repeated name gets a suffix ("campoAlterado_2")."""
+    """Leaf text under detEvento by local name; a repeated name gets a suffix ("campoAlterado_2").
+
+    The reform events repeat a group per item of the NF-e, numbered by its `nItem` attribute (e211130
+    gImobilizacao, e112120 gConsumo...): their leaves carry the item ("vIBS_item3", "qImobilizado_item3").
+    """
     resultado: dict[str, str] = {}
     for sub in el.iterdescendants():
         if sub.tag.__class__ is not str or any(f.tag.__class__ is str for f in sub):
             continue  # comments, and groups: only leaves carry values
         nome = nome_local(sub)
+        item = _item(sub, el)
+        if item:
+            nome = f"{nome}_item{item}"
         chave, n = nome, 1
         while chave in resultado:
             n += 1
@@ -168,3 +175,11 @@ def folhas(el: etree._Element) -> dict[str, str]:
         resultado[chave] = (sub.text or "").strip()
     return resultado
 
+
+def _item(folha: etree._Element, raiz: etree._Element) -> str:
+    for grupo in folha.iterancestors():
+        if grupo is raiz:
+            return ""
+        if grupo.get("nItem"):
+            return grupo.get("nItem").strip()
+    return ""

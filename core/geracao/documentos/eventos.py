@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
+from core.documentos.tipos_evento import CTE, NFE, tipo_de_evento
 from core.documentos.xmldsig import assinar
 from core.geracao.certificado import CertificadoGerado
 
@@ -38,7 +39,17 @@ DESCRICOES_EVENTO_CTE = {
     "110110": "Carta de Correcao",
     "610110": "Prestacao do Servico em Desacordo",
 }
-_GRUPO_EVENTO_CTE = {"110111": "evCancCTe", "110110": "evCCeCTe", "610110": "evPrestDesacordo"}
+# Reform events the generator fills (NT 2025.002-RTC; PL_010_V1.30 e110001, e112110, e211128, e211130), with the
+# tpAutor their schema fixes (110001 has none: it is the cancelled event's author's).
+_TP_AUTOR_REFORMA = {"110001": None, "112110": "1", "211128": "2", "211130": "2"}
+_VERSAO_APLICATIVO = "fiscal-gerador-1.0"
+# The detEvento group of each CT-e event (PL_CTe_400 ev*_v4.00.xsd, whose annotation names the tpEvento).
+_GRUPO_EVENTO_CTE = {
+    "110111": "evCancCTe", "110110": "evCCeCTe", "610110": "evPrestDesacordo", "610111": "evCancPrestDesacordo",
+    "110113": "evEPECCTe", "110160": "evRegMultimodal", "110170": "evGTV", "110180": "evCECTe",
+    "110181": "evCancCECTe", "110190": "evIECTe", "110191": "evCancIECTe", "110300": "evVincPgto",
+    "110301": "evCancVincPgto", "211110": "evApropriaCredPres",
+}  # fmt: skip
 
 # Fixed texts required verbatim by the event schemas (e110110_v1.00.xsd, evCCeCTe_v4.00.xsd).
 _CONDICAO_USO_CCE_NFE = (
@@ -103,15 +114,23 @@ def gerar_evento_nfe(
     com_retorno: bool = True,
     rng: random.Random | None = None,
     algoritmo: str = "sha1",
+    itens: list[dict[str, str]] | None = None,
 ) -> DocumentoGerado:
     """An NF-e event: ``procEventoNFe`` > ``evento`` (signed) + ``retEvento``, or a bare ``evento``.
 
-    ``detalhes`` fills detEvento (xJust, nProt, xCorrecao...); missing required ones are invented.
-    Unknown event types need ``detalhes["descEvento"]``. The author defaults to the certificate holder.
+    ``detalhes`` fills detEvento (xJust, nProt, xCorrecao, tpEventoAut, nProtEvento...); missing required
+    ones are invented. Reform events 110001, 112110, 211128 and 211130 get their schema's detEvento; 211130
+    has one ``gImobilizacao`` per entry of ``itens`` (nItem, vIBS, vCBS, qImobilizado, uImobilizado).
+    Other types outside the catalogue need ``detalhes["descEvento"]``. The author defaults to the
+    certificate holder.
     """
     rng = rng or random.Random()
     detalhes = dict(detalhes or {})
-    descricao = detalhes.pop("descEvento", None) or DESCRICOES_EVENTO_NFE.get(tipo_evento)
+    catalogo = tipo_de_evento(NFE, tipo_evento)
+    descricao = (
+        detalhes.pop("descEvento", None) or DESCRICOES_EVENTO_NFE.get(tipo_evento)
+        or (catalogo.descricoes[0] if catalogo else None)
+    )
     if descricao is None:
         raise ValueError(f"informe detalhes['descEvento'] para o evento {tipo_evento}")
     dh_evento = data_evento or _data_evento_padrao(rng)
@@ -122,6 +141,8 @@ def gerar_evento_nfe(
     def detalhar(det: etree._Element) -> None:
         _campos(det, _N, [("descEvento", descricao)])
         _campos(det, _N, _detalhes_evento_nfe(rng, tipo_evento, chave, detalhes))
+        if tipo_evento == "211130":
+            _imobilizacoes(det, itens)
 
     manifestacao = orgao == "91"
     return _gerar_evento(
@@ -150,14 +171,15 @@ def gerar_evento_cte(
 ) -> DocumentoGerado:
     """A CT-e event: ``procEventoCTe`` > ``eventoCTe`` (signed) + ``retEventoCTe``.
 
-    Supported types: 110111 cancelamento (nProt, xJust), 110110 CC-e (grupoAlterado, campoAlterado,
-    valorAlterado) and 610110 prestação em desacordo (xObs).
+    Filled per schema: 110111 cancelamento (nProt, xJust), 110110 CC-e (grupoAlterado, campoAlterado,
+    valorAlterado) and 610110 prestação em desacordo (xObs). The other types of ``_GRUPO_EVENTO_CTE`` get
+    their group with ``detalhes`` as leaves, in the caller's order.
     """
     if tipo_evento not in _GRUPO_EVENTO_CTE:
         raise ValueError(f"evento de CT-e {tipo_evento} não suportado pelo gerador")
     rng = rng or random.Random()
     detalhes = dict(detalhes or {})
-    descricao = DESCRICOES_EVENTO_CTE[tipo_evento]
+    descricao = DESCRICOES_EVENTO_CTE.get(tipo_evento) or tipo_de_evento(CTE, tipo_evento).descricoes[0]
     dh_evento = data_evento or _data_evento_padrao(rng)
     autor = autor_documento or certificado.documento
 
@@ -221,6 +243,8 @@ def _gerar_evento(
 
 
 def _detalhes_evento_nfe(rng, tipo_evento: str, chave: str, detalhes: dict[str, str]) -> list[tuple[str, str]]:
+    if tipo_evento in _TP_AUTOR_REFORMA:
+        return _detalhes_reforma(rng, tipo_evento, chave, detalhes) + list(detalhes.items())
     if tipo_evento == "110111":
         campos = [("nProt", detalhes.pop("nProt", None) or _protocolo(rng, chave[:2], chave[2:4])),
                   ("xJust", detalhes.pop("xJust", "Pedido cancelado pelo cliente antes da entrega"))]  # fmt: skip
@@ -232,6 +256,29 @@ def _detalhes_evento_nfe(rng, tipo_evento: str, chave: str, detalhes: dict[str, 
     else:
         campos = []
     return campos + list(detalhes.items())  # other fields, in the caller's order
+
+
+def _detalhes_reforma(rng, tipo_evento: str, chave: str, detalhes: dict[str, str]) -> list[tuple[str, object]]:
+    campos = [("cOrgaoAutor", chave[:2]), ("tpAutor", _TP_AUTOR_REFORMA[tipo_evento]), ("verAplic", _VERSAO_APLICATIVO)]
+    if tipo_evento == "110001":
+        return campos + [
+            ("tpEventoAut", detalhes.pop("tpEventoAut", "112110")),
+            ("nProtEvento", detalhes.pop("nProtEvento", None) or _protocolo(rng, chave[:2], chave[2:4])),
+        ]
+    if tipo_evento == "112110":
+        return campos + [("indQuitacao", detalhes.pop("indQuitacao", "1"))]
+    if tipo_evento == "211128":
+        return campos + [("indAceitacao", detalhes.pop("indAceitacao", "1"))]
+    return campos  # 211130: the gImobilizacao groups follow
+
+
+def _imobilizacoes(det: etree._Element, itens: list[dict[str, str]] | None) -> None:
+    padrao = [{"nItem": "1", "vIBS": "17.70", "vCBS": "88.00", "qImobilizado": "1.0000", "uImobilizado": "UN"}]
+    for item in itens or padrao:
+        grupo = etree.SubElement(det, _N + "gImobilizacao", nItem=str(item["nItem"]))
+        _campos(grupo, _N, [("vIBS", item["vIBS"]), ("vCBS", item["vCBS"])])
+        estoque = etree.SubElement(grupo, _N + "gControleEstoque")
+        _campos(estoque, _N, [("qImobilizado", item["qImobilizado"]), ("uImobilizado", item["uImobilizado"])])
 
 
 def _detalhes_evento_cte(grupo, rng, tipo_evento: str, chave: str, detalhes: dict[str, str]) -> None:
@@ -247,6 +294,8 @@ def _detalhes_evento_cte(grupo, rng, tipo_evento: str, chave: str, detalhes: dic
             ("valorAlterado", detalhes.get("valorAlterado", "Entrega no periodo da manha")),
         ])  # fmt: skip
         _campos(grupo, _C, [("xCondUso", _CONDICAO_USO_CCE_CTE)])
+    elif tipo_evento != "610110":
+        _campos(grupo, _C, list(detalhes.items()))
     else:
         _campos(grupo, _C, [("indDesacordoOper", "1"),
                             ("xObs", detalhes.get("xObs", "Mercadoria entregue com avaria no destino"))])  # fmt: skip
