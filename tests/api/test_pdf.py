@@ -139,6 +139,16 @@ def test_the_dacte_os_shows_ibs_and_cbs_when_the_cte_os_has_them(transportadora)
     assert reais(no_xml(cte_os.xml, "imp/vTotDFe")) in textos
 
 
+def test_the_dacte_os_is_marked_when_cancelled_or_without_fiscal_value(transportadora):
+    autorizado = gerar_cte_os(certificado=transportadora)
+    homologacao = gerar_cte_os(certificado=transportadora, ambiente=2)
+
+    assert "CANCELADA" in textos_do_pdf(renderizar_dacte(autorizado.xml, cancelada=True))
+    assert "SEM VALOR FISCAL" in textos_do_pdf(renderizar_dacte(homologacao.xml))
+    sem_marca = textos_do_pdf(renderizar_dacte(autorizado.xml))
+    assert "CANCELADA" not in sem_marca and "SEM VALOR FISCAL" not in sem_marca
+
+
 def test_the_dacte_shows_ibs_and_cbs_when_the_cte_has_them(transportadora):
     comum = gerar_cte(certificado=transportadora)
     reforma = gerar_cte(certificado=transportadora, reforma=True)
