@@ -9,9 +9,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.consultas.reforma import com_reforma
 from core.documentos.chave import somente_documento
 from core.eventos.catalogo import TIPOS
-from core.models import ConsultaSEFAZ, CTe, EstadoAssinatura, EventoDocumento, ImportLog, NFe, OutroDocumento, Servico, Situacao, WebhookLog
+from core.models import (
+    ConsultaSEFAZ, CTe, EstadoAssinatura, EventoDocumento, Finalidade, ImportLog, NFe, OutroDocumento, Servico, Situacao,
+    WebhookLog,
+)  # fmt: skip
 
 UFS = sorted(
     ["AC", "AL", "AM", "AP", "BA", "CE", "DF", "ES", "GO", "MA", "MG", "MS", "MT", "PA", "PB", "PE", "PI",
@@ -124,17 +128,40 @@ class DocumentoFiscalFilterSet(filtros.FilterSet):
         fields = []
 
 
-class NFeFilterSet(DocumentoFiscalFilterSet):
+class ReformaFilterSet(DocumentoFiscalFilterSet):
+    """The tax reform's figures (IBS, CBS): a document without the group has NULL, so any range leaves it out."""
+
+    valor_ibs_min = filtros.NumberFilter(field_name="valor_ibs", lookup_expr="gte", label="IBS (UF + município) a partir de")
+    valor_ibs_max = filtros.NumberFilter(field_name="valor_ibs", lookup_expr="lte", label="IBS (UF + município) até")
+    valor_cbs_min = filtros.NumberFilter(field_name="valor_cbs", lookup_expr="gte", label="CBS a partir de")
+    valor_cbs_max = filtros.NumberFilter(field_name="valor_cbs", lookup_expr="lte", label="CBS até")
+    reforma = BooleanoFilter(
+        method="filtrar_reforma", label="true: só documentos com grupo da reforma (IBS/CBS/IS); false: só os sem"
+    )
+
+    class Meta(DocumentoFiscalFilterSet.Meta):
+        pass
+
+    def filtrar_reforma(self, documentos, _nome, valor):
+        condicao = com_reforma(documentos.model)
+        return documentos.filter(condicao) if valor else documentos.exclude(condicao)
+
+
+class NFeFilterSet(ReformaFilterSet):
     valor_min = filtros.NumberFilter(field_name="valor_total", lookup_expr="gte")
     valor_max = filtros.NumberFilter(field_name="valor_total", lookup_expr="lte")
     modelo = filtros.ChoiceFilter(choices=[("55", "NF-e"), ("65", "NFC-e")])
     tipo_operacao = filtros.ChoiceFilter(choices=NFe.TipoOperacao.choices)
+    finalidade = filtros.MultipleChoiceFilter(
+        choices=Finalidade.choices,
+        label="finNFe, repetível: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de crédito, 6 nota de débito",
+    )
 
     class Meta(DocumentoFiscalFilterSet.Meta):
         model = NFe
 
 
-class CTeFilterSet(DocumentoFiscalFilterSet):
+class CTeFilterSet(ReformaFilterSet):
     valor_min = filtros.NumberFilter(field_name="valor_prestacao", lookup_expr="gte")
     valor_max = filtros.NumberFilter(field_name="valor_prestacao", lookup_expr="lte")
     modelo = filtros.ChoiceFilter(choices=[("57", "CT-e"), ("67", "CT-e OS")])

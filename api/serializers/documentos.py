@@ -12,9 +12,16 @@ CAMPOS_COMUNS = [
     "protocolo", "data_recebimento", "codigo_status", "criado_em", "atualizado_em",
 ]  # fmt: skip
 
+# The reform's totals (NT 2025.002-RTC): null when the NF-e has no such group, never zero.
+CAMPOS_REFORMA_NFE = [
+    "valor_nf", "valor_nf_tot", "valor_bc_ibs_cbs", "valor_ibs", "valor_ibs_uf", "valor_ibs_mun", "valor_cbs",
+    "valor_credito_presumido_ibs", "valor_credito_presumido_cbs", "valor_is",
+]  # fmt: skip
+
 CAMPOS_NFE = CAMPOS_COMUNS + [
-    "tipo_operacao", "data_saida_entrada", "destinatario_tipo_documento",
+    "tipo_operacao", "finalidade", "finalidade_nome", "data_saida_entrada", "destinatario_tipo_documento",
     "valor_total", "valor_produtos", "valor_icms", "valor_ipi", "valor_frete", "valor_desconto",
+    *CAMPOS_REFORMA_NFE,
 ]  # fmt: skip
 
 CAMPOS_CTE = CAMPOS_COMUNS + [
@@ -26,6 +33,9 @@ CAMPOS_CTE = CAMPOS_COMUNS + [
     "codigo_municipio_inicio", "municipio_inicio", "uf_inicio",
     "codigo_municipio_fim", "municipio_fim", "uf_fim",
     "valor_prestacao", "valor_receber", "valor_carga", "valor_icms", "chaves_nfe",
+    # imp/IBSCBS and imp/vTotDFe (NT 2025.001-RTC): null (codes blank) when the CT-e has no such group.
+    "cst_ibs_cbs", "classificacao_tributaria", "valor_bc_ibs_cbs", "aliquota_ibs_uf", "valor_ibs_uf",
+    "aliquota_ibs_mun", "valor_ibs_mun", "valor_ibs", "aliquota_cbs", "valor_cbs", "valor_total_dfe",
 ]  # fmt: skip
 
 
@@ -51,6 +61,9 @@ class ItemNFeSerializer(serializers.ModelSerializer):
         fields = [
             "numero", "codigo", "descricao", "ncm", "cfop", "unidade", "ean", "quantidade",
             "valor_unitario", "valor_total", "valor_desconto", "valor_icms", "valor_ipi",
+            "valor_item", "cst_ibs_cbs", "classificacao_tributaria", "valor_bc_ibs_cbs", "aliquota_ibs_uf",
+            "valor_ibs_uf", "aliquota_ibs_mun", "valor_ibs_mun", "valor_ibs", "aliquota_cbs", "valor_cbs",
+            "cst_is", "classificacao_tributaria_is", "valor_bc_is", "aliquota_is", "valor_is", "tributos_reforma",
         ]  # fmt: skip
 
 
@@ -73,12 +86,31 @@ class EventoSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+# What the OpenAPI schema says about the figures whose meaning changed with the reform.
+AJUDA_NFE = {
+    "finalidade": {"help_text": "finNFe: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de crédito, "
+                                "6 nota de débito; null no resumo"},
+    "valor_total": {"help_text": "vNFTot quando a nota o traz (valor com IBS, CBS e IS cobrados por fora), senão vNF"},
+    "valor_nf": {"help_text": "ICMSTot/vNF, sempre"},
+    "valor_nf_tot": {"help_text": "total/vNFTot; null se a nota não o traz"},
+    "valor_ibs": {"help_text": "IBSCBSTot/gIBS/vIBS (UF + município); null sem o grupo"},
+    "valor_cbs": {"help_text": "IBSCBSTot/gCBS/vCBS; null sem o grupo"},
+    "valor_is": {"help_text": "ISTot/vIS (Imposto Seletivo); null sem o grupo"},
+    "tributos_reforma": {"help_text": "IBSCBSTot, ISTot e vNFTot como estão no XML (textos, nomes do leiaute)"},
+}  # fmt: skip
+
+
 class NFeSerializer(LinksMixin, serializers.ModelSerializer):
     prefixo_url, nome_pdf = "nfes", "danfe"
+    finalidade_nome = serializers.CharField(
+        source="get_finalidade_display", read_only=True, allow_null=True,
+        help_text="Nome da finalidade (finNFe); null no resumo, que não a traz",
+    )  # fmt: skip
 
     class Meta:
         model = NFe
         fields = CAMPOS_NFE + ["links"]
+        extra_kwargs = AJUDA_NFE
 
 
 class NFeDetalheSerializer(NFeSerializer):
@@ -86,7 +118,7 @@ class NFeDetalheSerializer(NFeSerializer):
     eventos = EventoSerializer(many=True, read_only=True)
 
     class Meta(NFeSerializer.Meta):
-        fields = NFeSerializer.Meta.fields + ["itens", "eventos"]
+        fields = NFeSerializer.Meta.fields + ["tributos_reforma", "itens", "eventos"]
 
 
 class CTeSerializer(LinksMixin, serializers.ModelSerializer):
@@ -101,7 +133,7 @@ class CTeDetalheSerializer(CTeSerializer):
     eventos = EventoSerializer(many=True, read_only=True)
 
     class Meta(CTeSerializer.Meta):
-        fields = CTeSerializer.Meta.fields + ["eventos"]
+        fields = CTeSerializer.Meta.fields + ["tributos_reforma", "eventos"]
 
 
 class OutroDocumentoSerializer(LinksMixin, serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from api.serializers.painel import QuantidadeValorSerializer, dinheiro
+from api.serializers.painel import PorFinalidadeSerializer, QuantidadeValorTributosSerializer, dinheiro
 from core.consultas.estatisticas import DIA, MES, periodos
 from core.models import Situacao
 
@@ -56,8 +56,10 @@ def _dentro_dos_limites(valor: date) -> date:
 
 class PontoDaSerieSerializer(serializers.Serializer):
     periodo = serializers.DateField(help_text="O dia, ou o primeiro dia do mês")
-    nfe = QuantidadeValorSerializer(help_text="NF-e: quantidade e soma de valor_total")
-    cte = QuantidadeValorSerializer(help_text="CT-e: quantidade e soma de valor_prestacao")
+    nfe = QuantidadeValorTributosSerializer(
+        help_text="NF-e de operação (finalidade 1, 2, 3 ou resumo): quantidade, soma de valor_total, IBS e CBS"
+    )
+    cte = QuantidadeValorTributosSerializer(help_text="CT-e: quantidade, soma de valor_prestacao, IBS e CBS")
 
 
 class EmitenteSerializer(serializers.Serializer):
@@ -98,12 +100,19 @@ class DistribuicaoSituacaoSerializer(serializers.Serializer):
     cte = PorSituacaoSerializer(many=True)
 
 
+class DistribuicaoFinalidadeSerializer(serializers.Serializer):
+    nfe = PorFinalidadeSerializer(many=True, help_text="Todas as NF-e do período, por finalidade (finNFe)")
+
+
 class EstatisticasSerializer(serializers.Serializer):
     inicio = serializers.DateField()
     fim = serializers.DateField()
     agrupar = serializers.CharField()
     series = PontoDaSerieSerializer(many=True, help_text="Um ponto por período, inclusive os sem documentos")
-    top_emitentes = EmitenteSerializer(many=True, help_text="Os 10 emitentes de NF-e de maior valor")
+    top_emitentes = EmitenteSerializer(many=True, help_text="Os 10 emitentes de NF-e de operação de maior valor")
     top_rotas = RotaSerializer(many=True, help_text="As 10 rotas de CT-e de maior valor")
-    por_uf = DistribuicaoUFSerializer()
-    por_situacao = DistribuicaoSituacaoSerializer()
+    por_uf = DistribuicaoUFSerializer(help_text="NF-e: só as de operação")
+    por_situacao = DistribuicaoSituacaoSerializer(help_text="NF-e: só as de operação")
+    por_finalidade = DistribuicaoFinalidadeSerializer(
+        help_text="Todas as NF-e do período por finalidade: devoluções, notas de crédito e de débito ficam só aqui"
+    )

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from core.models import ImportLog, Situacao
+from core.models import Finalidade, ImportLog, Situacao
 
 
 def dinheiro(**kwargs):
@@ -15,11 +15,35 @@ class QuantidadeValorSerializer(serializers.Serializer):
     valor = dinheiro()
 
 
+class QuantidadeValorTributosSerializer(QuantidadeValorSerializer):
+    ibs = dinheiro(help_text="Soma do IBS (UF + município) dos documentos com o grupo da reforma")
+    cbs = dinheiro(help_text="Soma da CBS dos documentos com o grupo da reforma")
+
+
+class PorFinalidadeSerializer(serializers.Serializer):
+    finalidade = serializers.ChoiceField(
+        choices=Finalidade.choices, allow_null=True, help_text="finNFe; null: resumos, que não a trazem"
+    )
+    finalidade_nome = serializers.CharField(allow_null=True)
+    quantidade = serializers.IntegerField()
+    valor = dinheiro(help_text="Soma de valor_total")
+    ibs = dinheiro()
+    cbs = dinheiro()
+
+
 class PeriodoPainelSerializer(serializers.Serializer):
     inicio = serializers.DateField()
     fim = serializers.DateField()
-    nfe = QuantidadeValorSerializer(help_text="Quantidade e soma de valor_total das NF-e emitidas no período")
-    cte = QuantidadeValorSerializer(help_text="Quantidade e soma de valor_prestacao dos CT-e emitidos no período")
+    nfe = QuantidadeValorTributosSerializer(
+        help_text="NF-e de operação (finalidade 1, 2, 3 ou resumo) emitidas no período: quantidade, soma de "
+        "valor_total, IBS e CBS"
+    )
+    cte = QuantidadeValorTributosSerializer(
+        help_text="CT-e emitidos no período: quantidade, soma de valor_prestacao, IBS e CBS"
+    )
+    nfe_por_finalidade = PorFinalidadeSerializer(
+        many=True, help_text="Todas as NF-e do período por finalidade (devoluções, notas de crédito e débito à parte)"
+    )
 
 
 class ImportacaoRecenteSerializer(serializers.Serializer):

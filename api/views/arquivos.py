@@ -34,7 +34,13 @@ class PDFIndisponivel(exceptions.APIException):
 
 
 class ExportarMixin:
-    """`GET exportar/?formato=csv|zip`: the whole filtered list, streamed."""
+    """`GET exportar/?formato=csv|zip`: the whole filtered list, streamed.
+
+    The CSV has the list's columns (minus `links`); a list field that is not a column (`finalidade_nome`)
+    comes from the expression the viewset names in `colunas_calculadas`.
+    """
+
+    colunas_calculadas: dict = {}
 
     @extend_schema(
         summary="Exporta os documentos filtrados (CSV ou ZIP dos XMLs originais)",
@@ -59,7 +65,9 @@ class ExportarMixin:
         formato = formato.validated_data["formato"]
         documentos = self.filter_queryset(self.get_queryset())  # validates the filters now: 400, not a broken file
         if formato == "csv":
-            corpo = csv_dos_documentos(documentos, [c for c in self.serializer_class.Meta.fields if c != "links"])
+            colunas = [c for c in self.serializer_class.Meta.fields if c != "links"]
+            calculadas = {c: e for c, e in self.colunas_calculadas.items() if c in colunas}
+            corpo = csv_dos_documentos(documentos.annotate(**calculadas), colunas)
         else:
             corpo = zip_dos_xmls(documentos, self.sufixo_xml)
         resposta = StreamingHttpResponse(corpo, content_type=FORMATOS[formato])

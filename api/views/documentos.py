@@ -17,8 +17,9 @@ from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
 from api.serializers.sefaz import ManifestarSerializer, ResultadosManifestacaoSerializer
 from api.views.arquivos import DacteMixin, DanfeMixin, ExportarMixin
 from api.views.sefaz import responder_manifestacao
+from core.consultas.exportacao import nome_da_escolha
 from core.consultas.totais import totais
-from core.models import CTe, EventoDocumento, NFe, OutroDocumento
+from core.models import CTe, EventoDocumento, Finalidade, NFe, OutroDocumento
 
 
 class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
@@ -69,6 +70,7 @@ class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
     serializer_totais = TotaisNFeSerializer
     ordering_fields = ["data_emissao", "valor_total", "numero"]
     sufixo_xml = "procNFe"
+    colunas_calculadas = {"finalidade_nome": nome_da_escolha("finalidade", Finalidade.choices)}
 
     def com_relacionados(self, documentos):
         return documentos.prefetch_related("itens", "eventos")

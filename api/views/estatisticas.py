@@ -16,9 +16,10 @@ class EstatisticasView(APIView):
         summary="Estatísticas de um período",
     )
     def get(self, request):
-        """Séries por dia ou mês (com zeros nos períodos sem documentos), os 10 maiores emitentes de
-        NF-e e as 10 maiores rotas de CT-e por valor, e a distribuição por UF e por situação. Sem
-        parâmetros: os últimos 30 dias, por dia."""
+        """Séries por dia ou mês (com zeros nos períodos sem documentos; valor, IBS e CBS), os 10 maiores
+        emitentes de NF-e e as 10 maiores rotas de CT-e por valor, e a distribuição por UF e por situação.
+        As NF-e contam só operações (finalidade 1, 2, 3 ou resumo); `por_finalidade` traz todas, separadas,
+        com devoluções e notas de crédito e de débito à parte. Sem parâmetros: os últimos 30 dias, por dia."""
         parametros = ParametrosEstatisticasSerializer(data=request.query_params)
         parametros.is_valid(raise_exception=True)
         dados = estatisticas(organizacao=request.organizacao, **parametros.validated_data)

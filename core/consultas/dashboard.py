@@ -12,12 +12,14 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.certificados.a1 import dias_para_vencer
-from core.models import CertificadoDigital, CTe, ImportLog, NFe, Organizacao, Webhook, WebhookLog
+from core.models import CertificadoDigital, CTe, Finalidade, ImportLog, NFe, Organizacao, Webhook, WebhookLog
 from core.tenancy import escopo
 
 from .estatisticas import limites_locais
+from .reforma import FINALIDADES_DE_OPERACAO
 
 RECENTES = 10
+ZERO = Decimal("0.00")
 JANELA_DE_ERROS = timedelta(hours=24)
 # The same horizon as the certificado_vencendo alerts (30, 15, 7 and 1 day): what the dashboard shows
 # is what the e-mails warned about.
@@ -31,12 +33,16 @@ def painel(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
     agora = agora or timezone.now()
     hoje = timezone.localtime(agora, timezone.get_default_timezone()).date()
     periodos = {"hoje": (hoje, hoje), "mes": (hoje.replace(day=1), _ultimo_dia_do_mes(hoje))}
-    nfe = _somas(escopo(NFe, organizacao), "valor_total", periodos)
+    nfe = _somas_por_finalidade(escopo(NFe, organizacao), periodos)
     cte = _somas(escopo(CTe, organizacao), "valor_prestacao", periodos)
     importacoes = escopo(ImportLog, organizacao).order_by("-criado_em", "-id")
     erros = importacoes.filter(status=ImportLog.Status.ERRO, criado_em__gte=agora - JANELA_DE_ERROS)
     pendentes = escopo(NFe, organizacao).filter(completa=False)
-    resumos = {nome: {"inicio": i, "fim": f, "nfe": nfe[nome], "cte": cte[nome]} for nome, (i, f) in periodos.items()}
+    resumos = {
+        nome: {"inicio": i, "fim": f, "nfe": nfe[nome]["operacoes"], "cte": cte[nome],
+               "nfe_por_finalidade": nfe[nome]["por_finalidade"]}
+        for nome, (i, f) in periodos.items()
+    }  # fmt: skip
     return {
         **resumos,
         "ultimas_importacoes": list(importacoes.values(*CAMPOS_IMPORTACAO)[:RECENTES]),
@@ -85,19 +91,57 @@ def _saude_dos_webhooks(organizacao: Organizacao, agora: datetime) -> dict:
 
 
 def _somas(documentos: QuerySet, campo_valor: str, periodos: dict[str, tuple[date, date]]) -> dict:
-    """{periodo: {"quantidade", "valor"}} for every period, in one query of filtered aggregates."""
+    """{periodo: {"quantidade", "valor", "ibs", "cbs"}} for every period, in one query of filtered aggregates."""
+    documentos, agregados = _no_periodo(documentos, campo_valor, periodos)
+    linha = documentos.aggregate(**agregados)
+    return {nome: _do_periodo(linha, nome) for nome in periodos}
+
+
+def _somas_por_finalidade(nfes: QuerySet, periodos: dict[str, tuple[date, date]]) -> dict:
+    """{periodo: {"operacoes": <somas>, "por_finalidade": [<somas> with finalidade]}}, in one query grouped by
+    finNFe. Operations (core.consultas.reforma) are what "NF-e" means on the dashboard, as in the statistics."""
+    nfes, agregados = _no_periodo(nfes, "valor_total", periodos)
+    linhas = sorted(
+        nfes.order_by().values("finalidade").annotate(**agregados),
+        key=lambda linha: (linha["finalidade"] is None, linha["finalidade"] or 0),
+    )
+    resultado = {}
+    for nome in periodos:
+        por_finalidade = [
+            {"finalidade": f, "finalidade_nome": Finalidade(f).label if f is not None else None, **somas}
+            for f, somas in ((linha["finalidade"], _do_periodo(linha, nome)) for linha in linhas)
+            if somas["quantidade"]
+        ]
+        operacoes = [s for s in por_finalidade if s["finalidade"] in (None, *FINALIDADES_DE_OPERACAO)]
+        resultado[nome] = {"operacoes": _juntar(operacoes), "por_finalidade": por_finalidade}
+    return resultado
+
+
+def _no_periodo(documentos: QuerySet, campo_valor: str, periodos: dict[str, tuple[date, date]]):
+    """The documents of all periods and the filtered aggregates that split them by period."""
     limites = {nome: limites_locais(inicio, fim) for nome, (inicio, fim) in periodos.items()}
     agregados = {}
     for nome, (desde, ate) in limites.items():
         filtro = Q(data_emissao__gte=desde, data_emissao__lt=ate)
         agregados[f"{nome}_quantidade"] = Count("id", filter=filtro)
-        agregados[f"{nome}_valor"] = Sum(campo_valor, filter=filtro)
+        for campo, coluna in ((campo_valor, "valor"), ("valor_ibs", "ibs"), ("valor_cbs", "cbs")):
+            agregados[f"{nome}_{coluna}"] = Sum(campo, filter=filtro)
     # The WHERE spans all periods so the date index bounds the scan; the filters split it up.
     desde, ate = min(d for d, _ in limites.values()), max(a for _, a in limites.values())
-    linha = documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate).aggregate(**agregados)
+    return documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate), agregados
+
+
+def _do_periodo(linha: dict, nome: str) -> dict:
     return {
-        nome: {"quantidade": linha[f"{nome}_quantidade"], "valor": linha[f"{nome}_valor"] or Decimal("0.00")}
-        for nome in periodos
+        "quantidade": linha[f"{nome}_quantidade"],
+        **{coluna: linha[f"{nome}_{coluna}"] or ZERO for coluna in ("valor", "ibs", "cbs")},
+    }
+
+
+def _juntar(somas: list[dict]) -> dict:
+    return {
+        "quantidade": sum(s["quantidade"] for s in somas),
+        **{coluna: sum((s[coluna] for s in somas), ZERO) for coluna in ("valor", "ibs", "cbs")},
     }
 
 

@@ -2,6 +2,10 @@
 
 Every number is a database aggregate (values/annotate), so the cost is a fixed handful of queries
 whatever the number of documents; Python only fills the periods that had no document with zeros.
+
+NF-e count as operations only (finNFe 1, 2, 3, or unknown for a summary: core.consultas.reforma) in the
+series, the top emitters, por_uf and por_situacao: a return or a credit/debit note corrects an earlier
+operation and summed with it would count the same money twice. `por_finalidade` counts every NF-e, split.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -10,8 +14,10 @@ from decimal import Decimal
 from django.db.models import Count, F, Max, QuerySet, Sum
 from django.utils import timezone
 
-from core.models import CTe, NFe, Organizacao
+from core.models import CTe, Finalidade, NFe, Organizacao
 from core.tenancy import escopo
+
+from .reforma import so_operacoes
 
 DIA, MES = "dia", "mes"
 TOPO = 10
@@ -34,7 +40,8 @@ def limites_locais(inicio: date, fim: date) -> tuple[datetime, datetime]:
 def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict:
     """Everything /api/estatisticas/ shows for documents issued from `inicio` to `fim` (local dates)."""
     desde, ate = limites_locais(inicio, fim)
-    nfes = escopo(NFe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
+    todas_as_nfes = escopo(NFe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
+    nfes = todas_as_nfes.filter(so_operacoes())
     ctes = escopo(CTe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
     return {
         "inicio": inicio,
@@ -52,7 +59,28 @@ def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: 
             "nfe": _distribuicao(nfes, "situacao", "situacao", "valor_total"),
             "cte": _distribuicao(ctes, "situacao", "situacao", "valor_prestacao"),
         },
+        "por_finalidade": {"nfe": por_finalidade(todas_as_nfes)},
     }
+
+
+def por_finalidade(nfes: QuerySet) -> list[dict]:
+    """[{"finalidade", "finalidade_nome", "quantidade", "valor", "ibs", "cbs"}] of every finalidade present,
+    in finNFe order, summaries (no finNFe) last."""
+    linhas = nfes.order_by().values("finalidade").annotate(quantidade=Count("id"), **_somas("valor_total"))
+    return [
+        {
+            "finalidade": linha["finalidade"],
+            "finalidade_nome": Finalidade(linha["finalidade"]).label if linha["finalidade"] is not None else None,
+            "quantidade": linha["quantidade"],
+            **{campo: linha[campo] or ZERO for campo in ("valor", "ibs", "cbs")},
+        }
+        for linha in sorted(linhas, key=lambda linha: (linha["finalidade"] is None, linha["finalidade"] or 0))
+    ]
+
+
+def _somas(campo_valor: str) -> dict:
+    """The document's value and the reform's IBS and CBS (NULL without the group: left out of the sum)."""
+    return {"valor": Sum(campo_valor), "ibs": Sum("valor_ibs"), "cbs": Sum("valor_cbs")}
 
 
 def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
@@ -69,7 +97,7 @@ def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
 def _series(nfes: QuerySet, ctes: QuerySet, todos: list[date], agrupar: str) -> list[dict]:
     por_nfe = _por_periodo(nfes, "valor_total", agrupar)
     por_cte = _por_periodo(ctes, "valor_prestacao", agrupar)
-    vazio = {"quantidade": 0, "valor": ZERO}
+    vazio = {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO}
     return [
         {"periodo": periodo, "nfe": por_nfe.get(periodo, vazio), "cte": por_cte.get(periodo, vazio)}
         for periodo in todos
@@ -81,16 +109,17 @@ def _por_periodo(documentos: QuerySet, campo_valor: str, agrupar: str) -> dict[d
     # folded from at most a few thousand day rows.
     linhas = (
         documentos.values("data_emissao_local")
-        .annotate(quantidade=Count("id"), valor=Sum(campo_valor))
+        .annotate(quantidade=Count("id"), **_somas(campo_valor))
         .order_by("data_emissao_local")
     )
     periodos: dict[date, dict] = {}
     for linha in linhas:
         dia = linha["data_emissao_local"]
         chave = dia if agrupar == DIA else dia.replace(day=1)
-        soma = periodos.setdefault(chave, {"quantidade": 0, "valor": ZERO})
+        soma = periodos.setdefault(chave, {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO})
         soma["quantidade"] += linha["quantidade"]
-        soma["valor"] += linha["valor"] or ZERO
+        for campo in ("valor", "ibs", "cbs"):
+            soma[campo] += linha[campo] or ZERO
     return periodos
 
 

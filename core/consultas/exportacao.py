@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,13 @@ def csv_dos_documentos(documentos: QuerySet, colunas: Sequence[str]) -> Iterator
         if numero % LINHAS_POR_BLOCO == 0:
             yield _esvaziar(saida)
     yield _esvaziar(saida)
+
+
+def nome_da_escolha(campo: str, escolhas) -> Case:
+    """The display name of a choices column as an SQL expression (NULL when the value has none), so a CSV
+    can carry it without loading the rows as models."""
+    quando = (When(**{campo: valor}, then=Value(str(nome))) for valor, nome in escolhas)
+    return Case(*quando, default=Value(None), output_field=CharField())
 
 
 def celula_csv(valor) -> str:

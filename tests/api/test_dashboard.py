@@ -36,6 +36,10 @@ def cte(certificado, numero: int, quando: datetime, valor: str):
     return gerar_cte(certificado=certificado, numero=numero, data_emissao=quando, valor_prestacao=Decimal(valor))
 
 
+def qv(quantidade: int, valor: str, ibs: str = "0.00", cbs: str = "0.00") -> dict:
+    return {"quantidade": quantidade, "valor": valor, "ibs": ibs, "cbs": cbs}
+
+
 def valor_nfe(documento) -> Decimal:
     return Decimal(etree.fromstring(documento.xml).findtext(".//{http://www.portalfiscal.inf.br/nfe}vNF"))
 
@@ -86,11 +90,15 @@ def test_it_sums_today_and_this_month_by_local_emission_date(api, cenario, dias)
     assert corpo["hoje"] == {
         "inicio": dias["hoje"].isoformat(),
         "fim": dias["hoje"].isoformat(),
-        "nfe": {"quantidade": 2, "valor": f"{valor_hoje:.2f}"},
-        "cte": {"quantidade": 1, "valor": "300.25"},
+        "nfe": qv(2, f"{valor_hoje:.2f}"),
+        "cte": qv(1, "300.25"),
+        "nfe_por_finalidade": [
+            {"finalidade": 1, "finalidade_nome": "Normal", **qv(1, f"{valor_nfe(cenario['nfe_meia_noite']):.2f}")},
+            {"finalidade": None, "finalidade_nome": None, **qv(1, "1000.10")},
+        ],
     }
-    assert corpo["mes"]["nfe"] == {"quantidade": 3, "valor": f"{valor_hoje + Decimal('200.00'):.2f}"}
-    assert corpo["mes"]["cte"] == {"quantidade": 2, "valor": "400.00"}
+    assert corpo["mes"]["nfe"] == qv(3, f"{valor_hoje + Decimal('200.00'):.2f}")
+    assert corpo["mes"]["cte"] == qv(2, "400.00")
     assert corpo["mes"]["inicio"] == dias["hoje"].replace(day=1).isoformat()
     assert date.fromisoformat(corpo["mes"]["fim"]) + timedelta(days=1) == (
         dias["hoje"].replace(day=28) + timedelta(days=4)
@@ -187,7 +195,7 @@ def test_an_organization_without_certificates_or_webhooks_sees_empty_blocks(api)
 
 def test_it_is_all_zeros_for_an_empty_organization(api):
     corpo = api.get("/api/dashboard/").json()
-    assert corpo["hoje"]["nfe"] == corpo["mes"]["cte"] == {"quantidade": 0, "valor": "0.00"}
+    assert corpo["hoje"]["nfe"] == corpo["mes"]["cte"] == qv(0, "0.00")
     assert corpo["ultimas_importacoes"] == [] and corpo["erros_24h"] == {"quantidade": 0, "recentes": []}
     assert corpo["nfe_pendentes"] == {"quantidade": 0, "recentes": []}
 
@@ -195,8 +203,8 @@ def test_it_is_all_zeros_for_an_empty_organization(api):
 def test_it_shows_the_other_organization_only_its_own_numbers(api_outra, cenario):
     corpo = api_outra.get("/api/dashboard/").json()
 
-    assert corpo["hoje"]["nfe"] == {"quantidade": 1, "valor": "5000.00"}
-    assert corpo["hoje"]["cte"] == {"quantidade": 1, "valor": "777.77"}
+    assert corpo["hoje"]["nfe"] == qv(1, "5000.00")
+    assert corpo["hoje"]["cte"] == qv(1, "777.77")
     assert [e["arquivo"] for e in corpo["erros_24h"]["recentes"]] == ["da-outra.xml"]
     assert corpo["nfe_pendentes"]["quantidade"] == 1
     texto = str(corpo)
@@ -222,7 +230,7 @@ def test_it_runs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(MAXIMO_DE_CONSULTAS):
         corpo = api.get("/api/dashboard/").json()
-    assert corpo["hoje"]["nfe"] == {"quantidade": quantidade, "valor": f"{10 * quantidade}.00"}
+    assert corpo["hoje"]["nfe"] == qv(quantidade, f"{10 * quantidade}.00")
     assert corpo["erros_24h"]["quantidade"] == quantidade
 
 

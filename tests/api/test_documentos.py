@@ -175,7 +175,10 @@ def test_cte_totals(api, org, transportadora, importar_docs):
     importar_docs(org, gerar_cte(certificado=transportadora), gerar_cte(certificado=transportadora))
     totais = api.get("/api/ctes/totais/").json()
     assert totais["quantidade"] == 2
-    assert set(totais) == {"quantidade", "valor_prestacao", "valor_receber", "valor_carga", "por_situacao"}
+    assert set(totais) == {
+        "quantidade", "valor_prestacao", "valor_receber", "valor_carga", "valor_ibs", "valor_cbs", "valor_total_dfe",
+        "por_situacao",
+    }  # fmt: skip
 
 
 # -- pagination ----------------------------------------------------------------------------------

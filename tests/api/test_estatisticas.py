@@ -11,7 +11,7 @@ from core.geracao.documentos import gerar_cte, gerar_resumo_nfe
 
 pytestmark = pytest.mark.django_db
 
-MAXIMO_DE_CONSULTAS = 10  # token + membership + the eight aggregates
+MAXIMO_DE_CONSULTAS = 11  # token + membership + the nine aggregates
 ALFA, BETA = "45723174000110", "11222333000181"
 MARCO = {"inicio": "2026-03-01", "fim": "2026-03-05"}
 
@@ -33,11 +33,16 @@ def cte(certificado, numero: int, quando: datetime, valor: str, uf_inicio: str =
 
 
 def zero():
-    return {"quantidade": 0, "valor": "0.00"}
+    return ponto(0, "0.00")
 
 
 def qv(quantidade: int, valor: str) -> dict:
     return {"quantidade": quantidade, "valor": valor}
+
+
+def ponto(quantidade: int, valor: str, ibs: str = "0.00", cbs: str = "0.00") -> dict:
+    """A point of the series: documents without the reform group add nothing to the IBS and CBS sums."""
+    return {"quantidade": quantidade, "valor": valor, "ibs": ibs, "cbs": cbs}
 
 
 @pytest.fixture
@@ -66,11 +71,11 @@ def test_it_builds_a_daily_series_with_zeros_for_empty_days(api, marco):
 
     assert (corpo["inicio"], corpo["fim"], corpo["agrupar"]) == ("2026-03-01", "2026-03-05", "dia")
     assert corpo["series"] == [
-        {"periodo": "2026-03-01", "nfe": qv(2, "150.50"), "cte": qv(1, "300.00")},
-        {"periodo": "2026-03-02", "nfe": zero(), "cte": qv(1, "200.00")},
-        {"periodo": "2026-03-03", "nfe": qv(1, "1000.00"), "cte": zero()},
+        {"periodo": "2026-03-01", "nfe": ponto(2, "150.50"), "cte": ponto(1, "300.00")},
+        {"periodo": "2026-03-02", "nfe": zero(), "cte": ponto(1, "200.00")},
+        {"periodo": "2026-03-03", "nfe": ponto(1, "1000.00"), "cte": zero()},
         {"periodo": "2026-03-04", "nfe": zero(), "cte": zero()},
-        {"periodo": "2026-03-05", "nfe": qv(1, "10.00"), "cte": qv(1, "600.00")},
+        {"periodo": "2026-03-05", "nfe": ponto(1, "10.00"), "cte": ponto(1, "600.00")},
     ]
 
 
@@ -79,8 +84,8 @@ def test_it_builds_a_monthly_series_in_local_time(api, marco):
 
     assert corpo["series"] == [
         {"periodo": "2026-01-01", "nfe": zero(), "cte": zero()},
-        {"periodo": "2026-02-01", "nfe": qv(1, "7.00"), "cte": zero()},
-        {"periodo": "2026-03-01", "nfe": qv(5, "1168.50"), "cte": qv(4, "1105.00")},
+        {"periodo": "2026-02-01", "nfe": ponto(1, "7.00"), "cte": zero()},
+        {"periodo": "2026-03-01", "nfe": ponto(5, "1168.50"), "cte": ponto(4, "1105.00")},
     ]
 
 
@@ -139,7 +144,7 @@ def test_it_defaults_to_the_last_30_days_by_day(api, org, transportadora, import
         "dia",
     )
     assert len(corpo["series"]) == 30
-    assert corpo["series"][0]["nfe"] == qv(1, "2.00") and corpo["series"][-1]["nfe"] == qv(1, "1.00")
+    assert corpo["series"][0]["nfe"] == ponto(1, "2.00") and corpo["series"][-1]["nfe"] == ponto(1, "1.00")
     assert corpo["por_situacao"]["nfe"] == [{"situacao": "resumo", **qv(2, "3.00")}]
 
 
@@ -178,7 +183,7 @@ def test_it_requires_a_token(client, db):
 def test_the_other_organization_sees_only_its_own_documents(api_outra, marco):
     corpo = api_outra.get("/api/estatisticas/", MARCO).json()
 
-    assert corpo["series"][0] == {"periodo": "2026-03-01", "nfe": qv(1, "9999.99"), "cte": qv(1, "8888.88")}
+    assert corpo["series"][0] == {"periodo": "2026-03-01", "nfe": ponto(1, "9999.99"), "cte": ponto(1, "8888.88")}
     assert corpo["top_emitentes"] == [{"documento": ALFA, "nome": "DA OUTRA LTDA", "quantidade": 1, "valor": "9999.99"}]
     assert [r["quantidade"] for r in corpo["top_rotas"]] == [1]
     assert corpo["por_situacao"]["nfe"] == [{"situacao": "resumo", **qv(1, "9999.99")}]
