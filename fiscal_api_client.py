@@ -410,6 +410,11 @@ class FiscalAPIClient:
         """O catálogo: `{"eventos": [{"evento", "descricao", "exemplo"}, ...]}`."""
         return self._get("integracoes/eventos/")
 
+    def tipos_de_evento(self, documento: str | None = None) -> list[dict]:
+        """Os tipos de evento fiscal de NF-e e CT-e (`codigo`, `documento`, `nome`, `significado`, `categoria`,
+        `autor`, `esquema`, `cancela`); `documento="nfe"` ou `"cte"` filtra."""
+        return self._get("integracoes/tipos-de-evento/", {"documento": documento})["tipos_de_evento"]
+
     def disparar_evento(self, evento: str, dados: dict | None = None) -> dict:
         """Emite um evento à mão (vai ao feed e aos webhooks inscritos): `{"id", "evento", "criado_em", "entregas"}`."""
         return self._post("integracoes/disparar/", {"evento": evento, "dados": dados or {}})

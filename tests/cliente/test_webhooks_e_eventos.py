@@ -139,3 +139,12 @@ def test_the_event_feed_pages_and_resumes_from_a_cursor(cliente, sem_atraso_no_f
     assert len(list(cliente.iterar_eventos(limit=4))) == 6
     fim = cliente.eventos_desde(ids[-1], tipos="teste")
     assert fim == {"eventos": [], "cursor": ids[-1], "tem_mais": False}
+
+
+def test_tipos_de_evento_lists_the_catalogue_and_filters_by_document(cliente):
+    todos = cliente.tipos_de_evento()
+    do_cte = cliente.tipos_de_evento(documento="cte")
+
+    assert {"110001", "211128", "610110"} <= {t["codigo"] for t in todos}
+    assert {t["documento"] for t in do_cte} == {"cte"} and len(do_cte) < len(todos)
+    assert next(t for t in todos if t["codigo"] == "110001")["categoria"] == "cancelamento_evento"
