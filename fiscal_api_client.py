@@ -237,6 +237,11 @@ class FiscalAPIClient:
         Filtros: `data_inicio`, `data_fim`, `emitente`, `destinatario`, `emitente_uf`, `destinatario_uf`,
         `situacao` (lista), `completa`, `numero`, `serie`, `valor_min`, `valor_max`, `modelo`,
         `tipo_operacao`, `ordering`, `limit` (até 500), `cursor`.
+
+        Reforma tributária: `finalidade` (lista: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de
+        crédito, 6 nota de débito), `reforma` (True: só notas com IBS/CBS/IS; False: só as sem),
+        `valor_ibs_min`, `valor_ibs_max`, `valor_cbs_min`, `valor_cbs_max`. `valor_total` é o vNFTot quando a
+        nota o traz, senão o vNF; `valor_nf` é sempre o vNF; os valores da reforma vêm null sem o grupo.
         """
         return self._get("nfes/", filtros)
 
@@ -249,7 +254,8 @@ class FiscalAPIClient:
         return self._get(f"nfes/{_chave(chave)}/")
 
     def totais_nfe(self, **filtros: Any) -> dict:
-        """Quantidade e somas das NF-e que atendem aos filtros (os mesmos de `listar_nfes`)."""
+        """Quantidade e somas das NF-e que atendem aos filtros (os mesmos de `listar_nfes`), por situação e
+        por finalidade (`por_finalidade`: devoluções e notas de crédito e débito separadas das operações)."""
         return self._get("nfes/totais/", filtros)
 
     # --- CT-e ---------------------------------------------------------------------------------------
@@ -257,8 +263,9 @@ class FiscalAPIClient:
     def listar_ctes(self, **filtros: Any) -> dict:
         """Uma página de CT-e: `{"next", "previous", "results"}`.
 
-        Filtros: os de `listar_nfes` (exceto `tipo_operacao`) e `modal`, `uf_inicio`, `uf_fim`,
-        `municipio_inicio`, `municipio_fim`, `tomador`.
+        Filtros: os de `listar_nfes` (exceto `tipo_operacao`, `finalidade` e os de manifestação) e `modal`,
+        `uf_inicio`, `uf_fim`, `municipio_inicio`, `municipio_fim`, `tomador`; `valor_min`/`valor_max`
+        comparam o valor da prestação, `reforma` e `valor_ibs_*`/`valor_cbs_*` o grupo IBSCBS do CT-e.
         """
         return self._get("ctes/", filtros)
 
@@ -369,11 +376,14 @@ class FiscalAPIClient:
     # --- Painel, estatísticas e busca ---------------------------------------------------------------
 
     def dashboard(self) -> dict:
-        """Hoje e este mês, últimas importações, erros das últimas 24 h e NF-e aguardando XML completo."""
+        """Hoje e este mês (NF-e de operação, com IBS e CBS, e todas por finalidade), últimas importações,
+        erros das últimas 24 h e NF-e aguardando XML completo."""
         return self._get("dashboard/")
 
     def estatisticas(self, **filtros: Any) -> dict:
-        """Séries e rankings de um período (`inicio`, `fim`: AAAA-MM-DD; `agrupar`: `dia` ou `mes`)."""
+        """Séries e rankings de um período (`inicio`, `fim`: AAAA-MM-DD; `agrupar`: `dia` ou `mes`).
+
+        As NF-e contam só operações (finalidade 1, 2, 3 ou resumo); `por_finalidade` traz todas, separadas."""
         return self._get("estatisticas/", filtros)
 
     def buscar(self, q: str, limite: int | None = None) -> dict:

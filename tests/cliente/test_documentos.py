@@ -144,3 +144,22 @@ def test_other_documents_and_pending_events(cliente, gerador, transportadora, tm
     [pendente] = cliente.eventos_pendentes()["results"]
     assert (pendente["chave"], pendente["tipo_evento"]) == (nota.chave, "110110")
     assert cliente.manifestacoes(situacao="pendente")["results"] == []
+
+
+def test_reform_filters_and_the_finalidade_split(cliente, gerador, tmp_path):
+    venda = gerador.nfe(numero=301, reforma=True)
+    credito = gerador.nfe(numero=302, reforma=True, finalidade=5, referenciada=venda.chave)
+    antiga = gerador.nfe(numero=303)
+    for documento in (venda, credito, antiga):
+        (tmp_path / f"{documento.chave}.xml").write_bytes(documento.xml)
+    cliente.importar_xml(*sorted(tmp_path.glob("*.xml")))
+
+    # Lists repeat the parameter; booleans go as true/false.
+    assert {n["chave"] for n in cliente.iterar_nfes(finalidade=[1, 5], reforma=True)} == {venda.chave, credito.chave}
+    assert [n["chave"] for n in cliente.listar_nfes(reforma=False)["results"]] == [antiga.chave]
+    [nota] = cliente.listar_nfes(finalidade=5)["results"]
+    assert (nota["finalidade_nome"], nota["valor_total"]) == ("Nota de crédito", nota["valor_nf_tot"])
+    faixa = cliente.listar_nfes(valor_cbs_min=nota["valor_cbs"], valor_cbs_max=nota["valor_cbs"], finalidade=5)
+    assert [n["chave"] for n in faixa["results"]] == [nota["chave"]]
+    totais = cliente.totais_nfe()
+    assert [(f["finalidade"], f["quantidade"]) for f in totais["por_finalidade"]] == [(1, 2), (5, 1)]
