@@ -236,7 +236,9 @@ class FiscalAPIClient:
 
         Filtros: `data_inicio`, `data_fim`, `emitente`, `destinatario`, `emitente_uf`, `destinatario_uf`,
         `situacao` (lista), `completa`, `numero`, `serie`, `valor_min`, `valor_max`, `modelo`,
-        `tipo_operacao`, `ordering`, `limit` (até 500), `cursor`.
+        `tipo_operacao`, `manifestacao` (`pendente`, `nenhuma`, `ciencia`, `confirmacao`, `desconhecimento`,
+        `nao_realizada`), `manifestacao_vence_em_dias`, `prazo_manifestacao_ate`, `ordering`, `limit` (até 500),
+        `cursor`. Cada NF-e traz `manifestacao`: a situação que vale, o prazo (180 dias) e `dias_restantes`.
 
         Reforma tributária: `finalidade` (lista: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de
         crédito, 6 nota de débito), `reforma` (True: só notas com IBS/CBS/IS; False: só as sem),
@@ -540,6 +542,14 @@ class FiscalAPIClient:
         """
         return self._get("consultas/", filtros)
 
+    def nfes_pendentes_de_manifestacao(self, vence_em_dias: int | None = None, **filtros: Any) -> Iterator[dict]:
+        """As NF-e destinadas à organização ainda sem manifestação conclusiva e no prazo, a mais urgente
+        primeiro; com `vence_em_dias`, só as que vencem nesse número de dias. Aceita os filtros de `listar_nfes`."""
+        filtros = {"ordering": "prazo_manifestacao", **filtros, "manifestacao": "pendente"}
+        if vence_em_dias is not None:
+            filtros["manifestacao_vence_em_dias"] = vence_em_dias
+        return self._iterar("nfes/", filtros)
+
     def manifestacoes(self, **filtros: Any) -> dict:
         """Uma página das manifestações pedidas e de cada tentativa de registrá-las (`historico`).
 
@@ -553,7 +563,8 @@ class FiscalAPIClient:
         """Manifestação do destinatário: `ciencia`, `confirmacao`, `desconhecimento` ou `nao_realizada`.
 
         `nao_realizada` exige `justificativa` (15 a 255 caracteres). Devolve `{"resultados": [...]}`,
-        com `registrada`, `cstat` e `xmotivo` da SEFAZ.
+        com `registrada`, `cstat` e `xmotivo` da SEFAZ e a `sequencia` enviada: uma manifestação conclusiva
+        pode ser repetida uma vez (nSeqEvento 2) e vale a última; a ciência, uma vez só.
         """
         corpo = _sem_nulos({"tipo": tipo, "justificativa": justificativa, "certificado": certificado})
         return self._post(f"nfes/{_chave(chave)}/manifestar/", corpo)

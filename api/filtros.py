@@ -1,6 +1,6 @@
 """Query-string filters of the document lists (django-filter). Bad values answer 400 naming the field."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 import django_filters as filtros
@@ -11,10 +11,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from core.consultas.reforma import com_reforma
 from core.documentos.chave import somente_documento
+from core.documentos.manifestacao_estado import condicao_pendente
 from core.eventos.catalogo import TIPOS
 from core.models import (
-    ConsultaSEFAZ, CTe, EstadoAssinatura, EventoDocumento, Finalidade, ImportLog, NFe, OutroDocumento, Servico, Situacao,
-    WebhookLog,
+    ConsultaSEFAZ, CTe, EstadoAssinatura, EstadoManifestacao, EventoDocumento, Finalidade, ImportLog, NFe, OutroDocumento,
+    Servico, Situacao, WebhookLog,
 )  # fmt: skip
 
 UFS = sorted(
@@ -156,6 +157,26 @@ class NFeFilterSet(ReformaFilterSet):
         choices=Finalidade.choices,
         label="finNFe, repetível: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de crédito, 6 nota de débito",
     )
+    manifestacao = filtros.ChoiceFilter(
+        choices=[("pendente", "pendente"), ("nenhuma", "nenhuma"), *((v, v) for v in EstadoManifestacao.values if v)],
+        method="filtrar_manifestacao",
+        label="Manifestação que vale; pendente: NF-e destinada à organização, sem manifestação conclusiva e no prazo",
+    )
+    prazo_manifestacao_ate = DataFilter(field_name="prazo_manifestacao", lookup_expr="lte",
+                                        label="Prazo da manifestação até (data ou data e hora)")  # fmt: skip
+    manifestacao_vence_em_dias = filtros.NumberFilter(
+        method="filtrar_vence_em_dias", min_value=0, max_value=180,
+        label="Prazo da manifestação vence nos próximos N dias (ainda não vencido)",
+    )  # fmt: skip
+
+    def filtrar_manifestacao(self, nfes, _nome, valor):
+        if valor == "pendente":
+            return nfes.filter(condicao_pendente(self.request.organizacao))
+        return nfes.filter(manifestacao="" if valor == "nenhuma" else valor)
+
+    def filtrar_vence_em_dias(self, nfes, _nome, valor):
+        agora = timezone.now()
+        return nfes.filter(prazo_manifestacao__gt=agora, prazo_manifestacao__lte=agora + timedelta(days=int(valor)))
 
     class Meta(DocumentoFiscalFilterSet.Meta):
         model = NFe

@@ -1,8 +1,10 @@
 """How NF-e, CT-e, their items and events look in the API."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
+from core.documentos.manifestacao_estado import TIPOS_DE_MANIFESTACAO, historico_da_manifestacao, resumo_da_manifestacao
+from core.models import CTe, EstadoManifestacao, EventoDocumento, NFe, NFeItem, OutroDocumento
 
 CAMPOS_COMUNS = [
     "chave", "modelo", "serie", "numero", "data_emissao", "natureza_operacao", "ambiente",
@@ -86,6 +88,33 @@ class EventoSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class ManifestacaoDaNFeSerializer(serializers.Serializer):
+    """The recipient's manifestation that counts (NT 2020.001: the last conclusive one) and its deadline."""
+
+    situacao = serializers.ChoiceField(
+        choices=["nenhuma", *(valor for valor in EstadoManifestacao.values if valor)],
+        help_text="A que vale: a última conclusiva registrada; ciencia só enquanto não há conclusiva",
+    )
+    nome = serializers.CharField()
+    data = serializers.DateTimeField(allow_null=True, help_text="dhEvento da manifestação que vale")
+    protocolo = serializers.CharField(allow_blank=True, help_text="nProt do registro na SEFAZ")
+    prazo = serializers.DateTimeField(allow_null=True, help_text="Fim do prazo: 180 dias da autorização; null em NFC-e")
+    dias_restantes = serializers.IntegerField(allow_null=True, help_text="Dias até o prazo; negativo depois dele")
+
+
+class HistoricoDeManifestacaoSerializer(serializers.Serializer):
+    tipo = serializers.ChoiceField(choices=list(TIPOS_DE_MANIFESTACAO.values()))
+    tipo_evento = serializers.CharField()
+    data = serializers.DateTimeField()
+    sequencia = serializers.IntegerField(help_text="nSeqEvento: 1, ou 2 na segunda manifestação conclusiva do tipo")
+    protocolo = serializers.CharField(allow_blank=True)
+    registrada = serializers.BooleanField(help_text="false: evento sem retorno da SEFAZ, que não conta")
+
+
+class ManifestacaoDetalheSerializer(ManifestacaoDaNFeSerializer):
+    historico = HistoricoDeManifestacaoSerializer(many=True, help_text="Cada evento de manifestação, do mais antigo")
+
+
 # What the OpenAPI schema says about the figures whose meaning changed with the reform.
 AJUDA_NFE = {
     "finalidade": {"help_text": "finNFe: 1 normal, 2 complementar, 3 ajuste, 4 devolução, 5 nota de crédito, "
@@ -106,11 +135,16 @@ class NFeSerializer(LinksMixin, serializers.ModelSerializer):
         source="get_finalidade_display", read_only=True, allow_null=True,
         help_text="Nome da finalidade (finNFe); null no resumo, que não a traz",
     )  # fmt: skip
+    manifestacao = serializers.SerializerMethodField()
 
     class Meta:
         model = NFe
-        fields = CAMPOS_NFE + ["links"]
+        fields = CAMPOS_NFE + ["manifestacao", "links"]
         extra_kwargs = AJUDA_NFE
+
+    @extend_schema_field(ManifestacaoDaNFeSerializer)
+    def get_manifestacao(self, nfe) -> dict:
+        return ManifestacaoDaNFeSerializer(resumo_da_manifestacao(nfe)).data
 
 
 class NFeDetalheSerializer(NFeSerializer):
@@ -119,6 +153,12 @@ class NFeDetalheSerializer(NFeSerializer):
 
     class Meta(NFeSerializer.Meta):
         fields = NFeSerializer.Meta.fields + ["tributos_reforma", "itens", "eventos"]
+
+    @extend_schema_field(ManifestacaoDetalheSerializer)
+    def get_manifestacao(self, nfe) -> dict:
+        # The events are prefetched with the detail: no query here.
+        historico = historico_da_manifestacao(nfe.eventos.all())
+        return ManifestacaoDetalheSerializer({**resumo_da_manifestacao(nfe), "historico": historico}).data
 
 
 class CTeSerializer(LinksMixin, serializers.ModelSerializer):

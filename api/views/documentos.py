@@ -68,7 +68,7 @@ class NFeViewSet(ExportarMixin, DanfeMixin, DocumentoViewSet):
     serializer_detalhe = s.NFeDetalheSerializer
     filterset_class = NFeFilterSet
     serializer_totais = TotaisNFeSerializer
-    ordering_fields = ["data_emissao", "valor_total", "numero"]
+    ordering_fields = ["data_emissao", "valor_total", "numero", "prazo_manifestacao"]
     sufixo_xml = "procNFe"
     colunas_calculadas = {"finalidade_nome": nome_da_escolha("finalidade", Finalidade.choices)}
 

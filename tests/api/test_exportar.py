@@ -50,6 +50,8 @@ def como_no_csv(valor) -> str:
         return "true" if valor else "false"
     if isinstance(valor, list):
         return " ".join(valor)
+    if isinstance(valor, dict) and "situacao" in valor:  # NF-e `manifestacao`: the CSV has the stored state
+        return "" if valor["situacao"] == "nenhuma" else valor["situacao"]
     return str(valor)
 
 

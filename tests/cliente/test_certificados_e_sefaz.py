@@ -40,6 +40,9 @@ def test_certificate_query_and_manifestations(cliente, sim, pfx, emissor):
     assert [(r["chave"], r["registrada"]) for r in ciencia["resultados"]] == [(documentos[0].chave, True)]
     assert [r["registrada"] for r in lote["resultados"]] == [True, True]
     assert [e.tipo_evento for e in sim.eventos_registrados] == ["210210", "210240", "210240"]
+    pendentes = list(cliente.nfes_pendentes_de_manifestacao())  # only the one with just the ciência
+    assert [(n["chave"], n["manifestacao"]["situacao"]) for n in pendentes] == [(documentos[0].chave, "ciencia")]
+    assert list(cliente.nfes_pendentes_de_manifestacao(vence_em_dias=5)) == []  # issued days ago: 170+ days left
 
 
 def test_a_sefaz_wait_is_raised_at_once_with_its_retry_after(cliente, sim, pfx):

@@ -127,7 +127,7 @@ def test_a_failing_task_does_not_stop_the_others_and_the_exit_code_is_1(espioes,
     falha = ExecucaoDeTarefa.objects.get(resultado=Resultado.FALHA)
     assert falha.tarefa == "certificados_vencendo" and "servidor de e-mail fora do ar" in falha.erro
     assert "Traceback" in falha.erro
-    assert ExecucaoDeTarefa.objects.filter(resultado=Resultado.SUCESSO).count() == 4
+    assert ExecucaoDeTarefa.objects.filter(resultado=Resultado.SUCESSO).count() == 5
     assert not TravaDeTarefa.objects.exists()  # released even by the failed one
 
 
@@ -179,7 +179,7 @@ def test_dry_run_asks_every_task_to_simulate_and_takes_no_lock(espioes):
 
     assert rodar("--dry-run").codigo == 0
 
-    assert [e.chamadas for e in espioes.values()] == [[True]] * 5
+    assert [e.chamadas for e in espioes.values()] == [[True]] * 6
     assert list(TravaDeTarefa.objects.values_list("nome", flat=True)) == ["limpeza_logs"]
     assert set(ExecucaoDeTarefa.objects.values_list("simulacao", flat=True)) == {True}
 
@@ -211,7 +211,8 @@ def test_dry_run_reports_what_each_real_task_would_do_and_changes_nothing(org, n
     assert (APIRequestLog.objects.count(), list(escopo(WebhookLog, org).values_list("status", flat=True))) == antes
     assert escopo(CertificadoDigital, org).get().avisos_de_vencimento == []
     assert mail.outbox == [] and not RelatorioEnviado.objects.exists() and not TravaDeTarefa.objects.exists()
-    assert ExecucaoDeTarefa.objects.filter(simulacao=True, resultado=Resultado.SUCESSO).count() == 5
+    assert "prazos_manifestacao (simulação): 0 NF-e seria(m) avisada(s)." in saida.out
+    assert ExecucaoDeTarefa.objects.filter(simulacao=True, resultado=Resultado.SUCESSO).count() == 6
 
 
 @pytest.mark.parametrize("documento", ["README.md", "INTEGRACOES.md"])
