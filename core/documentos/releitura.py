@@ -6,7 +6,8 @@ The reform's values (IBS, CBS, IS, vItem, vNFTot, vTotDFe), finNFe and the manif
 exist when many documents were stored; their original XML did. Each stored full NF-e and CT-e is read
 again (the same readers as an import, on the node the signature covers; the signature itself was checked
 when it was stored, and `reverificar_assinaturas` re-checks it) and only the fields below are written,
-where they differ. Summaries have nothing more to read. Idempotent: a second run changes nothing.
+where they differ. Summaries have nothing more to read. The manifestation state of every NF-e is also
+recomputed from the events already stored (it did not exist either). Idempotent: a second run changes nothing.
 
 It is a backfill, not a change of the document: no `documento_atualizado` is raised, or an upgrade would
 send every stored document to every webhook.
@@ -25,6 +26,7 @@ from core.tenancy import escopo
 from .campos import campos_cte, campos_nfe
 from .leitura import ler_cte, ler_nfe, localizar
 from .leitura.reforma import CAMPOS_CTE, CAMPOS_ITEM_NFE, CAMPOS_TOTAL_NFE
+from .manifestacao_estado import CAMPOS_DO_ESTADO, recalcular_manifestacoes
 from .xml_seguro import ler_xml
 
 LOTE = 200
@@ -54,7 +56,20 @@ def reler(organizacoes=None, *, progresso: Callable[[Relido], None] | None = Non
                         mudaram += 1
                     if progresso:
                         progresso(relido)
+        for relido in _recalcular_manifestacoes(organizacao):
+            mudaram += 1
+            if progresso:
+                progresso(relido)
     return mudaram, falharam
+
+
+def _recalcular_manifestacoes(organizacao) -> Iterator[Relido]:
+    linhas = escopo(NFe, organizacao).filter(modelo="55").only("pk", "chave", *CAMPOS_DO_ESTADO).order_by("pk")
+    ultimo = 0
+    while lote := list(linhas.filter(pk__gt=ultimo)[:LOTE]):
+        ultimo = lote[-1].pk
+        for nfe in recalcular_manifestacoes(organizacao, lote):
+            yield Relido("NFe", nfe.chave, ("manifestacao",))
 
 
 def _em_lotes(modelo, organizacao) -> Iterator[list]:

@@ -14,7 +14,7 @@ from core.documentos.importacao import importar_bytes
 from core.documentos.leitura import DocumentoIncompleto, ler_nfe
 from core.documentos.xml_seguro import ler_xml
 from core.geracao.documentos import FUSO, gerar_cte, gerar_cte_os, gerar_nfe, gerar_resumo_nfe
-from core.models import CTe, Finalidade, NFe, NFeItem, Origem
+from core.models import CTe, EventoDocumento, Finalidade, NFe, NFeItem, Origem
 from core.tenancy import escopo
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +216,23 @@ def test_reler_documentos_fills_the_new_fields_of_documents_stored_before(org, e
     # idempotent: a second run finds nothing to change
     call_command("reler_documentos", stdout=(saida := io.StringIO()))
     assert "0 documento(s) relidos" in saida.getvalue()
+
+
+def test_reler_documentos_also_recomputes_the_manifestation_of_nfe_stored_before(org, emissor):
+    from core.geracao.certificado import gerar_certificado
+    from core.geracao.documentos import gerar_evento_nfe
+
+    destinatario = gerar_certificado(cnpj="61585865000151", nome="COMERCIAL EXEMPLO SA")
+    documento = gerar_nfe(certificado=emissor, destinatario_documento="61585865000151")
+    confirmacao = gerar_evento_nfe(certificado=destinatario, chave=documento.chave, tipo_evento="210200")
+    for arquivo in (documento, confirmacao):
+        importar(org, arquivo)
+    nfe = escopo(NFe, org).get()
+    assert nfe.manifestacao == "confirmacao"
+    escopo(NFe, org).update(manifestacao="", manifestacao_em=None, manifestacao_protocolo="")  # as 0011 left them
+
+    call_command("reler_documentos", stdout=(saida := io.StringIO()))
+
+    nfe.refresh_from_db()
+    assert (nfe.manifestacao, nfe.manifestacao_protocolo) == ("confirmacao", escopo(EventoDocumento, org).get().protocolo)
+    assert f"NFe {nfe.chave}: manifestacao" in saida.getvalue()

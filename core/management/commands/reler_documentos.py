@@ -12,7 +12,8 @@ from core.models import Organizacao
 class Command(BaseCommand):
     help = (
         "Relê o XML guardado das NF-e e CT-e e preenche os campos que esta versão lê e as anteriores não liam "
-        "(IBS, CBS, IS, vItem, vNFTot, vTotDFe, finalidade, prazo da manifestação)."
+        "(IBS, CBS, IS, vItem, vNFTot, vTotDFe, finalidade, prazo da manifestação) e recalcula o estado da "
+        "manifestação das NF-e a partir dos eventos guardados."
     )
 
     def add_arguments(self, parser):
