@@ -1,8 +1,9 @@
 """One organization's day, for the daily e-mail: documents, top emitters and routes, what failed, and
 the certificates about to expire.
 
-The documents are counted by local emission date (settings.TIME_ZONE), with the same aggregates as
-/api/estatisticas/, so the e-mail and the API never disagree about a day. Seven queries whatever the
+The documents are counted by local emission date (settings.TIME_ZONE), with the same aggregates and the
+same rule as /api/estatisticas/ (NF-e: operations only, core.consultas.reforma), so the e-mail and the API
+never disagree about a day. Seven queries whatever the
 amount of data or the number of people who receive it.
 """
 
@@ -19,6 +20,7 @@ from core.tenancy import escopo
 from core.webhooks.estatisticas import FALHAS
 
 from .estatisticas import DIA, _series, _top_emitentes, limites_locais, periodos
+from .reforma import so_operacoes
 
 TOPO = 5
 DIAS_NO_GRAFICO = 7
@@ -31,7 +33,7 @@ class ResumoDoDia:
 
     organizacao_id: int
     data: date
-    nfe: dict  # {"quantidade", "valor"}
+    nfe: dict  # {"quantidade", "valor", "ibs", "cbs"}: operations only (no returns, credit or debit notes)
     cte: dict
     top_emitentes: list[dict]  # [{documento, nome, quantidade, valor}]
     top_rotas: list[dict]  # [{uf_inicio, uf_fim, quantidade, valor}]
@@ -51,7 +53,7 @@ def resumo_do_dia(*, organizacao: Organizacao, dia: date, agora: datetime | None
     desde, ate = limites_locais(dia, dia)
     inicio_do_grafico = dia - timedelta(days=DIAS_NO_GRAFICO - 1)
     semana_desde, _ = limites_locais(inicio_do_grafico, dia)
-    nfes, ctes = escopo(NFe, organizacao), escopo(CTe, organizacao)
+    nfes, ctes = escopo(NFe, organizacao).filter(so_operacoes()), escopo(CTe, organizacao)
     # One grouped query per kind covers both the chart and the day itself (its last bar).
     por_dia = _series(
         nfes.filter(data_emissao__gte=semana_desde, data_emissao__lt=ate),

@@ -127,8 +127,9 @@ def test_the_day_is_yesterday_in_sao_paulo():
 def test_the_summary_of_the_day_has_the_right_numbers(org, dia_movimentado):
     resumo = resumo_do_dia(organizacao=org, dia=ONTEM, agora=AGORA)
 
-    assert resumo.nfe == {"quantidade": 3, "valor": Decimal("1150.50")}
-    assert resumo.cte == {"quantidade": 3, "valor": Decimal("950.00")}
+    sem_reforma = {"ibs": Decimal("0.00"), "cbs": Decimal("0.00")}
+    assert resumo.nfe == {"quantidade": 3, "valor": Decimal("1150.50"), **sem_reforma}
+    assert resumo.cte == {"quantidade": 3, "valor": Decimal("950.00"), **sem_reforma}
     assert [(e["nome"], e["quantidade"], e["valor"]) for e in resumo.top_emitentes] == [
         ("BETA SA", 1, Decimal("1000.00")), ("ALFA LTDA", 2, Decimal("150.50")),
     ]  # fmt: skip
