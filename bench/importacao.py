@@ -48,14 +48,16 @@ XPATHS = [
 ]
 
 
-def gerar_arquivos(pasta: Path, n: int) -> list[bytes]:
+def gerar_arquivos(pasta: Path, n: int, reforma: bool = True) -> list[bytes]:
     rng = random.Random(42)
     certificados = [gerar_certificado(cnpj=cnpj, nome=f"EMITENTE {i}") for i, cnpj in enumerate(
         ["11222333000181", "45723174000110", "19131243000197", "06990590000123"]
     )]
     conteudos = []
     for i in range(n):
-        documento = gerar_nfe(certificado=certificados[i % 4], rng=rng, numero=i + 1, itens=rng.randint(1, 6))
+        # NF-e of 2026 carry the reform's IBS/CBS groups (NT 2025.002-RTC), so the bench does too.
+        documento = gerar_nfe(certificado=certificados[i % 4], rng=rng, numero=i + 1, itens=rng.randint(1, 6),
+                              reforma=reforma)  # fmt: skip
         (pasta / f"{documento.chave}-procNFe.xml").write_bytes(documento.xml)
         conteudos.append(documento.xml)
     return conteudos
@@ -91,6 +93,7 @@ def main() -> None:
     argumentos = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     argumentos.add_argument("--n", type=int, default=5000, help="quantos documentos (padrão 5000)")
     argumentos.add_argument("--processos", type=int, help="repassado ao importar_xml (padrão: o dele)")
+    argumentos.add_argument("--sem-reforma", action="store_true", help="NF-e sem os grupos IBS/CBS (como em 2025)")
     opcoes = argumentos.parse_args()
 
     with banco_descartavel("bench_importacao") as temporaria:
@@ -98,10 +101,10 @@ def main() -> None:
         pasta.mkdir()
         confiar_na_ac_de_teste(temporaria)
         print(f"gerando {opcoes.n} NF-e assinadas...", flush=True)
-        conteudos = gerar_arquivos(pasta, opcoes.n)
+        conteudos = gerar_arquivos(pasta, opcoes.n, reforma=not opcoes.sem_reforma)
         parse = max(medir_parse_puro(conteudos) for _ in range(3))
         pipeline = medir_pipeline(pasta, opcoes.n, opcoes.processos)
-    print(f"banco: {connection.vendor}")
+    print(f"banco: {connection.vendor}; NF-e {'sem' if opcoes.sem_reforma else 'com'} os grupos da reforma")
     print(f"(a) parse lxml + extração:    {parse:8.0f} NF-e/s")
     print(f"(b) pipeline importar_xml:    {pipeline:8.0f} NF-e/s")
     print(f"razão b/a: {pipeline / parse:.3f}  (meta >= 0.25)")

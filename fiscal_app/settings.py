@@ -82,6 +82,8 @@ WSGI_APPLICATION = "fiscal_app.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with the bound-variable limit of the SQLite in use (fiscal_app/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "fiscal_app.sqlite"
     # WAL lets the dev server read while the import command writes; IMMEDIATE transactions take the
     # write lock up front, so concurrent importers wait (up to the timeout) instead of failing with
     # "database is locked" when a read-then-write transaction loses the race.

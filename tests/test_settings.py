@@ -27,7 +27,7 @@ def _configuracao(ambiente: dict) -> list[str]:
 
 def test_without_environment_it_uses_sqlite_local_memory_and_file_email():
     assert _configuracao({}) == [
-        "django.db.backends.sqlite3",
+        "fiscal_app.sqlite",  # Django's SQLite backend with the real variable limit
         "django.core.cache.backends.locmem.LocMemCache",
         "django.core.mail.backends.filebased.EmailBackend",
     ]
