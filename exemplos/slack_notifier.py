@@ -197,6 +197,12 @@ def _campos(tipo: str, dados: dict) -> list[dict]:
             ("Situação", str(dados.get("situacao", "")), True),
             ("Emissão", str(dados.get("data_emissao", ""))[:10], True),
         ]
+        # Reforma Tributária: IBS e CBS quando o documento os traz (null quando não tem o grupo), e a
+        # finalidade quando não é uma operação normal (nota de crédito, débito ou devolução).
+        if valores.get("ibs") is not None or valores.get("cbs") is not None:
+            campos.append(("IBS / CBS", f"{_reais(valores.get('ibs'))} / {_reais(valores.get('cbs'))}", True))
+        if dados.get("finalidade") not in (None, 1):
+            campos.append(("Finalidade", str(dados.get("finalidade_nome", "")), True))
         if tipo == "documento_atualizado":
             campos.append(("Motivo", MOTIVOS.get(dados.get("motivo"), str(dados.get("motivo", ""))), True))
         campos.append(("Chave", f"`{dados['chave']}`", False))

@@ -68,3 +68,27 @@ def test_it_posts_each_event_once_with_colour_fields_and_link(
     assert saude == {"status": "ok", "eventos_postados": 2}
     falso = requests.post(f"{notificador.url}/webhook", data=b"{}", headers={"webhook-id": "x"}, timeout=5)
     assert falso.status_code == 401 and len(slack.recebidos) == 3
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_reform_credit_note_shows_ibs_cbs_and_its_finalidade_and_a_2025_document_does_not():
+    import importlib.util
+    from pathlib import Path
+
+    from core.eventos.catalogo import TIPOS
+
+    caminho = Path(__file__).resolve().parents[2] / "exemplos" / "slack_notifier.py"
+    especificacao = importlib.util.spec_from_file_location("slack_notifier_exemplo", caminho)
+    notificador = importlib.util.module_from_spec(especificacao)
+    especificacao.loader.exec_module(notificador)
+    exemplo = TIPOS["nfe_importada"].exemplo  # the payload shape integrators get
+
+    credito = {**exemplo, "finalidade": 5, "finalidade_nome": "Nota de crédito",
+               "valores": {**exemplo["valores"], "ibs": "12.40", "cbs": "1110.00"}}  # fmt: skip
+    campos = {c["title"]: c["value"] for c in notificador._campos("nfe_importada", credito)}
+    assert campos["IBS / CBS"] == "R$ 12,40 / R$ 1.110,00"
+    assert campos["Finalidade"] == "Nota de crédito"
+
+    antiga = {**exemplo, "finalidade": 1, "valores": {**exemplo["valores"], "ibs": None, "cbs": None}}
+    campos = {c["title"] for c in notificador._campos("nfe_importada", antiga)}
+    assert "IBS / CBS" not in campos and "Finalidade" not in campos
