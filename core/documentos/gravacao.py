@@ -56,6 +56,20 @@ def campo_do_documento(documento) -> str:
     return {NFe: "nfe", CTe: "cte", OutroDocumento: "outro"}[type(documento)]
 
 
+# An event is cancelled only by its own author (e110001_v1.00.xsd and NT 2025.002-RTC: "o mesmo autor do evento
+# que está sendo cancelado"; likewise the CT-e cancellations of 610110 and 110180): anyone else's cancelling
+# event, even validly signed, is stored and flags nothing.
+_OUTRO_AUTOR = "não cancela o evento {alvo}: o autor dele é {autor}, o deste é {quem}"
+
+
+def mesmo_autor(cancelador: EventoDocumento, cancelado: EventoDocumento) -> bool:
+    """The same company (CNPJ base) or person (CPF) authored both events."""
+    a, b = cancelador.autor_documento.upper(), cancelado.autor_documento.upper()
+    if len(a) == 14 and len(b) == 14:
+        return a[:8] == b[:8]
+    return bool(a) and a == b
+
+
 def sem_assinatura_cancela(origem: str) -> bool:
     """An unsigned cancellation (resEvento, resNFe cSitNFe 3, a bare retCancNFe) is believed only when it
     came from SEFAZ's distribution over mutual TLS: anyone can type one into a file."""
@@ -416,6 +430,8 @@ class _Lote:
             cancelado = next((e for e in eventos if (e.tipo_evento, e.protocolo) == alvo), None)
             if cancelado is None:
                 return f"; cancela o evento {alvo[0]} de protocolo {alvo[1]}, ainda não recebido"
+            if not mesmo_autor(evento, cancelado):
+                return f"; {_OUTRO_AUTOR.format(alvo=alvo[0], autor=cancelado.autor_documento, quem=evento.autor_documento)}"
             self._marcar_cancelado(cancelado, evento)
             return f"; evento {alvo[0]} (protocolo {alvo[1]}) marcado como cancelado"
         identidade = (evento.tipo_evento, evento.protocolo)
@@ -423,6 +439,8 @@ class _Lote:
         cancelador = next((e for e in eventos if e.evento_que_cancela() == identidade), None)
         if cancelador is None:
             return ""
+        if not mesmo_autor(cancelador, evento):
+            return f"; {_OUTRO_AUTOR.format(alvo=evento.tipo_evento, autor=evento.autor_documento, quem=cancelador.autor_documento)}"
         self._marcar_cancelado(evento, cancelador)
         return f"; já cancelado pelo evento {cancelador.tipo_evento} (protocolo {cancelador.protocolo})"
 

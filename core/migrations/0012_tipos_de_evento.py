@@ -52,9 +52,12 @@ def classificar(apps, schema_editor):
             tipo = (evento.detalhes or {}).get("tpEventoAut") or (alvos[0] if len(alvos) == 1 else "")
             protocolo = ((evento.detalhes or {}).get(campo) or "").strip()
             if tipo in alvos and protocolo:
+                # Only the cancelled event's own author cancels it (core.documentos.gravacao.mesmo_autor).
+                autor = evento.autor_documento.upper()
+                mesmo_autor = {"autor_documento__startswith": autor[:8]} if len(autor) == 14 else {"autor_documento": autor}
                 Evento.objects.filter(
                     organizacao_id=evento.organizacao_id, chave=evento.chave, tipo_evento=tipo, protocolo=protocolo,
-                    cancelado_por__isnull=True,
+                    cancelado_por__isnull=True, **mesmo_autor,
                 ).update(cancelado_por=evento)
 
 

@@ -235,3 +235,21 @@ def test_the_migration_classifies_and_links_events_stored_before_it(org, reforma
 
     assert evento(org, "112110").categoria == "reforma_tributaria"
     assert_cancelado(org)
+
+
+@pytest.mark.parametrize("ordem", ["evento_primeiro", "cancelamento_primeiro"])
+def test_a_110001_by_someone_else_than_the_events_author_flags_nothing(org, reforma, ordem):
+    from core.geracao.certificado import gerar_certificado
+
+    nfe, pagamento, _ = reforma
+    # Validly signed by its own author, registered (cStat 135): but not the author of the 112110.
+    intruso = gerar_certificado(cnpj="61585865000151", nome="COMERCIAL EXEMPLO SA")
+    alheio = gerar_evento_nfe(certificado=intruso, chave=nfe.chave, tipo_evento="110001",
+                              detalhes={"tpEventoAut": "112110", "nProtEvento": protocolo(pagamento)})
+    importar_um(org, nfe)
+    documentos = [pagamento, alheio] if ordem == "evento_primeiro" else [alheio, pagamento]
+    resultados = [importar_um(org, d)[0] for d in documentos]
+
+    assert [r.status for r in resultados] == ["sucesso", "sucesso"]  # both kept as received
+    assert not evento(org, "112110").cancelado
+    assert "não cancela o evento 112110: o autor dele é 11222333000181, o deste é 61585865000151" in resultados[1].mensagem
