@@ -59,9 +59,26 @@ def registrado(evento: EventoDocumento) -> bool:
     return evento.origem == Origem.SEFAZ
 
 
-def estado_dos_eventos(eventos) -> Estado:
-    """The state that counts: the latest conclusive event (by dhEvento, then nSeqEvento); else the ciência."""
-    validos = [e for e in eventos if e.tipo_evento in TIPOS_DE_MANIFESTACAO and registrado(e)]
+def do_destinatario(evento: EventoDocumento, destinatario: str) -> bool:
+    """Only the NF-e's recipient manifests (NT 2020.001: the author is the destinatário, by CNPJ base or CPF).
+    An NF-e known only by its summary names no recipient: SEFAZ, which checked the author, is trusted then."""
+    destinatario, autor = (destinatario or "").upper(), (evento.autor_documento or "").upper()
+    if len(destinatario) not in (11, 14):
+        return True
+    if len(destinatario) == 14 and len(autor) == 14:
+        return autor[:8] == destinatario[:8]
+    return autor == destinatario
+
+
+def estado_dos_eventos(eventos, destinatario: str = "") -> Estado:
+    """The state that counts: the latest conclusive event (by dhEvento, then nSeqEvento); else the ciência.
+
+    Counted: events SEFAZ registered whose author is the NF-e's `destinatario` (anyone else's, even validly
+    signed, is kept as received but changes nothing)."""
+    validos = [
+        e for e in eventos
+        if e.tipo_evento in TIPOS_DE_MANIFESTACAO and registrado(e) and do_destinatario(e, destinatario)
+    ]  # fmt: skip
     conclusivos = [e for e in validos if e.tipo_evento in CONCLUSIVAS] or [e for e in validos if e.tipo_evento == CIENCIA]
     if not conclusivos:
         return NENHUM
@@ -80,11 +97,12 @@ def recalcular_manifestacoes(organizacao, nfes) -> list[NFe]:
         return []
     eventos: dict[int, list[EventoDocumento]] = {}
     linhas = escopo(EventoDocumento, organizacao).filter(nfe_id__in=list(nfes), tipo_evento__in=list(TIPOS_DE_MANIFESTACAO))
-    for evento in linhas.only("nfe_id", "tipo_evento", "sequencia", "data_evento", "protocolo", "codigo_status", "origem"):
+    campos = ("nfe_id", "tipo_evento", "sequencia", "data_evento", "protocolo", "codigo_status", "origem", "autor_documento")
+    for evento in linhas.only(*campos):
         eventos.setdefault(evento.nfe_id, []).append(evento)
     mudaram = []
     for pk, nfe in nfes.items():
-        estado = estado_dos_eventos(eventos.get(pk, []))
+        estado = estado_dos_eventos(eventos.get(pk, []), nfe.destinatario_documento)
         if estado != Estado(nfe.manifestacao, nfe.manifestacao_em, nfe.manifestacao_protocolo):
             nfe.manifestacao, nfe.manifestacao_em, nfe.manifestacao_protocolo = (
                 estado.manifestacao, estado.manifestacao_em, estado.manifestacao_protocolo

@@ -64,7 +64,7 @@ def reler(organizacoes=None, *, progresso: Callable[[Relido], None] | None = Non
 
 
 def _recalcular_manifestacoes(organizacao) -> Iterator[Relido]:
-    linhas = escopo(NFe, organizacao).filter(modelo="55").only("pk", "chave", *CAMPOS_DO_ESTADO).order_by("pk")
+    linhas = escopo(NFe, organizacao).filter(modelo="55").only("pk", "chave", "destinatario_documento", *CAMPOS_DO_ESTADO).order_by("pk")
     ultimo = 0
     while lote := list(linhas.filter(pk__gt=ultimo)[:LOTE]):
         ultimo = lote[-1].pk

@@ -104,3 +104,19 @@ def test_recalculating_many_nfe_costs_two_queries(org, emissor, a1_destinatario,
         mudaram = recalcular_manifestacoes(org, nfes)
 
     assert len(mudaram) == 3 and set(escopo(NFe, org).values_list("manifestacao", flat=True)) == {"confirmacao"}
+
+
+@pytest.mark.parametrize("nfe_primeiro", [True, False], ids=["nfe-antes", "evento-antes"])
+def test_a_manifestation_signed_by_someone_else_than_the_recipient_changes_nothing(org, a1_destinatario, nota, nfe_primeiro):
+    from core.geracao.certificado import gerar_certificado
+
+    # Validly signed by its author and "registered" (cStat 135), but the author is not the NF-e's recipient:
+    # it would otherwise silence the recipient's deadline alerts.
+    intruso = gerar_certificado(cnpj="45723174000110", nome="INDUSTRIA PAULISTA DE PAPEL SA")
+    forjada = gerar_evento_nfe(certificado=intruso, chave=nota.chave, tipo_evento="210200", data_evento=INICIO)
+    importar(org, *([nota, forjada] if nfe_primeiro else [forjada, nota]))
+    assert estado(org) == ("", "")
+
+    verdadeira = manifestacao(a1_destinatario, nota, "210220", horas=1)
+    importar(org, verdadeira)
+    assert estado(org) == ("desconhecimento", protocolo(verdadeira))
