@@ -9,7 +9,8 @@ it raise. So every text is sanitised first. Whatever still fails becomes one Err
 with a Portuguese message, never a 500.
 
 Rendering takes 0.1-1.7 s and its result depends only on the XML bytes (and the cancelled
-watermark), so `danfe_do_documento()` / `dacte_do_documento()` cache it by the XML's SHA-256.
+watermark), so `danfe_do_documento()` / `dacte_do_documento()` cache it by the XML's SHA-256. The
+cache only saves time: when it fails (Redis down) the PDF is rendered without it, with a warning.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ def _em_cache(nome: str, renderizar: Callable[..., bytes], documento) -> bytes:
     # The library version is part of the key so an upgrade does not serve the old drawings.
     versao = f"{brazilfiscalreport.__version__}.{REVISAO_DESENHO}"
     chave = f"fiscal:pdf:{nome}:{versao}:{documento.arquivo.sha256}:{int(cancelada)}"
-    pdf = cache.get(chave)
+    pdf = _ler_do_cache(chave)
     if pdf is None:
         try:
             xml = documento.arquivo.bytes_originais()
@@ -221,5 +222,22 @@ def _em_cache(nome: str, renderizar: Callable[..., bytes], documento) -> bytes:
             logger.error("XML armazenado de %s corrompido: %s", documento.chave, erro)
             raise ErroPDF(f"O XML armazenado de {documento.chave} não confere com seu SHA-256.") from erro
         pdf = renderizar(xml, cancelada=cancelada)
-        cache.set(chave, pdf, settings.FISCAL_PDF_CACHE_SEGUNDOS)
+        _gravar_no_cache(chave, pdf)
     return pdf
+
+
+# Any error of the cache backend (redis-py's ConnectionError and TimeoutError, a memcached client's own
+# types) is caught: a PDF costs a second to render, an outage of the cache must not cost the response.
+def _ler_do_cache(chave: str) -> bytes | None:
+    try:
+        return cache.get(chave)
+    except Exception as erro:
+        logger.warning("cache fora do ar, PDF gerado sem o cache (%s: %s)", type(erro).__name__, erro)
+        return None
+
+
+def _gravar_no_cache(chave: str, pdf: bytes) -> None:
+    try:
+        cache.set(chave, pdf, settings.FISCAL_PDF_CACHE_SEGUNDOS)
+    except Exception as erro:
+        logger.warning("cache fora do ar, PDF servido sem o cache (%s: %s)", type(erro).__name__, erro)
