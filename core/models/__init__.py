@@ -19,7 +19,7 @@ from .notificacoes import PreferenciaNotificacao
 from .operacao import APIRequestLog, ExecucaoDeTarefa, RelatorioEnviado, TravaDeTarefa
 from .organizacao import Membro, Organizacao
 from .sefaz import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Servico
-from .webhooks import Webhook, WebhookLog
+from .webhooks import ClasseDeFalha, Webhook, WebhookLog
 
 __all__ = [
     "APIRequestLog",
@@ -52,4 +52,5 @@ __all__ = [
     "TipoDocumento",
     "Webhook",
     "WebhookLog",
+    "ClasseDeFalha",
 ]

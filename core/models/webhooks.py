@@ -54,6 +54,20 @@ class Webhook(DaOrganizacao):
         return self.nome
 
 
+class ClasseDeFalha(models.TextChoices):
+    """Why an attempt failed, so the receiver's owner knows what to fix. Blank: success (or no attempt made).
+
+    Every class is retried on the schedule; only an HTTP 410 disables the webhook at once.
+    """
+
+    REDE = "rede", "Rede (DNS, conexão recusada ou interrompida)"
+    TEMPO_ESGOTADO = "tempo_esgotado", "Tempo esgotado"
+    TLS = "tls", "TLS (certificado ou handshake)"
+    HTTP = "http", "Resposta HTTP fora de 2xx"
+    RECUSADA = "recusada", "Recusada antes do envio (regras de endereço)"
+    INTERNA = "interna", "Erro interno do fiscal"
+
+
 class WebhookLog(DaOrganizacao):
     """One delivery ATTEMPT of one event to one webhook: the outbox and the audit log at once.
 
@@ -76,6 +90,7 @@ class WebhookLog(DaOrganizacao):
     tentativa = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDENTE)
     codigo_http = models.PositiveSmallIntegerField(null=True, blank=True)
+    classe_falha = models.CharField("classe da falha", max_length=16, choices=ClasseDeFalha.choices, blank=True, default="")
     duracao_ms = models.PositiveIntegerField(null=True, blank=True)
     trecho_resposta = models.TextField(blank=True, default="")  # at most 4 KiB (rede.LIMITE_TRECHO)
     erro = models.TextField(blank=True, default="")

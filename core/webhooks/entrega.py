@@ -26,7 +26,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.models import Evento, Webhook, WebhookLog
+from core.models import ClasseDeFalha, Evento, Webhook, WebhookLog
 from core.models.webhooks import agenda_de_tentativas
 from core.tenancy import escopo, inserir, todas_as_organizacoes
 
@@ -200,6 +200,7 @@ class Resultado:
     duracao_ms: int | None = None
     trecho: str = ""
     erro: str = ""
+    classe: str = ""  # a ClasseDeFalha value; blank on success
     retry_after: int | None = None
     desativar: str = ""  # why the webhook must be disabled now (410)
 
@@ -213,7 +214,7 @@ def _entregar(log: WebhookLog) -> Resultado:
         return enviar_evento(log.evento, webhook)
     except Exception as exc:  # a bad row must not crash-loop the worker: it fails and is retried later
         logger.exception("webhook %s: erro inesperado na entrega de %s", webhook.pk, log.evento_id)
-        return Resultado(Status.FALHA, erro=f"erro interno ({type(exc).__name__})")
+        return Resultado(Status.FALHA, erro=f"erro interno ({type(exc).__name__})", classe=ClasseDeFalha.INTERNA)
 
 
 def enviar_evento(evento: Evento, webhook: Webhook) -> Resultado:
@@ -223,8 +224,10 @@ def enviar_evento(evento: Evento, webhook: Webhook) -> Resultado:
     cabecalhos.update(cabecalhos_assinados(evento.id, corpo, segredos_ativos(webhook)))
     try:
         resposta = enviar(webhook.url, corpo, cabecalhos, timeout=webhook.timeout)
-    except (URLRecusada, FalhaDeEnvio) as exc:
-        return Resultado(Status.FALHA, erro=str(exc))
+    except URLRecusada as exc:  # e.g. the name now resolves to a private address: retried, DNS may change back
+        return Resultado(Status.FALHA, erro=str(exc), classe=ClasseDeFalha.RECUSADA)
+    except FalhaDeEnvio as exc:
+        return Resultado(Status.FALHA, erro=str(exc), classe=exc.classe)
     return _classificar(resposta)
 
 
@@ -244,7 +247,9 @@ def _classificar(resposta: Resposta) -> Resultado:
     )
     if 200 <= resposta.status < 300:
         resultado.status = Status.SUCESSO
-    elif resposta.status == 410:
+        return resultado
+    resultado.classe = ClasseDeFalha.HTTP  # every non-2xx, 3xx included (redirects are never followed)
+    if resposta.status == 410:
         resultado.status, resultado.erro = Status.DESISTIU, "HTTP 410: o receptor pediu para não receber mais"
         resultado.desativar = "O receptor respondeu 410 Gone."
     else:
@@ -310,7 +315,8 @@ def _concluir(log: WebhookLog, resultado: Resultado) -> None:
             pk=log.pk, status=Status.ENTREGANDO, lease_expira_em=log.lease_expira_em
         ).update(
             status=status, codigo_http=resultado.codigo_http, duracao_ms=resultado.duracao_ms,
-            trecho_resposta=resultado.trecho, erro=resultado.erro[:2000], lease_expira_em=None, atualizado_em=agora,
+            trecho_resposta=resultado.trecho, erro=resultado.erro[:2000], classe_falha=resultado.classe,
+            lease_expira_em=None, atualizado_em=agora,
         )  # fmt: skip
         if not fechada:
             logger.warning("webhook %s: lease da entrega %s expirou antes do resultado", log.webhook_id, log.pk)

@@ -178,7 +178,7 @@ def testar_webhook(webhook: Webhook) -> WebhookLog:
     [log] = inserir(WebhookLog, organizacao, [WebhookLog(
         organizacao=organizacao, webhook=webhook, evento=evento, status=status, codigo_http=resultado.codigo_http,
         duracao_ms=resultado.duracao_ms, trecho_resposta=resultado.trecho, erro=resultado.erro[:2000],
-        proxima_tentativa_em=timezone.now(),
+        classe_falha=resultado.classe, proxima_tentativa_em=timezone.now(),
     )])  # fmt: skip
     log.evento = evento
     return log

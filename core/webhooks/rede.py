@@ -37,6 +37,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from core.models.webhooks import ClasseDeFalha
+
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "fiscal-webhooks/1.0"
@@ -68,12 +70,12 @@ class HostNaoResolvido(URLRecusada):
 
 
 class FalhaDeEnvio(Exception):
-    """The request did not produce an HTTP response."""
+    """The request did not produce an HTTP response; `classe` says why (a `ClasseDeFalha` value)."""
 
-    def __init__(self, motivo: str, *, transitoria: bool):
+    def __init__(self, motivo: str, *, classe: ClasseDeFalha):
         super().__init__(motivo)
         self.motivo = motivo
-        self.transitoria = transitoria
+        self.classe = classe
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ def enviar(url: str, corpo: bytes, cabecalhos: dict, *, timeout: float) -> Respo
         enderecos = _resolver(host, None)
     except HostNaoResolvido as exc:
         logger.warning("webhook %s: DNS falhou", url_segura(url))
-        raise FalhaDeEnvio(str(exc), transitoria=True) from None
+        raise FalhaDeEnvio(str(exc), classe=ClasseDeFalha.REDE) from None
     headers = _montar_cabecalhos(cabecalhos, partes, host, porta)
     caminho = (partes.path or "/") + (f"?{partes.query}" if partes.query else "")
     inicio = time.monotonic()
@@ -248,7 +250,8 @@ def enviar(url: str, corpo: bytes, cabecalhos: dict, *, timeout: float) -> Respo
             falha = _classificar(exc, ip, porta, timeout)
             break
         except ValueError:  # http.client refuses a header with CR/LF; its message quotes the value
-            falha = FalhaDeEnvio("cabeçalho customizado inválido (nome ou valor malformado)", transitoria=False)
+            # Refused before sending, like a URL the rules refuse: the webhook's configuration must change.
+            falha = FalhaDeEnvio("cabeçalho customizado inválido (nome ou valor malformado)", classe=ClasseDeFalha.RECUSADA)
             break
         resposta = _ler_resposta(resp, inicio, prazo=inicio + tempo.connect_timeout + timeout)
         logger.info("webhook %s -> %s em %d ms", url_segura(url), resposta.status, resposta.duracao_ms)
@@ -334,20 +337,21 @@ def _retry_after(valor: str | None) -> int | None:
 
 
 def _classificar(exc: Exception, ip: IP, porta: int, timeout: float) -> FalhaDeEnvio:
+    """The failure and its class. Every class is retried by the caller (as Stripe and Svix do): an
+    expired certificate gets renewed, a restarted receiver comes back."""
     destino = f"[{ip}]:{porta}" if ip.version == 6 else f"{ip}:{porta}"
     if isinstance(exc, ReadTimeoutError):
-        return FalhaDeEnvio(f"o receptor não respondeu em {timeout:g} s", transitoria=True)
-    if isinstance(exc, NewConnectionError):
+        return FalhaDeEnvio(f"o receptor não respondeu em {timeout:g} s", classe=ClasseDeFalha.TEMPO_ESGOTADO)
+    if isinstance(exc, NewConnectionError):  # before ConnectTimeoutError: urllib3 makes it a subclass of it
         motivo = f"não foi possível conectar em {destino} (conexão recusada ou destino inacessível)"
-        return FalhaDeEnvio(motivo, transitoria=True)
+        return FalhaDeEnvio(motivo, classe=ClasseDeFalha.REDE)
     if isinstance(exc, ConnectTimeoutError):
-        return FalhaDeEnvio(f"tempo esgotado ao conectar em {destino}", transitoria=True)
+        return FalhaDeEnvio(f"tempo esgotado ao conectar em {destino}", classe=ClasseDeFalha.TEMPO_ESGOTADO)
     if isinstance(exc, SSLError):
-        # A certificate the receiver must fix: retrying in a minute will not help.
-        return FalhaDeEnvio(f"falha TLS com {destino}: {_motivo_tls(exc)}", transitoria=False)
+        return FalhaDeEnvio(f"falha TLS com {destino}: {_motivo_tls(exc)}", classe=ClasseDeFalha.TLS)
     if isinstance(exc, ProtocolError):
-        return FalhaDeEnvio(f"conexão com {destino} interrompida pelo receptor", transitoria=True)
-    return FalhaDeEnvio(f"falha de rede com {destino} ({type(exc).__name__})", transitoria=True)
+        return FalhaDeEnvio(f"conexão com {destino} interrompida pelo receptor", classe=ClasseDeFalha.REDE)
+    return FalhaDeEnvio(f"falha de rede com {destino} ({type(exc).__name__})", classe=ClasseDeFalha.REDE)
 
 
 def _motivo_tls(exc: SSLError) -> str:

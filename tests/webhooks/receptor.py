@@ -13,10 +13,11 @@ class Receptor:
     Records every request as it arrives (before answering): `recebidos` holds (body, lower-cased
     headers), `chegadas` the wall-clock arrival times. `demora` holds each answer that many seconds,
     so a sender can be caught mid-request. Requests for the same `webhook-id` that overlap in time are
-    counted in `sobreposicoes`: an event sent twice in parallel.
+    counted in `sobreposicoes`: an event sent twice in parallel. With `contexto_tls` (a server-side
+    `ssl.SSLContext`) it answers HTTPS.
     """
 
-    def __init__(self, respostas=((200, {}),), *, porta=0, demora=0.0):
+    def __init__(self, respostas=((200, {}),), *, porta=0, demora=0.0, contexto_tls=None):
         self.respostas = list(respostas)
         self.demora = demora
         self.recebidos, self.chegadas, self.sobreposicoes = [], [], []
@@ -60,8 +61,11 @@ class Receptor:
                 pass  # a sender killed mid-request (BrokenPipe): expected in the crash tests
 
         self.servidor = Servidor(("127.0.0.1", porta), Handler)
+        if contexto_tls is not None:
+            # A handshake the client rejects fails in accept(), which socketserver ignores (OSError).
+            self.servidor.socket = contexto_tls.wrap_socket(self.servidor.socket, server_side=True)
         self.porta = self.servidor.server_port
-        self.url = f"http://127.0.0.1:{self.porta}/hook"
+        self.url = f"{'https' if contexto_tls else 'http'}://127.0.0.1:{self.porta}/hook"
         # A short poll interval: shutdown() waits up to one interval, and every test closes a receiver.
         threading.Thread(target=self.servidor.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from core.models import ClasseDeFalha
 from core.webhooks.rede import (
     LIMITE_TRECHO,
     USER_AGENT,
@@ -342,18 +343,18 @@ def test_it_parses_retry_after_in_seconds_and_as_a_date(redes_privadas, servidor
     assert 110 <= resposta.retry_after_segundos <= 121
 
 
-def test_a_slow_receiver_is_a_transient_failure(redes_privadas, servidor):
+def test_a_slow_receiver_is_tempo_esgotado(redes_privadas, servidor):
     inicio = time.monotonic()
 
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar(servidor.url("/lento"), timeout=0.3)
 
-    assert falha.value.transitoria is True
+    assert falha.value.classe == ClasseDeFalha.TEMPO_ESGOTADO
     assert "não respondeu em 0.3 s" in falha.value.motivo
     assert time.monotonic() - inicio < 1.4
 
 
-def test_a_refused_connection_is_a_transient_failure(redes_privadas):
+def test_a_refused_connection_is_a_network_failure(redes_privadas):
     with socket.socket() as livre:
         livre.bind(("127.0.0.1", 0))
         porta = livre.getsockname()[1]  # closed when the block ends: nobody listens there
@@ -361,17 +362,17 @@ def test_a_refused_connection_is_a_transient_failure(redes_privadas):
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar(f"http://127.0.0.1:{porta}/")
 
-    assert falha.value.transitoria is True
+    assert falha.value.classe == ClasseDeFalha.REDE
     assert f"127.0.0.1:{porta}" in falha.value.motivo
 
 
-def test_a_dns_failure_at_send_time_is_transient(redes_privadas, resolvedor):
+def test_a_dns_failure_at_send_time_is_a_network_failure(redes_privadas, resolvedor):
     resolvedor.falhar.add("erp.cliente.com.br")
 
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar("http://erp.cliente.com.br/")
 
-    assert falha.value.transitoria is True
+    assert falha.value.classe == ClasseDeFalha.REDE
     assert "não resolve" in falha.value.motivo
 
 
@@ -408,7 +409,7 @@ def test_dns_rebinding_cannot_redirect_the_connection(producao, resolvedor):
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar("https://rebind.exemplo.com.br/webhook")
 
-    assert falha.value.transitoria is True
+    assert falha.value.classe == ClasseDeFalha.REDE
     assert resolvedor.chamadas == ["rebind.exemplo.com.br", "8.8.8.8"]
 
 
@@ -515,15 +516,15 @@ def test_https_refuses_a_certificate_for_another_name(https):
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar(servidor.url("/ok", host="webhook.exemplo.com.br", esquema="https"))
 
-    assert falha.value.transitoria is False
+    assert falha.value.classe == ClasseDeFalha.TLS
     assert "falha TLS" in falha.value.motivo
     assert servidor.recebidos == []
 
 
-def test_a_malformed_custom_header_is_a_permanent_failure_and_is_not_echoed(redes_privadas, servidor):
+def test_a_malformed_custom_header_is_refused_before_sending_and_is_not_echoed(redes_privadas, servidor):
     with pytest.raises(FalhaDeEnvio) as falha:
         _enviar(servidor.url("/ok"), cabecalhos={"X-Cliente": "valor\r\nX-Injetado: segredo"})
 
-    assert falha.value.transitoria is False
+    assert falha.value.classe == ClasseDeFalha.RECUSADA
     assert "segredo" not in falha.value.motivo
     assert servidor.recebidos == []
