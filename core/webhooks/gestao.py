@@ -106,24 +106,40 @@ def criar_webhook(organizacao: Organizacao, **campos) -> tuple[Webhook, str]:
     campos.setdefault("max_tentativas", max_tentativas_padrao())
     segredo = gerar_segredo()
     webhook = Webhook(organizacao=organizacao, segredo=segredo, **campos)
-    webhook.save()
+    webhook.save(force_insert=True)
     return webhook, segredo
 
 
 def atualizar_webhook(webhook: Webhook, **campos) -> Webhook:
-    """Change the given fields; turning a disabled webhook back on clears its failure history."""
+    """Change the given fields and only those; turning a disabled webhook back on clears its failure history.
+
+    `webhook` is the row as the caller read it. The write happens under a row lock on the current row, so
+    what others wrote meanwhile stays: a rotated secret, the worker's failure counters, a disable by 410.
+    `ativo` counts as asked only when it differs from what the caller read (a client that sends back the
+    whole object must not re-enable a webhook a 410 disabled after its read).
+    """
     if "url" in campos:
-        campos["url"] = validar_url_de_webhook(campos["url"])
-    reativando = campos.get("ativo") is True and not webhook.ativo
-    for nome, valor in campos.items():
-        setattr(webhook, nome, valor)
-    if reativando:
-        webhook.desativado_em, webhook.motivo_desativacao = None, ""
-        webhook.falhas_consecutivas, webhook.primeira_falha_em = 0, None
-    elif campos.get("ativo") is False and webhook.desativado_em is None:
-        webhook.desativado_em, webhook.motivo_desativacao = timezone.now(), "Desativado pelo usuário."
-    webhook.save()
+        campos["url"] = validar_url_de_webhook(campos["url"])  # resolves the name: never under the lock
+    if campos.get("ativo") == webhook.ativo:
+        del campos["ativo"]
+    with transaction.atomic():
+        atual = escopo(Webhook, webhook.organizacao).select_for_update().get(pk=webhook.pk)
+        campos.update(_mudanca_de_estado(atual, campos.get("ativo")))
+        for nome, valor in campos.items():
+            setattr(atual, nome, valor)
+        atual.save(update_fields=list(campos))
+    for campo in Webhook._meta.concrete_fields:  # the caller's copy shows the row as stored
+        setattr(webhook, campo.attname, getattr(atual, campo.attname))
     return webhook
+
+
+def _mudanca_de_estado(atual: Webhook, ativo: bool | None) -> dict:
+    """The bookkeeping fields that go with turning `atual` (the locked row) on or off."""
+    if ativo is True and not atual.ativo:
+        return {"desativado_em": None, "motivo_desativacao": "", "falhas_consecutivas": 0, "primeira_falha_em": None}
+    if ativo is False and atual.desativado_em is None:
+        return {"desativado_em": timezone.now(), "motivo_desativacao": "Desativado pelo usuário."}
+    return {}
 
 
 def rotacionar_segredo(webhook: Webhook, sobreposicao_horas: float = SOBREPOSICAO_PADRAO_HORAS) -> tuple[str, datetime]:
