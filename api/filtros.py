@@ -14,7 +14,7 @@ from core.documentos.chave import somente_documento
 from core.documentos.manifestacao_estado import condicao_pendente
 from core.eventos.catalogo import TIPOS
 from core.models import (
-    ConsultaSEFAZ, CTe, EstadoAssinatura, EstadoManifestacao, EventoDocumento, Finalidade, ImportLog, NFe, OutroDocumento,
+    ClasseDeFalha, ConsultaSEFAZ, CTe, EstadoAssinatura, EstadoManifestacao, EventoDocumento, Finalidade, ImportLog, NFe, OutroDocumento,
     Servico, Situacao, WebhookLog,
 )  # fmt: skip
 
@@ -211,6 +211,7 @@ class ImportLogFilterSet(filtros.FilterSet):
 
 class WebhookLogFilterSet(filtros.FilterSet):
     status = filtros.MultipleChoiceFilter(choices=WebhookLog.Status.choices)
+    classe_falha = filtros.MultipleChoiceFilter(choices=ClasseDeFalha.choices, help_text="Classe da falha")
     evento = filtros.MultipleChoiceFilter(
         field_name="evento__tipo", choices=[(nome, nome) for nome in TIPOS], help_text="Tipo do evento"
     )

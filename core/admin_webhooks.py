@@ -294,16 +294,18 @@ class WebhookLogAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizaca
     The audit trail: limpeza_logs removes what is older than the retention, nobody else."""
 
     list_display = [
-        "criado_em", "nome_do_webhook", "id_do_evento", "tipo_do_evento", "tentativa", "situacao",
+        "criado_em", "nome_do_webhook", "id_do_evento", "tipo_do_evento", "tentativa", "situacao", "classe_falha",
         coluna("codigo_http", "código HTTP"), coluna("duracao_ms", "duração (ms)"), "erro_resumido",
     ]  # fmt: skip
-    list_filter = ["status", PorTipoDoEventoEntregue, PorWebhook, ("criado_em", admin.DateFieldListFilter)]
+    list_filter = [
+        "status", "classe_falha", PorTipoDoEventoEntregue, PorWebhook, ("criado_em", admin.DateFieldListFilter),
+    ]  # fmt: skip
     show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice over the whole log
     search_fields = ["=evento__id"]
     search_help_text = "Id do evento (evt_...)"
     fields = [
-        "webhook", "evento", "tentativa", "status", "codigo_http", "duracao_ms", "erro", "trecho_resposta",
-        "proxima_tentativa_em", "lease_expira_em", "criado_em", "atualizado_em",
+        "webhook", "evento", "tentativa", "status", "classe_falha", "codigo_http", "duracao_ms", "erro",
+        "trecho_resposta", "proxima_tentativa_em", "lease_expira_em", "criado_em", "atualizado_em",
     ]  # fmt: skip
     show_full_result_count = False
 

@@ -111,9 +111,14 @@ class WebhookLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookLog
         fields = [
-            "id", "evento", "tipo_evento", "tentativa", "status", "codigo_http", "duracao_ms", "trecho_resposta",
-            "erro", "proxima_tentativa_em", "criado_em", "atualizado_em",
+            "id", "evento", "tipo_evento", "tentativa", "status", "classe_falha", "codigo_http", "duracao_ms",
+            "trecho_resposta", "erro", "proxima_tentativa_em", "criado_em", "atualizado_em",
         ]  # fmt: skip
+        extra_kwargs = {
+            "classe_falha": {
+                "help_text": "Por que a tentativa falhou: rede, tempo_esgotado, tls, http, recusada ou interna; vazio no sucesso"
+            },
+        }
 
 
 class RecuperarSerializer(serializers.Serializer):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from core.webhooks.estatisticas import ultima_falha
+
 from .preferencias import destinatarios
 from .servico import NotificationService
 
@@ -18,8 +20,9 @@ def avisar_webhook_desativado(webhook, motivo: str) -> int:
     try:
         pessoas = destinatarios(webhook.organizacao, "webhook_desativado")
         servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
+        falha = ultima_falha(webhook)  # once, not per recipient
         with servico.conexao():
-            return sum(servico.notificar_webhook_desativado(d.usuario, webhook, motivo) for d in pessoas)
+            return sum(servico.notificar_webhook_desativado(d.usuario, webhook, motivo, falha) for d in pessoas)
     except Exception:
         logger.exception("notificações: falha ao avisar que o webhook %s foi desativado", webhook.pk)
         return 0

@@ -151,8 +151,9 @@ class NotificationService:
         contexto = _resumo_para_email(visivel)
         return self._enviar(usuario, None, _assunto_do_resumo(contexto), "resumo_importacao", contexto, None)
 
-    def notificar_webhook_desativado(self, usuario, webhook, motivo: str) -> bool:
-        """`webhook`: a Webhook (its URL is shown without credentials, query string or fragment)."""
+    def notificar_webhook_desativado(self, usuario, webhook, motivo: str, ultima_falha=None) -> bool:
+        """`webhook`: a Webhook (its URL is shown without credentials, query string or fragment);
+        `ultima_falha`: its latest failed WebhookLog, whose class tells the receiver what to fix."""
         base = settings.FISCAL_URL_PUBLICA.rstrip("/")
         contexto = {
             "webhook": {
@@ -162,6 +163,7 @@ class NotificationService:
                 "desativado_em": fmt.formatar_data_hora(getattr(webhook, "desativado_em", None) or timezone.now()),
             },
             "motivo": motivo,
+            "ultima_falha": _falha_para_email(ultima_falha),
             "url_webhook": f"{base}/api/webhooks/{webhook.pk}/",
         }
         assunto = f"Webhook desativado — {webhook.nome}"
@@ -363,3 +365,32 @@ def contexto_problema_certificado(certificado, problema: str) -> tuple[str, str,
     }
     assunto = f"Captura na SEFAZ parada — {certificado.titular}"
     return assunto, "certificado_problema", contexto
+
+
+# What the receiver's owner should check, per failure class (core.models.ClasseDeFalha).
+_DICAS_DE_FALHA = {
+    "rede": "O receptor não aceitou a conexão (DNS, conexão recusada ou interrompida): confira se ele está no ar e acessível pela internet.",
+    "tempo_esgotado": "O receptor não respondeu dentro do timeout do webhook: responda 2xx logo e processe o evento depois.",
+    "tls": "O certificado HTTPS do receptor foi recusado (vencido, autoassinado, de outro nome ou sem a cadeia intermediária): instale um certificado válido.",
+    "recusada": "O endereço do receptor agora resolve para uma rede privada ou reservada, para onde o fiscal não envia: corrija o DNS ou a URL.",
+    "interna": "Erro interno do fiscal ao enviar: se persistir, fale com o suporte.",
+}
+_DICAS_HTTP = {
+    401: "O receptor recusou a autenticação: confira o segredo (whsec_...) com que ele verifica a assinatura e os cabeçalhos customizados.",
+    403: "O receptor recusou a autenticação: confira o segredo (whsec_...) com que ele verifica a assinatura e os cabeçalhos customizados.",
+    410: "O receptor respondeu 410 Gone: pediu para não receber mais eventos.",
+}
+
+
+def _falha_para_email(log) -> dict | None:
+    """The latest failed attempt as the e-mail shows it: class, code, error and what to check."""
+    if log is None:
+        return None
+    classe = log.get_classe_falha_display()
+    if log.classe_falha == "http":
+        classe = f"HTTP {log.codigo_http}"
+        dica = _DICAS_HTTP.get(log.codigo_http, "O receptor respondeu fora de 2xx: veja o trecho da resposta nos logs.")
+    else:
+        dica = _DICAS_DE_FALHA.get(log.classe_falha, "")
+    return {"classe": classe, "erro": log.erro, "dica": dica, "tentativa": log.tentativa,
+            "em": fmt.formatar_data_hora(log.atualizado_em)}  # fmt: skip

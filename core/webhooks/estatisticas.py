@@ -77,3 +77,9 @@ def _linha(webhook: Webhook, agregado: dict, p95: int | None) -> dict:
         "falhas_consecutivas": webhook.falhas_consecutivas,
         "pendentes": webhook.pendentes,
     }
+
+
+def ultima_falha(webhook: Webhook) -> WebhookLog | None:
+    """The webhook's latest attempt that failed (it has a class): what the disabling e-mail explains."""
+    tentativas = escopo(WebhookLog, webhook.organizacao).filter(webhook_id=webhook.pk).exclude(classe_falha="")
+    return tentativas.only("classe_falha", "codigo_http", "erro", "tentativa", "atualizado_em").order_by("-id").first()

@@ -222,6 +222,27 @@ def test_the_delivery_log_filters_by_status_event_type_and_webhook(membro, org, 
 
 
 @pytest.mark.django_db
+def test_the_delivery_log_shows_and_filters_the_failure_class(membro, org):
+    receptor = Receptor([(401, {})])
+    try:
+        novo_webhook(org, receptor.url)
+        disparar(org, "nfe_importada")
+        entregar_pendentes()
+    finally:
+        receptor.fechar()
+    falha = escopo(WebhookLog, org).get(status=Status.FALHA)
+    lista = reverse("admin:core_webhooklog_changelist")
+
+    pagina = membro.get(lista, {"classe_falha": "http"})
+
+    assert pagina.context["cl"].result_count == 1
+    assert "Resposta HTTP fora de 2xx" in pagina.content.decode()
+    assert membro.get(lista, {"classe_falha": "tls"}).context["cl"].result_count == 0
+    detalhe = membro.get(reverse("admin:core_webhooklog_change", args=[falha.pk])).content.decode()
+    assert "classe da falha" in detalhe.lower() and "Resposta HTTP fora de 2xx" in detalhe
+
+
+@pytest.mark.django_db
 def test_the_event_page_pretty_prints_the_payload_and_finds_events_by_document_key(membro, org):
     evento = disparar(org, "nfe_importada", numero=42)
     lista = reverse("admin:core_evento_changelist")

@@ -252,6 +252,20 @@ def test_logs_list_every_attempt_newest_first_with_filters(api, historico):
 
 
 @pytest.mark.django_db
+def test_logs_show_and_filter_the_failure_class(api, historico):
+    criado, entregue, falho, pendente = historico
+    url = f"/api/webhooks/{criado['id']}/logs/"
+
+    todos = {t["evento"]: t for t in api.get(url).json()["results"]}
+
+    assert (todos[falho.id]["classe_falha"], todos[falho.id]["codigo_http"]) == ("http", 500)
+    assert todos[entregue.id]["classe_falha"] == todos[pendente.id]["classe_falha"] == ""
+    assert [t["evento"] for t in api.get(url, {"classe_falha": "http"}).json()["results"]] == [falho.id]
+    assert api.get(url, {"classe_falha": ["tls", "rede"]}).json()["results"] == []
+    assert api.get(url, {"classe_falha": "desconhecida"}).status_code == 400
+
+
+@pytest.mark.django_db
 def test_logs_of_an_unknown_webhook_is_404(api):
     assert api.get("/api/webhooks/999999/logs/").status_code == 404
 
