@@ -89,18 +89,28 @@ def gravar_certificado(certificado: CertificadoDigital) -> CertificadoDigital:
 def atualizar_certificado(certificado: CertificadoDigital, **opcoes) -> CertificadoDigital:
     """Change the given options (the file and password never change: a new file is a new certificate).
 
-    `problema=""` clears a problem recorded by the SEFAZ client, once a person has dealt with it.
+    `problema=""` clears the problem recorded by the SEFAZ client that `certificado` (the row as the
+    caller read it) shows, once a person has dealt with it; a problem recorded after that read stays.
+    Only the given fields are written, so what the capture and the expiry task write meanwhile stays.
     """
     valores = validar_alteracao(certificado, **opcoes)
     limpar = valores.pop("problema", None) is not None
     for nome, valor in valores.items():
         setattr(certificado, nome, valor)
-    campos = [*valores, "atualizado_em"]
-    if limpar:
-        certificado.problema, certificado.problema_em = "", None
-        campos += ["problema", "problema_em"]
-    certificado.save(update_fields=campos)
+    with transaction.atomic():
+        certificado.save(update_fields=[*valores, "atualizado_em"])
+        if limpar:
+            _limpar_problema_lido(certificado)
     return certificado
+
+
+def _limpar_problema_lido(certificado: CertificadoDigital) -> None:
+    # Compare-and-swap on the problem the person saw: the capture may record a new one (_marcar_problema)
+    # between that read and this write, and nobody has seen that one yet.
+    escopo(CertificadoDigital, certificado.organizacao).filter(
+        pk=certificado.pk, problema=certificado.problema, problema_em=certificado.problema_em
+    ).update(problema="", problema_em=None)
+    certificado.refresh_from_db(fields=["problema", "problema_em"])
 
 
 def validar_alteracao(certificado: CertificadoDigital, **opcoes) -> dict:
