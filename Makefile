@@ -13,15 +13,19 @@ $(INSTALADO): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Development: DEBUG, which also accepts the public development keys (outside DEBUG the settings refuse
+# to start without SECRET_KEY and FIELD_ENCRYPTION_KEY); an explicit DEBUG in the environment wins.
+DESENVOLVIMENTO := DEBUG=$${DEBUG:-true}
+
 migrate: $(INSTALADO)
-	$(BIN)/python manage.py migrate --noinput
+	$(DESENVOLVIMENTO) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py carregar_demo
+	$(DESENVOLVIMENTO) $(BIN)/python manage.py carregar_demo
 
 # Development only: DEBUG, and webhooks may go to receivers on this machine (INICIO_RAPIDO_INTEGRACOES.md).
 run: demo
-	DEBUG=true WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
+	$(DESENVOLVIMENTO) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
 		$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALADO)

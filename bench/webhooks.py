@@ -128,7 +128,7 @@ def cliente(arquivo: str) -> None:
 
 def preparar_django() -> None:
     sys.path.insert(0, str(RAIZ))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fiscal_app.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fiscal_app.settings_de_teste")
     os.environ["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "true"  # the receiver is on 127.0.0.1
     import django
 

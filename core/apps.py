@@ -8,8 +8,10 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from core import checks
         from core.notifications import receptores
 
+        checks.registrar()
         receptores.conectar()
         post_migrate.connect(_atualizar_grupo_de_membros, sender=self)
 

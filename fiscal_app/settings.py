@@ -17,12 +17,32 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# Production turns this on: the start then refuses the development SECRET_KEY, and no development
-# encryption key is derived from it (FISCAL_CHAVE_DE_DESENVOLVIMENTO below, core/cripto.py).
-REQUIRE_SECRET_KEY = env.bool("REQUIRE_SECRET_KEY", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
-if not DEBUG and SECRET_KEY == "dev-only-insecure-key-change-me" and REQUIRE_SECRET_KEY:
-    raise environ.ImproperlyConfigured("SECRET_KEY must be set in production")
+
+# Keys. Fail closed: outside DEBUG the process refuses to start without its own SECRET_KEY and
+# FIELD_ENCRYPTION_KEY, so a lost or forgotten .env never runs production on keys anyone can read
+# here. FISCAL_CHAVE_DE_DESENVOLVIMENTO (on with DEBUG) accepts the public development SECRET_KEY and
+# lets core/cripto.py derive the encryption key from it; the test suite turns it on with DEBUG off
+# (fiscal_app/settings_de_teste.py) and `check --deploy` refuses it (core/checks.py, fiscal.E002).
+SECRET_KEY_DE_DESENVOLVIMENTO = "dev-only-insecure-key-change-me"
+# Published here and in .env.example / README: never a production key.
+SECRET_KEYS_PUBLICAS = frozenset({SECRET_KEY_DE_DESENVOLVIMENTO, "troque-por-um-valor-aleatorio-longo"})
+SECRET_KEY = env.str("SECRET_KEY", default=SECRET_KEY_DE_DESENVOLVIMENTO)
+# Encryption at rest (core/cripto.py): one Fernet key, or a comma-separated list (first encrypts,
+# all decrypt: that is how a key is rotated). Its format is checked by the system check fiscal.E001.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool("FISCAL_CHAVE_DE_DESENVOLVIMENTO", default=DEBUG)
+if not FISCAL_CHAVE_DE_DESENVOLVIMENTO:
+    _faltando = [
+        *(["SECRET_KEY (ausente, ou uma das chaves públicas de exemplo)"] if SECRET_KEY in SECRET_KEYS_PUBLICAS else []),
+        *(["FIELD_ENCRYPTION_KEY"] if not FIELD_ENCRYPTION_KEY.strip(" ,") else []),
+    ]
+    if _faltando:
+        raise environ.ImproperlyConfigured(
+            "Configuração de produção incompleta (DEBUG=false): defina " + " e ".join(_faltando) + ". "
+            "SECRET_KEY: python3 -c \"import secrets; print(secrets.token_urlsafe(50))\"; FIELD_ENCRYPTION_KEY: "
+            "python3 -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\". "
+            "Nenhuma chave pública é aceita em produção. Em desenvolvimento, use DEBUG=true (make run)."
+        )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Behind an HTTPS proxy Django sees plain http unless gunicorn trusts the proxy's X-Forwarded-Proto
 # (FORWARDED_ALLOW_IPS in deploy/gunicorn.conf.py); otherwise list the public origin here
@@ -31,6 +51,15 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Session and CSRF cookies only over HTTPS: turn on in production (the admin, and the API's session login).
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# HTTPS only: plain http is redirected (the proxy's X-Forwarded-Proto is believed from
+# FORWARDED_ALLOW_IPS, deploy/gunicorn.conf.py), except the health check, which a load balancer calls
+# over plain http. HSTS makes browsers refuse http for the site (and, included, its subdomains) for
+# that many seconds; start small, since a browser keeps it even after the setting is turned off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^saude/$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -175,14 +204,13 @@ SPECTACULAR_SETTINGS = {
         "StatusDeImportacaoEnum": "core.models.importacao.ImportLog.Status",
         "TipoDeConsultaEnum": "core.models.sefaz.ConsultaSEFAZ.Tipo",
         "TipoDeManifestacaoEnum": ["ciencia", "confirmacao", "desconhecimento", "nao_realizada"],
+        # One name per choice set shared by several serializers: without them drf-spectacular invents
+        # names (Situacao634Enum) and warns, which `check --deploy` reports (drf_spectacular.W001).
+        "SituacaoEnum": "core.models.documentos.Situacao",
+        "TipoDocumentoEnum": "core.models.documentos.TipoDocumento",
+        "EstadoDeManifestacaoEnum": ["nenhuma", "ciencia", "confirmacao", "desconhecimento", "nao_realizada"],
     },
 }
-
-# Encryption at rest (core/cripto.py): one Fernet key, or a comma-separated list (first encrypts,
-# all decrypt: that is how a key is rotated). Without a key, a development key is derived from
-# SECRET_KEY (with a warning) unless REQUIRE_SECRET_KEY is on, as it must be in production.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
-FISCAL_CHAVE_DE_DESENVOLVIMENTO = env.bool("FISCAL_CHAVE_DE_DESENVOLVIMENTO", default=not REQUIRE_SECRET_KEY)
 
 # Webhooks: outbound requests never reach private networks (SSRF guard) unless this is on, which
 # development and tests with loopback receivers need. It also allows plain http.

@@ -108,16 +108,21 @@ def test_every_variable_read_is_in_env_example_and_nothing_else_is():
 # --- E-mail and static files -----------------------------------------------------------------------
 
 
+def desenvolvimento() -> dict:
+    """A process environment with none of the variables settings read, but DEBUG: development, as `make run`
+    (outside DEBUG the settings refuse to start without the keys, tests/test_configuracao_fechada.py)."""
+    limpo = {k: v for k, v in os.environ.items() if k not in todas_as_variaveis()}
+    return {**limpo, "DJANGO_SETTINGS_MODULE": "fiscal_app.settings", "DEBUG": "true"}
+
+
 def _valores(ambiente: dict, *nomes: str) -> list[str]:
     """repr() of each setting (or expression over the settings `s`) in a fresh process with `ambiente`."""
     expressoes = [nome if "(" in nome else f"s.{nome}" for nome in nomes]
     codigo = "import django; django.setup(); from django.conf import settings as s; " + "; ".join(
         f"print(repr({expressao}))" for expressao in expressoes
     )
-    limpo = {k: v for k, v in os.environ.items() if k not in todas_as_variaveis()}
     execucao = subprocess.run(
-        [sys.executable, "-c", codigo], cwd=RAIZ, capture_output=True, text=True,
-        env={**limpo, "DJANGO_SETTINGS_MODULE": "fiscal_app.settings", **ambiente},
+        [sys.executable, "-c", codigo], cwd=RAIZ, capture_output=True, text=True, env={**desenvolvimento(), **ambiente},
     )  # fmt: skip
     assert execucao.returncode == 0, execucao.stderr
     return execucao.stdout.splitlines()
@@ -167,10 +172,9 @@ def test_the_smtp_backend_really_gives_up_after_email_timeout(settings):
     ],
 )
 def test_a_bad_email_setting_stops_the_start(ambiente, mensagem):
-    limpo = {k: v for k, v in os.environ.items() if k not in todas_as_variaveis()}
     execucao = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=RAIZ,
-        env={**limpo, "DJANGO_SETTINGS_MODULE": "fiscal_app.settings", **ambiente}, capture_output=True, text=True,
+        env={**desenvolvimento(), **ambiente}, capture_output=True, text=True,
     )  # fmt: skip
     assert execucao.returncode != 0
     assert mensagem in execucao.stderr

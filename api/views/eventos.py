@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from core.documentos.tipos_evento import TIPOS_DE_EVENTO, Autor, Categoria
 from core.eventos.catalogo import TIPOS
 from core.eventos.feed import eventos_apos
+from core.models import TipoDocumento
 
 LIMITE_MAXIMO = 500
 
@@ -63,7 +64,7 @@ class CatalogoDeEventosView(APIView):
 
 class TipoDeEventoSerializer(serializers.Serializer):
     codigo = serializers.CharField(help_text="tpEvento")
-    documento = serializers.ChoiceField(choices=["nfe", "cte"])
+    documento = serializers.ChoiceField(choices=TipoDocumento.choices)
     nome = serializers.CharField(help_text="descEvento do esquema, com acentos")
     significado = serializers.CharField()
     categoria = serializers.ChoiceField(choices=Categoria.choices)
