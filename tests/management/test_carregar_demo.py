@@ -81,8 +81,9 @@ def test_the_example_note_imports_as_a_success_then_as_a_duplicate(org, tmp_path
 
 
 def test_gerar_nfe_exemplo_runs_as_the_guides_run_it(tmp_path):
-    """`.venv/bin/python manage.py gerar_nfe_exemplo` from any folder, the database unreachable."""
-    ambiente = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://ninguem@127.0.0.1:1/nao_existe"}
+    """`.venv/bin/python manage.py gerar_nfe_exemplo` from any folder, the database unreachable, on a
+    development machine (DEBUG=true: outside it the settings refuse to start without the keys)."""
+    ambiente = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://ninguem@127.0.0.1:1/nao_existe", "DEBUG": "true"}
     execucao = subprocess.run(
         [sys.executable, str(RAIZ / "manage.py"), "gerar_nfe_exemplo", "--saida", "nota.xml"],
         cwd=tmp_path, env=ambiente, capture_output=True, text=True, timeout=60,
