@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
@@ -36,6 +38,8 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
     if not slug:
         raise OrganizacaoInvalida(f"não foi possível gerar um slug a partir de {nome!r}")
     Usuario = get_user_model()
+    if senha:
+        _validar_senha(senha, Usuario(username=email, email=email))
     with transaction.atomic():
         if Organizacao.objects.filter(slug=slug).exists():
             raise OrganizacaoInvalida(f"já existe uma organização com o slug {slug!r}")
@@ -52,6 +56,14 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
         Membro.objects.create(usuario=usuario, organizacao=organizacao, papel=Membro.Papel.ADMINISTRADOR)
         token = Token.objects.create(user=usuario)
     return NovaOrganizacao(organizacao, usuario, token.key)
+
+
+def _validar_senha(senha: str, usuario) -> None:
+    """Django's password validators (AUTH_PASSWORD_VALIDATORS), all their messages in one error."""
+    try:
+        validate_password(senha, user=usuario)
+    except ValidationError as erro:
+        raise OrganizacaoInvalida("senha recusada: " + " ".join(erro.messages)) from None
 
 
 GRUPO_MEMBROS = "Membros de organização"

@@ -318,6 +318,17 @@ APIREQUESTLOG_LOTE = env.int("APIREQUESTLOG_LOTE", default=1000)
 APIREQUESTLOG_INTERVALO_SEGUNDOS = env.float("APIREQUESTLOG_INTERVALO_SEGUNDOS", default=2.0)
 if APIREQUESTLOG_LOTE < 1 or APIREQUESTLOG_INTERVALO_SEGUNDOS <= 0:
     raise environ.ImproperlyConfigured("APIREQUESTLOG_LOTE must be 1 or more, APIREQUESTLOG_INTERVALO_SEGUNDOS above 0")
+# Admin login throttling (core/login.py): after this many failed logins of one username (from any IP),
+# or from one client IP (over any usernames), within a clock window of ADMIN_LOGIN_JANELA_SEGUNDOS,
+# the login form refuses even the right password until the window ends. Counted in RATE_LIMIT_CACHE.
+ADMIN_LOGIN_FALHAS_POR_CONTA = env.int("ADMIN_LOGIN_FALHAS_POR_CONTA", default=5)
+ADMIN_LOGIN_FALHAS_POR_IP = env.int("ADMIN_LOGIN_FALHAS_POR_IP", default=20)
+ADMIN_LOGIN_JANELA_SEGUNDOS = env.int("ADMIN_LOGIN_JANELA_SEGUNDOS", default=900)
+if min(ADMIN_LOGIN_FALHAS_POR_CONTA, ADMIN_LOGIN_FALHAS_POR_IP) < 1 or ADMIN_LOGIN_JANELA_SEGUNDOS < 60:
+    raise environ.ImproperlyConfigured(
+        "ADMIN_LOGIN_FALHAS_POR_CONTA and ADMIN_LOGIN_FALHAS_POR_IP must be 1 or more, "
+        "ADMIN_LOGIN_JANELA_SEGUNDOS 60 or more"
+    )
 
 LOGGING = {
     "version": 1,

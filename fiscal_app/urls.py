@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core.login import FormularioDeLogin
 from core.saude import saude
 
 admin.site.site_header = "fiscal"
 admin.site.site_title = "fiscal"
 admin.site.index_title = "Documentos fiscais"
+admin.site.login_form = FormularioDeLogin  # failed logins throttled per account and IP
 
 urlpatterns = [
     path("saude/", saude, name="saude"),  # load balancers' health check: outside /api/, see core/saude.py

@@ -1,0 +1,136 @@
+"""Admin login throttling: failed logins counted per account and per client IP in Django's cache.
+
+After ADMIN_LOGIN_FALHAS_POR_CONTA failures for one username (from any address), or
+ADMIN_LOGIN_FALHAS_POR_IP failures from one address (over any usernames), the login form refuses every
+attempt, the right password included, until the current window of ADMIN_LOGIN_JANELA_SEGUNDOS ends.
+Windows are aligned to the clock, as in the API rate limit, so a counter is one atomic increment of a
+key whose window is in its name. A successful login clears its account's counter (not its IP's: one
+good password must not reopen an address that is guessing others).
+
+The counters live in the RATE_LIMIT_CACHE alias (Redis in production: every process shares them; the
+default local-memory cache counts per process). If the cache is down, logins are not throttled (fail
+open, as the API rate limit does) and a warning is logged at most once a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+
+from .middleware import ip_do_cliente
+
+logger = logging.getLogger(__name__)
+
+AVISO_DE_CACHE_A_CADA_SEGUNDOS = 60
+_avisos = {"ultimo": -math.inf, "omitidos": 0}
+
+
+def relogio() -> float:
+    """Unix time; the windows are aligned to it (tests move it)."""
+    return time.time()
+
+
+class FormularioDeLogin(AdminAuthenticationForm):
+    """The admin login form, refusing any attempt while the account or the client IP is locked."""
+
+    def clean(self):
+        contadores = contadores_de(self.cleaned_data.get("username"), ip_do_cliente(self.request))
+        if bloqueado(contadores):
+            raise ValidationError(mensagem_de_bloqueio(), code="bloqueado")
+        try:
+            dados = super().clean()
+        except ValidationError:
+            registrar_falha(contadores)
+            raise
+        zerar(contadores[:1])
+        return dados
+
+
+def contadores_de(usuario: str | None, ip: str | None) -> list[tuple[str, int]]:
+    """(counter, limit) pairs, the account's first. The username is hashed: no e-mail in cache keys."""
+    conta = hashlib.sha256((usuario or "").strip().lower().encode()).hexdigest()[:32]
+    return [(f"conta:{conta}", settings.ADMIN_LOGIN_FALHAS_POR_CONTA), (f"ip:{ip}", settings.ADMIN_LOGIN_FALHAS_POR_IP)]
+
+
+def bloqueado(contadores) -> bool:
+    try:
+        valores = _cache().get_many([_chave(contador) for contador, _ in contadores])
+    except Exception as erro:  # cache down: better an unthrottled login than no login at all
+        _avisar_falha_de_cache(erro)
+        return False
+    return any(valores.get(_chave(contador), 0) >= limite for contador, limite in contadores)
+
+
+def registrar_falha(contadores) -> None:
+    try:
+        for contador, limite in contadores:
+            if _contar(_chave(contador)) == limite:
+                logger.warning("login do admin bloqueado até o fim da janela: %s falhou %d vezes",
+                               contador, limite)  # fmt: skip
+    except Exception as erro:
+        _avisar_falha_de_cache(erro)
+
+
+def zerar(contadores) -> None:
+    try:
+        _cache().delete_many([_chave(contador) for contador, _ in contadores])
+    except Exception as erro:
+        _avisar_falha_de_cache(erro)
+
+
+def mensagem_de_bloqueio() -> str:
+    minutos = max(1, math.ceil((_fim_da_janela() - relogio()) / 60))
+    return (
+        "Muitas tentativas de entrada sem sucesso. Por segurança, o acesso está bloqueado por até "
+        f"{minutos} minutos; tente novamente mais tarde."
+    )
+
+
+def esquecer_avisos() -> None:
+    """Forget when the last cache warning was logged (tests)."""
+    _avisos.update(ultimo=-math.inf, omitidos=0)
+
+
+def _cache():
+    return caches[settings.RATE_LIMIT_CACHE]
+
+
+def _fim_da_janela() -> int:
+    janela = settings.ADMIN_LOGIN_JANELA_SEGUNDOS
+    return (int(relogio() // janela) + 1) * janela
+
+
+def _chave(contador: str) -> str:
+    return f"login:{_fim_da_janela()}:{contador}"
+
+
+def _contar(chave: str) -> int:
+    """Atomic increment; the key outlives its window by a minute (clock skew between processes)."""
+    cache = _cache()
+    try:
+        return cache.incr(chave)
+    except ValueError:  # the window's first failure
+        pass
+    if cache.add(chave, 1, timeout=math.ceil(_fim_da_janela() - relogio()) + 60):
+        return 1
+    return cache.incr(chave)  # another process created it between our incr and add
+
+
+def _avisar_falha_de_cache(erro: Exception) -> None:
+    agora = time.monotonic()
+    if agora - _avisos["ultimo"] < AVISO_DE_CACHE_A_CADA_SEGUNDOS:
+        _avisos["omitidos"] += 1
+        return
+    logger.warning(
+        "limite de tentativas de login do admin desligado: o cache %r não respondeu (%s: %s); logins liberados "
+        "(%d falhas omitidas desde o último aviso)",
+        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro, _avisos["omitidos"],
+    )  # fmt: skip
+    _avisos.update(ultimo=agora, omitidos=0)
