@@ -9,7 +9,7 @@ and its password are never rendered, not even back into a form that failed valid
 from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -127,8 +127,17 @@ class AlterarCertificadoForm(OpcoesForm):
         certificado = self.instance
         for nome in OPCOES:
             self.initial.setdefault(nome, getattr(certificado, nome))
+            # The page carries the values it showed, so `changed_data` tells what the person changed
+            # (not what differs from the row re-read on submit, which the API may have changed since).
+            self.fields[nome].show_hidden_initial = True
         if not certificado.problema:
             del self.fields["resolver_problema"]
+        else:
+            # When the problem the page showed was recorded: ticking "resolvido" on an old page must not
+            # clear a problem the capture recorded after it (nobody has seen that one yet).
+            lido_em = forms.CharField(required=False, widget=forms.HiddenInput, empty_value=None)
+            self.fields["problema_lido_em"] = lido_em
+            self.initial["problema_lido_em"] = _instante(certificado.problema_em)
 
     def clean(self):
         dados = super().clean()
@@ -140,10 +149,20 @@ class AlterarCertificadoForm(OpcoesForm):
         return dados
 
     def alteracoes(self) -> dict:
-        valores = self.opcoes()
-        if self.cleaned_data.get("resolver_problema"):
+        """Only the options the person changed on the page: the others keep what is stored now."""
+        valores = {nome: valor for nome, valor in self.opcoes().items() if nome in self.changed_data}
+        if self.cleaned_data.get("resolver_problema") and not self.problema_novo():
             valores["problema"] = ""
         return valores
+
+    def problema_novo(self) -> bool:
+        """The stored problem was recorded after the page was opened (a page without the field: no)."""
+        lido_em = self.cleaned_data.get("problema_lido_em")
+        return lido_em is not None and lido_em != _instante(self.instance.problema_em)
+
+
+def _instante(momento) -> str:
+    return momento.isoformat() if momento else ""
 
 
 class PorValidade(admin.SimpleListFilter):
@@ -190,7 +209,7 @@ class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
         if obj is None:
             arquivo = ["arquivo", "senha"] + (["organizacao"] if request.user.is_superuser else [])
             return [("Certificado", {"fields": arquivo}), ("Captura na SEFAZ", {"fields": OPCOES})]
-        opcoes = OPCOES + (["resolver_problema"] if obj.problema else [])
+        opcoes = OPCOES + (["resolver_problema", "problema_lido_em"] if obj.problema else [])
         return [("Certificado", {"fields": self.metadados}), ("Captura na SEFAZ", {"fields": opcoes})]
 
     def get_readonly_fields(self, request, obj=None):
@@ -205,6 +224,9 @@ class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             atualizar_certificado(obj, **form.alteracoes())
+            if form.cleaned_data.get("resolver_problema") and obj.problema:
+                aviso = "Um novo problema foi registrado depois que a página foi aberta e continua pendente: {}"
+                self.message_user(request, aviso.format(obj.problema), messages.WARNING)
         else:
             gravar_certificado(obj)
 

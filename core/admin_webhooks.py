@@ -129,6 +129,10 @@ class WebhookForm(forms.ModelForm):
         )
         for nome in ("nome", "eventos", "ativo", "timeout", "max_tentativas"):
             self.initial.setdefault(nome, getattr(self.instance, nome))
+            # The page carries the values it showed: on submit, `changed_data` compares against them, not
+            # against the row as re-read now, so an old page does not write back what the API or the
+            # worker (a 410 disable) changed since it was opened.
+            self.fields[nome].show_hidden_initial = True
 
     def _post_clean(self):
         pass  # no model validation: the domain function validates what it is given
@@ -137,6 +141,7 @@ class WebhookForm(forms.ModelForm):
         return validar_eventos(self.cleaned_data["eventos"])
 
     def alteracoes(self) -> dict:
+        """What the person changed on the page, and only that."""
         return {nome: self.cleaned_data[nome] for nome in self.changed_data}
 
 

@@ -6,12 +6,15 @@ import json
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import Evento, Webhook, WebhookLog
 from core.tenancy import escopo
 from core.webhooks import entrega
 from core.webhooks.entrega import entregar_pendentes
+from core.webhooks.gestao import atualizar_webhook
 from tests.admin.conftest import disparar, novo_webhook
+from tests.formulario_html import dados_do_formulario
 from tests.webhooks.receptor import Receptor
 
 Status = WebhookLog.Status
@@ -94,6 +97,64 @@ def test_the_change_page_refuses_invalid_values(membro, org):
     resposta = membro.post(reverse("admin:core_webhook_change", args=[webhook.pk]),
                            {"nome": "ERP", "timeout": "99", "max_tentativas": "999"})  # fmt: skip
     assert set(resposta.context["adminform"].form.errors) == {"timeout", "max_tentativas"}
+
+
+def pagina_aberta(cliente, url) -> dict:
+    """The change form as the browser would send it back, hidden initial values included."""
+    pagina = cliente.get(url)
+    assert pagina.status_code == 200
+    return dados_do_formulario(pagina.content.decode(), "webhook_form")
+
+
+@pytest.mark.django_db
+def test_an_old_change_page_writes_only_what_the_person_changed(membro, org):
+    webhook = novo_webhook(org, "http://127.0.0.1:9/hook", nome="ERP", timeout=10)
+    url = reverse("admin:core_webhook_change", args=[webhook.pk])
+    dados = pagina_aberta(membro, url)
+    assert dados["ativo"] == ["on"]
+    # given: while the page is open, the API changes the timeout and a 410 disables the webhook
+    atualizar_webhook(escopo(Webhook, org).get(), timeout=20, eventos=["nfe_importada"])
+    escopo(Webhook, org).update(ativo=False, desativado_em=timezone.now(), motivo_desativacao="HTTP 410")
+
+    # when: the person saves the old page with only a new name ("ativo" still ticked, as shown)
+    resposta = membro.post(url, {**dados, "nome": ["ERP novo"]})
+
+    # then
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(Webhook, org).get()
+    assert (salvo.nome, salvo.timeout, salvo.eventos) == ("ERP novo", 20, ["nfe_importada"])
+    assert (salvo.ativo, salvo.motivo_desativacao) == (False, "HTTP 410")
+
+
+@pytest.mark.django_db
+def test_an_old_change_page_still_applies_what_the_person_changed(membro, org):
+    webhook = novo_webhook(org, "http://127.0.0.1:9/hook", nome="ERP", timeout=10)
+    url = reverse("admin:core_webhook_change", args=[webhook.pk])
+    dados = pagina_aberta(membro, url)
+    atualizar_webhook(escopo(Webhook, org).get(), nome="ERP da API")
+
+    del dados["ativo"]  # unticked
+    resposta = membro.post(url, {**dados, "timeout": ["25"], "eventos": ["cte_importado"]})
+
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(Webhook, org).get()
+    assert (salvo.nome, salvo.timeout, salvo.eventos, salvo.ativo) == ("ERP da API", 25, ["cte_importado"], False)
+    assert salvo.motivo_desativacao == "Desativado pelo usuário."
+
+
+@pytest.mark.django_db
+def test_ticking_ativo_on_a_page_that_showed_it_off_reactivates(membro, org):
+    webhook = novo_webhook(org, "http://127.0.0.1:9/hook", nome="ERP")
+    escopo(Webhook, org).update(ativo=False, falhas_consecutivas=9, motivo_desativacao="HTTP 410")
+    url = reverse("admin:core_webhook_change", args=[webhook.pk])
+    dados = pagina_aberta(membro, url)
+    assert "ativo" not in dados
+
+    resposta = membro.post(url, {**dados, "ativo": ["on"]})
+
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(Webhook, org).get()
+    assert (salvo.ativo, salvo.falhas_consecutivas, salvo.motivo_desativacao) == (True, 0, "")
 
 
 # --- "testar" --------------------------------------------------------------------------------------

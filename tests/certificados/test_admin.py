@@ -1,14 +1,17 @@
 """The admin: upload form for certificates, editable options and defaults, read-only SEFAZ history."""
 
 import base64
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from core.certificados import cadastrar_certificado
+from core.certificados import atualizar_certificado, cadastrar_certificado
 from core.models import CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao
 from core.tenancy import escopo, inserir
 from tests.certificados.conftest import SENHA
+from tests.formulario_html import dados_do_formulario
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +113,72 @@ def test_the_change_form_edits_options_and_never_shows_the_secrets(membro, org, 
     salvo = escopo(CertificadoDigital, org).get()
     assert (salvo.uf, salvo.ambiente, salvo.ciencia_automatica, salvo.servicos, salvo.nome) == ("33", 2, True, ["cte"], "Filial")
     assert salvo.problema == "" and bytes(salvo.pfx) == e_cnpj.pfx
+
+
+def pagina_aberta(cliente, url) -> dict:
+    """The change form as the browser would send it back, hidden initial values included."""
+    pagina = cliente.get(url)
+    assert pagina.status_code == 200
+    return dados_do_formulario(pagina.content.decode(), "certificadodigital_form")
+
+
+def test_an_old_change_page_writes_only_what_the_person_changed(membro, org, e_cnpj):
+    certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP")
+    url = reverse("admin:core_certificadodigital_change", args=[certificado.pk])
+    dados = pagina_aberta(membro, url)
+    # given: while the page is open, the API changes the interval and the services
+    atualizar_certificado(escopo(CertificadoDigital, org).get(), intervalo_minutos=240, servicos=["cte"])
+
+    # when: the person saves the old page with only a new name
+    resposta = membro.post(url, {**dados, "nome": ["Matriz"]})
+
+    # then
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(CertificadoDigital, org).get()
+    assert (salvo.nome, salvo.intervalo_minutos, salvo.servicos) == ("Matriz", 240, ["cte"])
+
+
+def test_an_old_change_page_still_applies_what_the_person_changed(membro, org, e_cnpj):
+    certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP", intervalo_minutos=240, nome="Matriz")
+    url = reverse("admin:core_certificadodigital_change", args=[certificado.pk])
+    dados = pagina_aberta(membro, url)
+    atualizar_certificado(escopo(CertificadoDigital, org).get(), nome="Nome da API", consulta_automatica=True)
+
+    resposta = membro.post(url, {**dados, "intervalo_minutos": [""], "servicos": ["nfe"]})
+
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(CertificadoDigital, org).get()
+    assert (salvo.nome, salvo.consulta_automatica) == ("Nome da API", True)
+    assert (salvo.intervalo_minutos, salvo.servicos) == (None, ["nfe"])
+
+
+def test_resolving_on_an_old_page_leaves_a_problem_recorded_after_it_was_opened(membro, org, e_cnpj):
+    certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP")
+    lido = timezone.now() - timedelta(hours=1)
+    escopo(CertificadoDigital, org).update(problema="593: CNPJ-Base difere", problema_em=lido)
+    url = reverse("admin:core_certificadodigital_change", args=[certificado.pk])
+    dados = pagina_aberta(membro, url)
+    # given: the capture records a new problem while the page is open
+    escopo(CertificadoDigital, org).update(problema="656: consumo indevido", problema_em=timezone.now())
+
+    resposta = membro.post(url, {**dados, "nome": ["Matriz"], "resolver_problema": ["on"]}, follow=True)
+
+    salvo = escopo(CertificadoDigital, org).get()
+    assert (salvo.nome, salvo.problema) == ("Matriz", "656: consumo indevido")
+    [aviso] = [str(m) for m in resposta.context["messages"] if "problema" in str(m)]
+    assert "656: consumo indevido" in aviso
+
+
+def test_resolving_the_problem_the_page_showed_clears_it(membro, org, e_cnpj):
+    certificado = cadastrar_certificado(org, e_cnpj.pfx, SENHA, uf="SP")
+    escopo(CertificadoDigital, org).update(problema="593: CNPJ-Base difere", problema_em=timezone.now())
+    url = reverse("admin:core_certificadodigital_change", args=[certificado.pk])
+    dados = pagina_aberta(membro, url)
+
+    resposta = membro.post(url, {**dados, "resolver_problema": ["on"]})
+
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    assert escopo(CertificadoDigital, org).get().problema == ""
 
 
 def test_the_list_shows_only_the_organizations_certificates(membro, org, outra_org, e_cnpj, outro_e_cnpj, vencido):
