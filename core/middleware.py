@@ -8,8 +8,9 @@ Who is calling. DRF authenticates inside the view, so at middleware level a toke
 anonymous. The rate limiter resolves the token itself with the query `TokenComOrganizacao` makes (token
 + user + membership + organization) and leaves the result on the request, where `TokenComOrganizacao`
 picks it up instead of querying again: a request costs no extra query. The result is remembered per
-process for RATE_LIMIT_CACHE_SEGUNDOS, so a client over its limit is refused without touching the
-database. The log row takes DRF's verdict when the view ran (DRF copies `user` and `auth` onto the
+process for RATE_LIMIT_CACHE_SEGUNDOS, so a client over its limit is refused without looking it up
+again (with Redis, without touching the database at all; with the default cache the count itself is one
+UPSERT in the database, see `contar_no_banco`). The log row takes DRF's verdict when the view ran (DRF copies `user` and `auth` onto the
 HttpRequest; `api.permissoes` puts `organizacao` there) and the limiter's when it did not (a 429, an
 unknown URL).
 """
@@ -31,12 +32,13 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.core.cache.backends.memcached import BaseMemcachedCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
-from .models import APIRequestLog, Membro
+from .models import APIRequestLog, ContadorDeRequisicoes, Membro
 from .tenancy import SemOrganizacao, organizacao_do_usuario, token_de_api
 
 logger = logging.getLogger(__name__)
@@ -115,15 +117,17 @@ class Identidade:
 
 _tokens_lembrados: dict[str, tuple[float, Identidade | None]] = {}
 _falhas_de_cache = {"ultimo_aviso": -math.inf, "omitidas": 0}
+_limpeza = {"janela": None}  # the window whose ended predecessors this process last deleted
 
 
 class RateLimitMiddleware:
     """At most N /api/ requests per user (or per IP, anonymous) per clock minute, across all processes.
 
-    A fixed window per minute counted with an atomic increment in Django's cache: local memory in one
-    process, Redis across processes (the count is one INCR, so concurrent processes never over-admit).
-    If the cache is unreachable the request passes (fail open) and a warning is logged, at most once a
-    minute per process.
+    A fixed window per minute counted with one atomic increment: an INCR in Redis (or memcached) when
+    RATE_LIMIT_CACHE is one, otherwise an UPSERT in the database, because the other caches are either
+    per process (local memory: gunicorn's workers would each admit the limit) or not atomic (file,
+    database cache: get then set). If the counter is unreachable the request passes (fail open) and a
+    warning is logged, at most once a minute per process.
     """
 
     def __init__(self, get_response):
@@ -221,6 +225,8 @@ def contar(contador: str, fim_da_janela: int) -> int:
     """This request's number in its window; the key outlives the window by a minute (clock skew)."""
     cache = caches[settings.RATE_LIMIT_CACHE]
     chave = chave_do_contador(contador, fim_da_janela)
+    if not conta_no_cache(cache):
+        return contar_no_banco(chave, fim_da_janela)
     validade = math.ceil(fim_da_janela - relogio()) + JANELA_SEGUNDOS
     cliente = cliente_redis(cache)
     if cliente is not None:
@@ -236,6 +242,39 @@ def contar(contador: str, fim_da_janela: int) -> int:
     if cache.add(chave, 1, timeout=validade):
         return 1
     return cache.incr(chave)  # another process created it between our incr and add
+
+
+def conta_no_cache(cache) -> bool:
+    """Whether the cache's own increment is shared by every process and atomic: Redis and memcached."""
+    return isinstance(cache, (RedisCache, BaseMemcachedCache))
+
+
+def contar_no_banco(chave: str, fim_da_janela: int) -> int:
+    """This request's number in its window, counted by one UPSERT that every process shares.
+
+    One statement, so two processes can never read the same count (PostgreSQL locks the row; SQLite
+    takes its write lock, waiting up to the connection's timeout). Runs in autocommit: the middleware
+    sits outside any request transaction. Once per window, each process also deletes the windows that
+    ended over a minute ago (a process whose clock lags may still count in the previous one); two
+    threads racing to do it only delete nothing the second time.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_sql_do_contador(connection.vendor), [chave, fim_da_janela])
+        contagem = cursor.fetchone()[0]
+    if _limpeza["janela"] != fim_da_janela:
+        _limpeza["janela"] = fim_da_janela
+        ContadorDeRequisicoes.objects.filter(fim_da_janela__lt=fim_da_janela - JANELA_SEGUNDOS).delete()
+    return contagem
+
+
+@lru_cache(maxsize=4)
+def _sql_do_contador(vendor: str) -> str:
+    # Same text for SQLite (3.35+, for RETURNING) and PostgreSQL; the vendor is only the cache key.
+    tabela = connection.ops.quote_name(ContadorDeRequisicoes._meta.db_table)
+    return (
+        f"INSERT INTO {tabela} (chave, fim_da_janela, contagem) VALUES (%s, %s, 1) "
+        f"ON CONFLICT (chave) DO UPDATE SET contagem = {tabela}.contagem + 1 RETURNING contagem"
+    )
 
 
 _clientes_redis: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -274,8 +313,8 @@ def _avisar_falha_de_cache(erro: Exception) -> None:
         _falhas_de_cache["omitidas"] += 1
         return
     logger.warning(
-        "rate limit desligado: o cache %r não respondeu (%s: %s); requisições liberadas (%d falhas omitidas "
-        "desde o último aviso)",
+        "rate limit desligado: o contador (cache %r ou banco) não respondeu (%s: %s); requisições liberadas "
+        "(%d falhas omitidas desde o último aviso)",
         settings.RATE_LIMIT_CACHE, type(erro).__name__, erro, _falhas_de_cache["omitidas"],
     )  # fmt: skip
     _falhas_de_cache.update(ultimo_aviso=agora, omitidas=0)
@@ -285,6 +324,7 @@ def esquecer_tokens() -> None:
     """Drop what this process remembers of tokens (tests; an organization's new limit at once)."""
     _tokens_lembrados.clear()
     _falhas_de_cache.update(ultimo_aviso=-math.inf, omitidas=0)
+    _limpeza["janela"] = None
 
 
 # --- Request log ------------------------------------------------------------------------------------

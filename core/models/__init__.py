@@ -16,13 +16,14 @@ from .documentos import (
 from .eventos import Evento
 from .importacao import ImportLog
 from .notificacoes import PreferenciaNotificacao
-from .operacao import APIRequestLog, ExecucaoDeTarefa, RelatorioEnviado, TravaDeTarefa
+from .operacao import APIRequestLog, ContadorDeRequisicoes, ExecucaoDeTarefa, RelatorioEnviado, TravaDeTarefa
 from .organizacao import Membro, Organizacao
 from .sefaz import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Servico
 from .webhooks import ClasseDeFalha, Webhook, WebhookLog
 
 __all__ = [
     "APIRequestLog",
+    "ContadorDeRequisicoes",
     "ExecucaoDeTarefa",
     "RelatorioEnviado",
     "TravaDeTarefa",

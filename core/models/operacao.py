@@ -38,6 +38,26 @@ class APIRequestLog(models.Model):
         return f"{self.metodo} {self.caminho} {self.status}"
 
 
+class ContadorDeRequisicoes(models.Model):
+    """One rate-limit window's count for one caller, shared by every process on the database.
+
+    Used when RATE_LIMIT_CACHE is not shared between processes (local memory, the default): each request
+    is one atomic UPSERT (core.middleware.contar_no_banco). Each process deletes ended windows once per
+    window, so the table holds about two minutes of callers.
+    """
+
+    chave = models.CharField(max_length=120, primary_key=True)  # core.middleware.chave_do_contador
+    fim_da_janela = models.BigIntegerField("fim da janela", db_index=True)  # Unix seconds; the cleanup's range
+    contagem = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "contador de requisições"
+        verbose_name_plural = "contadores de requisições"
+
+    def __str__(self):
+        return f"{self.chave}: {self.contagem}"
+
+
 class TravaDeTarefa(models.Model):
     """Who runs a scheduled task now, and until when (a crashed holder's lock expires)."""
 

@@ -1,8 +1,9 @@
-"""The rate limit holds across processes: three real servers sharing one Redis admit exactly the limit.
+"""The rate limit holds across processes: three real servers admit exactly the limit, in every shape.
 
-Each server is `manage.py runserver --noreload` in its own process, on the test database (so it needs
-PostgreSQL: a child process cannot see the in-memory SQLite test database) and on the Redis of
-CACHE_URL. Skipped unless both are configured; .ci/run runs it.
+Each server is `manage.py runserver --noreload` in its own process. With the default cache (local
+memory, one per process) they count in the database they share: the test database on PostgreSQL, a
+SQLite file otherwise (a child process cannot see the in-memory SQLite test database). With Redis
+(CACHE_URL, PostgreSQL only; .ci/run runs it) they count in Redis.
 """
 
 import os
@@ -24,6 +25,7 @@ from django.db import connection
 
 from core.middleware import JANELA_SEGUNDOS, chave_do_contador
 from core.models import APIRequestLog
+from core.organizacoes import criar_organizacao
 from tests.webhooks.receptor import esperar, porta_livre
 
 from .conftest import URL
@@ -51,15 +53,15 @@ def url_do_banco_de_teste() -> str:
 
 
 class Servidor:
-    """`manage.py runserver` in its own process, on the test database and the tests' Redis."""
+    """`manage.py runserver` in its own process, on the test database and the tests' Redis unless told."""
 
-    def __init__(self, pasta: Path, nome: str):
+    def __init__(self, pasta: Path, nome: str, banco: str | None = None, cache: str | None = None):
         self.porta = porta_livre()
         self.saida_path = pasta / f"{nome}.log"
         ambiente = {
             **os.environ,
-            "DATABASE_URL": url_do_banco_de_teste(),
-            "CACHE_URL": os.environ["CACHE_URL"],
+            "DATABASE_URL": banco or url_do_banco_de_teste(),
+            "CACHE_URL": cache or os.environ["CACHE_URL"],
             "DEBUG": "false",
             "RATE_LIMIT_PER_MINUTE": str(LIMITE),
             # the log rows stay in each server's buffer until it exits: this also shows the exit flush
@@ -146,3 +148,45 @@ def test_three_server_processes_on_one_redis_admit_exactly_the_limit(nova_org, t
     assert set(APIRequestLog.objects.values_list("usuario_id", "organizacao_id")) == {
         (nova_org.usuario.pk, nova_org.organizacao.pk)
     }
+
+
+CACHE_DE_CADA_PROCESSO = "locmemcache://fiscal"  # the default of CACHE_URL
+
+
+def banco_com_token(pasta: Path) -> tuple[str, str]:
+    """A database the servers share and a token in it: the test database on PostgreSQL, else a SQLite file."""
+    if connection.vendor == "postgresql":
+        return url_do_banco_de_teste(), criar_organizacao(nome="Comercial Alfa Ltda", email="dona@alfa.com.br").token
+    banco = f"sqlite:///{pasta / 'db.sqlite3'}"
+    ambiente = {**os.environ, "DATABASE_URL": banco, "CACHE_URL": CACHE_DE_CADA_PROCESSO}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput"], cwd=RAIZ, env=ambiente, check=True, capture_output=True)
+    criar = "from core.organizacoes import criar_organizacao as c; print(c(nome='Alfa', email='dona@alfa.com.br').token)"
+    saida = subprocess.run([*manage, "shell", "-c", criar], cwd=RAIZ, env=ambiente, check=True, capture_output=True)
+    return banco, saida.stdout.decode().split()[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_server_processes_with_the_default_cache_admit_exactly_the_limit(tmp_path):
+    # given: three servers, each with its own local-memory cache, on one database
+    banco, token = banco_com_token(tmp_path)
+    servidores = []
+    try:
+        servidores = [Servidor(tmp_path, f"servidor-{n}", banco, CACHE_DE_CADA_PROCESSO) for n in range(SERVIDORES)]
+        for servidor in servidores:
+            assert esperar(servidor.no_ar, prazo=30), servidor.saida
+        esperar_folga_na_janela()
+
+        # when: 150 requests with one token, spread over the three servers, 15 at a time
+        with ThreadPoolExecutor(max_workers=15) as executor:
+            respostas = list(executor.map(
+                lambda n: (n % SERVIDORES, *servidores[n % SERVIDORES].get(URL, token)), range(REQUISICOES)
+            ))  # fmt: skip
+    finally:
+        for servidor in servidores:
+            servidor.parar()
+
+    # then: one window, exactly the limit admitted in all (not the limit per process), by several servers
+    assert len({reset for _, _, reset in respostas}) == 1, respostas
+    assert Counter(estado for _, estado, _ in respostas) == {200: LIMITE, 429: REQUISICOES - LIMITE}
+    assert len(Counter(servidor for servidor, estado, _ in respostas if estado == 200)) > 1
