@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 REGISTRADOS = sorted(m._meta.label_lower for m in admin.site._registry)
 # Not in the admin on purpose: the stored original XML (downloaded from its document's page) and the
 # NF-e items (inline in their NF-e), the tries of a manifestation (inline in it).
-FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao"}
+# ContadorDeRequisicoes: the rate limiter's per-minute counters, a few minutes of rows, nothing to read.
+FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao", "core.contadorderequisicoes"}
 # Pages an organization's staff member may not open at all.
 SO_DO_SUPERUSUARIO = {
     "core.membro", "core.execucaodetarefa", "core.travadetarefa", "auth.user", "auth.group", "authtoken.tokenproxy",
