@@ -274,9 +274,14 @@ class ConfiguracaoConsultaForm(forms.ModelForm):
         for nome in ("intervalo_minutos", "servicos", "ciencia_automatica"):
             self.initial.setdefault(nome, getattr(self.instance, nome))
         self.initial.setdefault("destinatarios", "\n".join(self.instance.destinatarios or []))
+        for nome in CAMPOS_DA_CONFIGURACAO:
+            # As on the certificate page: the page carries what it showed, so an old page saves only what
+            # the person changed, never back over what the API changed since it was opened.
+            self.fields[nome].show_hidden_initial = True
 
     def campos(self) -> dict:
-        return {nome: self.cleaned_data[nome] for nome in CAMPOS_DA_CONFIGURACAO}
+        """Only the options the person changed on the page."""
+        return {nome: self.cleaned_data[nome] for nome in CAMPOS_DA_CONFIGURACAO if nome in self.changed_data}
 
     def clean(self):
         dados = super().clean()

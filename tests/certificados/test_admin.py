@@ -115,11 +115,11 @@ def test_the_change_form_edits_options_and_never_shows_the_secrets(membro, org, 
     assert salvo.problema == "" and bytes(salvo.pfx) == e_cnpj.pfx
 
 
-def pagina_aberta(cliente, url) -> dict:
+def pagina_aberta(cliente, url, formulario="certificadodigital_form") -> dict:
     """The change form as the browser would send it back, hidden initial values included."""
     pagina = cliente.get(url)
     assert pagina.status_code == 200
-    return dados_do_formulario(pagina.content.decode(), "certificadodigital_form")
+    return dados_do_formulario(pagina.content.decode(), formulario)
 
 
 def test_an_old_change_page_writes_only_what_the_person_changed(membro, org, e_cnpj):
@@ -255,3 +255,23 @@ def test_a_superuser_lists_every_organizations_configuration(superusuario, org, 
     lista = superusuario.get(reverse("admin:core_configuracaoconsulta_changelist"))
     assert lista.status_code == 200 and lista.context["cl"].result_count == 2
     assert superusuario.get(reverse("admin:core_certificadodigital_changelist")).status_code == 200
+
+
+def test_an_old_configuration_page_saves_only_what_the_person_changed(membro, org):
+    from core.certificados import configuracao_da_organizacao
+    from core.certificados.opcoes import atualizar_configuracao
+
+    configuracao = configuracao_da_organizacao(org)
+    url = reverse("admin:core_configuracaoconsulta_change", args=[configuracao.pk])
+    dados = pagina_aberta(membro, url, "configuracaoconsulta_form")
+    assert "initial-intervalo_minutos" in dados  # the page carries what it showed
+    # given: the API changes the interval and the addresses while the page is open
+    atualizar_configuracao(escopo(ConfiguracaoConsulta, org).get(), intervalo_minutos=240, destinatarios=["ti@alfa.com.br"])
+
+    # when: the old page is saved with only the ciência turned on
+    resposta = membro.post(url, {**dados, "ciencia_automatica": ["on"]})
+
+    # then
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    salvo = escopo(ConfiguracaoConsulta, org).get()
+    assert (salvo.ciencia_automatica, salvo.intervalo_minutos, salvo.destinatarios) == (True, 240, ["ti@alfa.com.br"])
