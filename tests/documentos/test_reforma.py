@@ -236,3 +236,10 @@ def test_reler_documentos_also_recomputes_the_manifestation_of_nfe_stored_before
     nfe.refresh_from_db()
     assert (nfe.manifestacao, nfe.manifestacao_protocolo) == ("confirmacao", escopo(EventoDocumento, org).get().protocolo)
     assert f"NFe {nfe.chave}: manifestacao" in saida.getvalue()
+
+
+def test_reler_documentos_names_an_unknown_organization():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="organização 'nao-existe' não encontrada"):
+        call_command("reler_documentos", "--organizacao", "nao-existe")

@@ -54,5 +54,5 @@ def test_forged_documents_stored_before_become_invalida_and_say_why(org, emissor
 def test_an_unknown_organization_is_a_command_error(db):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="organização 'nao-existe' não existe"):
+    with pytest.raises(CommandError, match="organização 'nao-existe' não encontrada"):
         call_command("reverificar_assinaturas", "--organizacao", "nao-existe")

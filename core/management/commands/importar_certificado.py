@@ -14,7 +14,8 @@ from core.certificados import (
     dias_para_vencer,
 )
 from core.certificados.opcoes import sigla_da_uf
-from core.models import Ambiente, Organizacao
+from core.management.argumentos import organizacao_pelo_slug
+from core.models import Ambiente
 
 VARIAVEL_DA_SENHA = "FISCAL_SENHA_CERTIFICADO"
 
@@ -44,9 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, arquivo, organizacao, senha, nome, uf, ambiente, consulta_automatica, intervalo,
                servicos, **options):  # fmt: skip
-        org = Organizacao.objects.filter(slug=organizacao).first()
-        if org is None:
-            raise CommandError(f"organização {organizacao!r} não encontrada (use o slug, ex.: criar_organizacao)")
+        org = organizacao_pelo_slug(organizacao)
         caminho = Path(arquivo)
         if not caminho.is_file():
             raise CommandError(f"{arquivo}: arquivo não encontrado")

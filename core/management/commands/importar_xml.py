@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.documentos.lote import importar_caminhos, processos_sugeridos
-from core.models import ImportLog, Organizacao, Origem
+from core.management.argumentos import organizacao_pelo_slug
+from core.models import ImportLog, Origem
 
 EXTENSOES_EM_PASTAS = {".xml", ".zip"}
 
@@ -25,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--sem-progresso", action="store_true", help="Não mostrar a barra de progresso")
 
     def handle(self, *args, caminhos, organizacao, processos, sem_progresso, **options):
-        org = Organizacao.objects.filter(slug=organizacao).first()
-        if org is None:
-            raise CommandError(f"organização {organizacao!r} não encontrada (use o slug, ex.: criar_organizacao)")
+        org = organizacao_pelo_slug(organizacao)
         if processos is not None and processos < 1:
             raise CommandError("--processos deve ser 1 ou mais")
         arquivos = self._listar(caminhos)

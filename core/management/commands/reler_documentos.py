@@ -3,10 +3,10 @@
 Run once after upgrading to the release that reads the tax reform (README, "Atualização"); safe to run again.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from core.documentos.releitura import reler
-from core.models import Organizacao
+from core.management.argumentos import organizacao_pelo_slug
 
 
 class Command(BaseCommand):
@@ -20,11 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--organizacao", help="slug da organização (padrão: todas)")
 
     def handle(self, *args, organizacao=None, **options):
-        organizacoes = None
-        if organizacao:
-            organizacoes = list(Organizacao.objects.filter(slug=organizacao))
-            if not organizacoes:
-                raise CommandError(f"organização {organizacao!r} não existe")
+        organizacoes = [organizacao_pelo_slug(organizacao)] if organizacao else None
 
         def mostrar(relido):
             if relido.erro:

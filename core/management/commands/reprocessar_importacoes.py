@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.documentos.reprocessamento import reprocessaveis, reprocessar_varios
+from core.management.argumentos import organizacao_pelo_slug
 from core.models import ImportLog, Organizacao
 from core.tenancy import escopo
 
@@ -30,11 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--sem-progresso", action="store_true", help="Não mostrar a barra de progresso")
 
     def handle(self, *args, organizacao, status, desde, motivo, dry_run, sem_progresso, **options):
-        org = None
-        if organizacao:
-            org = Organizacao.objects.filter(slug=organizacao).first()
-            if org is None:
-                raise CommandError(f"organização {organizacao!r} não encontrada (use o slug, ex.: criar_organizacao)")
+        org = organizacao_pelo_slug(organizacao) if organizacao else None
         logs = reprocessaveis(organizacao=org, status=status, desde=desde, motivo=motivo)
         ids = list(logs.values_list("organizacao_id", "pk"))
         if dry_run:

@@ -3,10 +3,11 @@
 Run once after upgrading to the release with the ICP-Brasil chain and signer rules (README, "Atualização").
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from core.documentos.reverificacao import reverificar
-from core.models import EstadoAssinatura, Organizacao
+from core.management.argumentos import organizacao_pelo_slug
+from core.models import EstadoAssinatura
 
 
 class Command(BaseCommand):
@@ -16,11 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--organizacao", help="slug da organização (padrão: todas)")
 
     def handle(self, *args, organizacao=None, **options):
-        organizacoes = None
-        if organizacao:
-            organizacoes = list(Organizacao.objects.filter(slug=organizacao))
-            if not organizacoes:
-                raise CommandError(f"organização {organizacao!r} não existe")
+        organizacoes = [organizacao_pelo_slug(organizacao)] if organizacao else None
 
         def mostrar(mudanca):
             linha = f"{mudanca.modelo} {mudanca.chave}: {mudanca.antes} -> {mudanca.depois}"
