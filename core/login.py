@@ -24,12 +24,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 
+from .aviso_espacado import AvisoEspacado
 from .middleware import ip_do_cliente
 
 logger = logging.getLogger(__name__)
 
-AVISO_DE_CACHE_A_CADA_SEGUNDOS = 60
-_avisos = {"ultimo": -math.inf, "omitidos": 0}
+_aviso_de_cache = AvisoEspacado(logger)
 
 
 def relogio() -> float:
@@ -95,7 +95,7 @@ def mensagem_de_bloqueio() -> str:
 
 def esquecer_avisos() -> None:
     """Forget when the last cache warning was logged (tests)."""
-    _avisos.update(ultimo=-math.inf, omitidos=0)
+    _aviso_de_cache.esquecer()
 
 
 def _cache():
@@ -124,13 +124,7 @@ def _contar(chave: str) -> int:
 
 
 def _avisar_falha_de_cache(erro: Exception) -> None:
-    agora = time.monotonic()
-    if agora - _avisos["ultimo"] < AVISO_DE_CACHE_A_CADA_SEGUNDOS:
-        _avisos["omitidos"] += 1
-        return
-    logger.warning(
-        "limite de tentativas de login do admin desligado: o cache %r não respondeu (%s: %s); logins liberados "
-        "(%d falhas omitidas desde o último aviso)",
-        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro, _avisos["omitidos"],
+    _aviso_de_cache.avisar(
+        "limite de tentativas de login do admin desligado: o cache %r não respondeu (%s: %s); logins liberados",
+        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro,
     )  # fmt: skip
-    _avisos.update(ultimo=agora, omitidos=0)

@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
+from .aviso_espacado import AvisoEspacado
 from .models import APIRequestLog, ContadorDeRequisicoes, Membro
 from .tenancy import SemOrganizacao, organizacao_do_usuario, token_de_api
 
@@ -116,7 +117,7 @@ class Identidade:
 
 
 _tokens_lembrados: dict[str, tuple[float, Identidade | None]] = {}
-_falhas_de_cache = {"ultimo_aviso": -math.inf, "omitidas": 0}
+_aviso_de_cache = AvisoEspacado(logger, AVISO_DE_CACHE_A_CADA_SEGUNDOS)
 _limpeza = {"janela": None}  # the window whose ended predecessors this process last deleted
 
 
@@ -308,22 +309,16 @@ def _muitas_requisicoes(limite: int, segundos: int) -> JsonResponse:
 
 
 def _avisar_falha_de_cache(erro: Exception) -> None:
-    agora = time.monotonic()
-    if agora - _falhas_de_cache["ultimo_aviso"] < AVISO_DE_CACHE_A_CADA_SEGUNDOS:
-        _falhas_de_cache["omitidas"] += 1
-        return
-    logger.warning(
-        "rate limit desligado: o contador (cache %r ou banco) não respondeu (%s: %s); requisições liberadas "
-        "(%d falhas omitidas desde o último aviso)",
-        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro, _falhas_de_cache["omitidas"],
+    _aviso_de_cache.avisar(
+        "rate limit desligado: o contador (cache %r ou banco) não respondeu (%s: %s); requisições liberadas",
+        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro,
     )  # fmt: skip
-    _falhas_de_cache.update(ultimo_aviso=agora, omitidas=0)
 
 
 def esquecer_tokens() -> None:
     """Drop what this process remembers of tokens (tests; an organization's new limit at once)."""
     _tokens_lembrados.clear()
-    _falhas_de_cache.update(ultimo_aviso=-math.inf, omitidas=0)
+    _aviso_de_cache.esquecer()
     _limpeza["janela"] = None
 
 
