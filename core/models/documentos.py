@@ -170,6 +170,25 @@ def _indices(prefixo: str, *extras: str) -> list:
     return [models.Index(fields=f, name=f"{prefixo}_{nome}_idx") for nome, f in campos]
 
 
+class GrupoIBSCBS(models.Model):
+    """The IBSCBS group as an NF-e item (TTribNFe) and a CT-e (TTribCTe) share it, with its gIBSCBS alternative
+    (DFeTiposBasicos_v1.00.xsd); core.documentos.leitura.reforma reads it."""
+
+    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
+    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
+    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
+    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
+    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
+    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
+    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
+    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
+    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
+    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+
+    class Meta:
+        abstract = True
+
+
 class NFe(DocumentoFiscal):
     """NF-e (modelo 55) or NFC-e (modelo 65), full or only its resNFe summary."""
 
@@ -220,7 +239,7 @@ class NFe(DocumentoFiscal):
         ]
 
 
-class NFeItem(DaOrganizacao):
+class NFeItem(GrupoIBSCBS, DaOrganizacao):
     # The unique (nfe, numero) index already serves lookups by nfe.
     nfe = models.ForeignKey(NFe, on_delete=models.CASCADE, related_name="itens", db_index=False)
     numero = models.PositiveSmallIntegerField()
@@ -237,17 +256,7 @@ class NFeItem(DaOrganizacao):
     valor_icms = models.DecimalField(**DINHEIRO)
     valor_ipi = models.DecimalField(**DINHEIRO)
     valor_item = models.DecimalField(**VALOR_REFORMA)  # det/vItem
-    # det/imposto/IBSCBS (TTribNFe)
-    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
-    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
-    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
-    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
-    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
-    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
-    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
-    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
-    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
-    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+    # det/imposto/IBSCBS (TTribNFe): the GrupoIBSCBS fields
     # det/imposto/IS (TIS)
     cst_is = models.CharField(max_length=3, blank=True)  # CSTIS
     classificacao_tributaria_is = models.CharField(max_length=6, blank=True)  # cClassTribIS
@@ -267,7 +276,7 @@ class NFeItem(DaOrganizacao):
         return f"{self.numero}: {self.descricao}"
 
 
-class CTe(DocumentoFiscal):
+class CTe(GrupoIBSCBS, DocumentoFiscal):
     """CT-e (modelo 57) or CT-e OS (modelo 67)."""
 
     cfop = models.CharField(max_length=4, blank=True)
@@ -298,17 +307,7 @@ class CTe(DocumentoFiscal):
     valor_carga = models.DecimalField(**DINHEIRO)
     valor_icms = models.DecimalField(**DINHEIRO)
     chaves_nfe = models.JSONField(default=list, blank=True)
-    # imp/IBSCBS (TTribCTe, NT 2025.001-RTC) and imp/vTotDFe.
-    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
-    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
-    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
-    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
-    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
-    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
-    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
-    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
-    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
-    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+    # imp/IBSCBS (TTribCTe, NT 2025.001-RTC): the GrupoIBSCBS fields; and imp/vTotDFe.
     valor_total_dfe = models.DecimalField(**VALOR_REFORMA)  # imp/vTotDFe
     tributos_reforma = models.JSONField(default=dict, blank=True)
 
