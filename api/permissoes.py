@@ -2,7 +2,8 @@
 
 from rest_framework.permissions import BasePermission
 
-from core.tenancy import SemOrganizacao, organizacao_do_usuario
+from core.models import Membro
+from core.tenancy import SemOrganizacao, organizacao_do_usuario, papel_do_usuario
 
 
 class MembroDaOrganizacao(BasePermission):
@@ -19,3 +20,15 @@ class MembroDaOrganizacao(BasePermission):
             return False
         request._request.organizacao = request.organizacao  # for the request log (core/middleware.py)
         return True
+
+
+class AdministradorDaOrganizacao(MembroDaOrganizacao):
+    """A member whose `Membro.papel` is `administrador`: manages webhooks, certificates, tokens, members
+    and the organization's settings. Plain members read, import and manifest (README, "Papéis")."""
+
+    message = "Somente administradores da organização podem fazer isto."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return papel_do_usuario(request.user) == Membro.Papel.ADMINISTRADOR

@@ -42,6 +42,17 @@ def organizacao_do_usuario(usuario) -> Organizacao:
         raise SemOrganizacao(f"usuário {usuario.pk} não pertence a nenhuma organização") from None
 
 
+def papel_do_usuario(usuario) -> str | None:
+    """The user's `Membro.papel` in their organization (None without one); free after token auth."""
+    if usuario is None or not usuario.is_authenticated:
+        return None
+    relacao = get_user_model().membro.related
+    if relacao.is_cached(usuario):
+        membro = relacao.get_cached_value(usuario)
+        return membro.papel if membro is not None else None
+    return Membro.objects.filter(usuario=usuario).values_list("papel", flat=True).first()
+
+
 def token_de_api(chave: str):
     """The API token `chave` with its user, membership and organization, in one query; None if unknown.
 
