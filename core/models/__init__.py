@@ -19,6 +19,7 @@ from .notificacoes import PreferenciaNotificacao
 from .operacao import APIRequestLog, ContadorDeRequisicoes, ExecucaoDeTarefa, RelatorioEnviado, TravaDeTarefa
 from .organizacao import Membro, Organizacao
 from .sefaz import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Servico
+from .tokens import TokenDeAPI
 from .webhooks import ClasseDeFalha, Webhook, WebhookLog
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "PreferenciaNotificacao",
     "Situacao",
     "TipoDocumento",
+    "TokenDeAPI",
     "Webhook",
     "WebhookLog",
     "ClasseDeFalha",
