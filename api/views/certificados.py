@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from api.base import DaOrganizacaoMixin
 from api.erros import Conflito
+from api.permissoes import AdministradorParaAlterar
 from api.serializers import certificados as s
 from api.serializers.sefaz import ConsultarSerializer, ExecucaoSerializer
 from core.certificados import (
@@ -52,6 +53,10 @@ class CertificadoViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
 
     model = CertificadoDigital
     serializer_class = s.CertificadoSerializer
+    # Upload, options, deletion and the capture defaults: administradores. Capturing now only brings the
+    # organization's documents in, as an import does: any member.
+    permission_classes = [AdministradorParaAlterar]
+    acoes_de_membro = ("consultar",)
     lookup_value_regex = r"\d+"  # so that certificados/configuracao/ is never taken for an id
     pagination_class = None
     parser_classes = [JSONParser, MultiPartParser, FormParser]

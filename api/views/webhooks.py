@@ -18,6 +18,7 @@ from api.base import DaOrganizacaoMixin
 from api.erros import Conflito
 from api.filtros import DataOuDataHoraField, WebhookLogFilterSet
 from api.paginacao import PaginacaoPorData
+from api.permissoes import AdministradorDaOrganizacao, AdministradorParaAlterar
 from api.serializers import webhooks as s
 from core.models import Webhook, WebhookLog
 from core.tenancy import escopo
@@ -40,6 +41,7 @@ class WebhookViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
 
     model = Webhook
     serializer_class = s.WebhookSerializer
+    permission_classes = [AdministradorParaAlterar]  # creating, testing, resending, rotating: administradores
     lookup_value_regex = r"\d+"
     pagination_class = None
 
@@ -137,6 +139,8 @@ class WebhookLogsView(DaOrganizacaoMixin, generics.ListAPIView):
 class DispararEventoView(APIView):
     """Emite um evento à mão, com o `dados` enviado: ele vai para o feed e para os webhooks inscritos."""
 
+    permission_classes = [AdministradorDaOrganizacao]
+
     @extend_schema(request=s.DispararSerializer, responses={201: s.EventoDisparadoSerializer})
     def post(self, request):
         pedido = s.DispararSerializer(data=request.data)
@@ -148,6 +152,9 @@ class DispararEventoView(APIView):
 
 class TestarUrlView(APIView):
     """Envia um evento `teste` assinado a uma URL qualquer, sem salvar nada, e devolve o resultado."""
+
+    # Sends signed requests from our servers to any URL: an integration chore, like the webhooks themselves.
+    permission_classes = [AdministradorDaOrganizacao]
 
     @extend_schema(request=s.TestarUrlSerializer, responses=s.TesteDeEntregaSerializer)
     def post(self, request):
