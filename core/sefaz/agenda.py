@@ -25,7 +25,17 @@ ORCAMENTO_SEGUNDOS = 50 * 60  # a run that goes over leaves the rest to the next
 def certificados_devidos() -> list:
     """The certificates a run would query now (`--dry-run`): automatic capture on and its time come."""
     agora = timezone.now()
-    return [certificado for certificado in cursores_devidos(agora) if esta_na_hora(certificado, agora)]
+    return [certificado for certificado in _de_organizacoes_ativas(agora) if esta_na_hora(certificado, agora)]
+
+
+def _de_organizacoes_ativas(agora=None):
+    """`cursores_devidos` without deactivated organizations: their capture waits, cursor and NSU kept, and
+    resumes where it stopped once they are reactivated. One log line per run names what was skipped."""
+    devidos = cursores_devidos(agora)
+    inativas = sorted(set(devidos.filter(organizacao__ativa=False).values_list("organizacao__slug", flat=True)))
+    if inativas:
+        logger.info("consultas_sefaz: organização(ões) inativa(s) fora da captura: %s", ", ".join(inativas))
+    return devidos.filter(organizacao__ativa=True)
 
 
 class TodasAsChamadasFalharam(RuntimeError):
@@ -40,7 +50,7 @@ def consultar_devidos(escrever=None) -> str:
     refused ones are kept in their ImportLog, but such a run is no success."""
     escrever = escrever or (lambda texto: None)
     inicio, total, erros = time.monotonic(), Contagem(), 0
-    for certificado in cursores_devidos():
+    for certificado in _de_organizacoes_ativas():
         if time.monotonic() - inicio > ORCAMENTO_SEGUNDOS:
             break
         if not esta_na_hora(certificado, timezone.now()):

@@ -26,7 +26,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.models import ClasseDeFalha, Evento, Webhook, WebhookLog
+from core.models import ClasseDeFalha, Evento, Organizacao, Webhook, WebhookLog
 from core.models.webhooks import agenda_de_tentativas
 from core.tenancy import escopo, inserir, todas_as_organizacoes
 
@@ -176,7 +176,7 @@ def _candidatas(agora: datetime, limite: int, ids: list[int] | None, *, travar: 
     each claim got slower as the backlog grew. No tie-break on id for the same reason: one import
     queues thousands of rows with the same `proxima_tentativa_em`, and PostgreSQL would sort them all.
     """
-    fila = todas_as_organizacoes(WebhookLog)
+    fila = fila_de_entrega()
     if ids is not None:
         fila = fila.filter(pk__in=ids)
     consultas = (
@@ -191,6 +191,13 @@ def _candidatas(agora: datetime, limite: int, ids: list[int] | None, *, travar: 
         if len(escolhidas) >= limite:
             break
     return escolhidas
+
+
+def fila_de_entrega():
+    """Every organization's delivery rows but a deactivated one's: those stay as they are (pending, not
+    failed) and go out once it is reactivated. A NOT IN over the few inactive ids, not a join, so the claim
+    keeps its index range scans and locks only WebhookLog rows."""
+    return todas_as_organizacoes(WebhookLog).exclude(organizacao__in=Organizacao.objects.filter(ativa=False))
 
 
 @dataclass
