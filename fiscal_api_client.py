@@ -497,6 +497,24 @@ class FiscalAPIClient:
         """Por webhook: entregas, taxa de sucesso, latências, último sucesso e último erro."""
         return self._get("webhooks/estatisticas/", {"desde": desde})
 
+    # --- Tokens de API (administradores) ------------------------------------------------------------
+
+    def listar_tokens(self) -> list[dict]:
+        """Os tokens de API da organização, revogados inclusive (nunca a chave)."""
+        return self._get("tokens/")
+
+    def criar_token(self, nome: str, expira_em: datetime | date | str | None = None, usuario: int | None = None) -> dict:
+        """Cria um token. A resposta traz a `chave` (fsc_...), mostrada só desta vez: guarde-a.
+
+        `expira_em`: sem ela o token não expira; `usuario`: id de um membro da organização (padrão: você).
+        """
+        corpo = _sem_nulos({"nome": nome, "expira_em": None if expira_em is None else _momento(expira_em), "usuario": usuario})
+        return self._post("tokens/", corpo)
+
+    def revogar_token(self, id: int) -> dict:
+        """Revoga o token na hora (a próxima requisição com ele recebe 401); ele continua listado."""
+        return self._post(f"tokens/{int(id)}/revogar/")
+
     # --- Certificados e SEFAZ -----------------------------------------------------------------------
 
     def listar_certificados(self) -> list[dict]:

@@ -1,16 +1,19 @@
-"""Token authentication that loads the user's organization in the same query."""
+"""Token authentication: a hashed `TokenDeAPI`, loaded with its user, membership and organization in one query."""
 
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from core.tenancy import token_de_api
+from core.tokens import motivo_da_recusa, registrar_uso
 
 
 class TokenComOrganizacao(TokenAuthentication):
-    """DRF's token auth, joining user -> membro -> organização: the permission check then costs no query.
+    """`Authorization: Token <chave>`, the key looked up by its SHA-256 (`core.tenancy.token_de_api`),
+    joining user -> membro -> organização: the permission check then costs no query.
 
     `core.middleware.RateLimitMiddleware` often has looked the same token up already (it must know the
-    caller before the view runs); that result is reused, so a request still costs one query.
+    caller before the view runs); that result is reused, so a request still costs one query. Revoked and
+    expired tokens are refused with the reason; the last use is written at most once a minute.
     """
 
     def authenticate(self, request):
@@ -25,6 +28,8 @@ class TokenComOrganizacao(TokenAuthentication):
             token = token_de_api(key)
         if token is None:
             raise exceptions.AuthenticationFailed("Token inválido.")
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Usuário inativo ou removido.")
-        return token.user, token
+        motivo = motivo_da_recusa(token)
+        if motivo is not None:
+            raise exceptions.AuthenticationFailed(motivo)
+        registrar_uso(token)
+        return token.usuario, token

@@ -13,6 +13,7 @@ from api.views.importacao import ImportacaoXMLView, ImportacoesView, ImportarVie
 from api.views.notificacoes import PreferenciasView
 from api.views.painel import PainelView
 from api.views.sefaz import ConsultasView, ManifestacoesView, ManifestarLoteView
+from api.views.tokens import TokenViewSet
 from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
 roteador = DefaultRouter(trailing_slash=True)
@@ -22,6 +23,7 @@ roteador.register("outros-documentos", OutroDocumentoViewSet, basename="outro-do
 roteador.register("eventos-pendentes", EventoPendenteViewSet, basename="evento-pendente")
 roteador.register("webhooks", WebhookViewSet, basename="webhook")
 roteador.register("certificados", CertificadoViewSet, basename="certificado")
+roteador.register("tokens", TokenViewSet, basename="token")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),

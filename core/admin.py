@@ -2,7 +2,7 @@
 pipeline (upload API or `importar_xml`). Staff see only their organization; superusers see all.
 
 Every model is registered here or in a per-area module loaded at the end of this file
-(`admin_sefaz`, `admin_webhooks`, `admin_operacao`). Two models are deliberately not registered:
+(`admin_sefaz`, `admin_webhooks`, `admin_operacao`, `admin_tokens`, `admin_emails`). Two models are deliberately not registered:
 `ArquivoXML` (the stored original, reached through each document's "baixar XML" link) and `NFeItem`
 (shown inline in its NF-e). The index page adds a dashboard (templates/admin/index.html, fed by
 core/templatetags/painel_admin.py).
@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from .models import CTe, EventoDocumento, ImportLog, Membro, NFe, NFeItem, Organizacao, OutroDocumento
@@ -326,42 +325,9 @@ class ImportLogAdmin(ArquivoRecebidoMixin, SomenteLeituraMixin, DaOrganizacaoAdm
     exclude = ["organizacao", "xml"]
 
 
+# DRF's token admin lists every key in full; its tokens are no longer used (core.admin_tokens replaces it).
 admin.site.unregister(TokenProxy)
 
 
-@admin.register(TokenProxy)
-class TokenMascaradoAdmin(TokenAdmin):
-    """Who has an API token and since when; the key itself never shows.
-
-    DRF's own token admin lists every key in full, and `str(token)` IS the key, so every page about
-    one token (change, history, delete confirmation, the "recent actions" log) would print it. Hence a
-    list only, with the first characters: issue a token with `manage.py drf_create_token <usuário>`
-    (or `criar_organizacao`), replace one with `drf_create_token -r <usuário>`.
-    """
-
-    list_display = ["chave", "user", "created"]
-    list_display_links = None
-    list_select_related = ["user"]
-
-    @admin.display(description="chave")
-    def chave(self, obj):
-        return f"{obj.key[:4]}…"
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 # Per-area admin modules, registered with the same scoping as above.
-from . import admin_operacao, admin_sefaz, admin_webhooks  # noqa: E402, F401
+from . import admin_emails, admin_operacao, admin_sefaz, admin_tokens, admin_webhooks  # noqa: E402, F401

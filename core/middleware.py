@@ -41,6 +41,7 @@ from django.utils import timezone
 from .aviso_espacado import AvisoEspacado
 from .models import APIRequestLog, ContadorDeRequisicoes, Membro
 from .tenancy import SemOrganizacao, organizacao_do_usuario, token_de_api
+from .tokens import motivo_da_recusa
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +195,8 @@ def _identidade_do_token(request, chave: str) -> Identidade | None:
     token = token_de_api(chave)
     request.token_api_buscado = (chave, token)  # TokenComOrganizacao uses it instead of querying again
     identidade = None
-    if token is not None and token.user.is_active:
-        identidade = _identidade_do_usuario(token.user)
+    if token is not None and motivo_da_recusa(token) is None:  # a revoked or expired token counts as anonymous
+        identidade = _identidade_do_usuario(token.usuario)
     if len(_tokens_lembrados) >= MAXIMO_DE_TOKENS_LEMBRADOS:
         _tokens_lembrados.clear()  # a flood of made-up tokens must not grow memory without bound
     _tokens_lembrados[chave] = (agora + settings.RATE_LIMIT_CACHE_SEGUNDOS, identidade)

@@ -10,9 +10,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
-from rest_framework.authtoken.models import Token
 
 from .models import Membro, Organizacao
+from .tokens import criar_token
 
 
 class OrganizacaoInvalida(ValueError):
@@ -26,8 +26,12 @@ class NovaOrganizacao:
     token: str
 
 
-def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: str | None = None) -> NovaOrganizacao:
-    """An organization, its first user (as administrator) and that user's API token, atomically."""
+def criar_organizacao(
+    *, nome: str, email: str, senha: str | None = None, slug: str | None = None, chave_do_token: str | None = None
+) -> NovaOrganizacao:
+    """An organization, its first user (as administrator) and that user's API token, atomically.
+
+    The token's key is returned once (only its hash is stored); `chave_do_token` is for the demo only."""
     nome = nome.strip()
     email = email.strip().lower()
     if not nome:
@@ -54,8 +58,8 @@ def criar_organizacao(*, nome: str, email: str, senha: str | None = None, slug: 
         usuario.save()
         usuario.groups.add(grupo_de_membros())
         Membro.objects.create(usuario=usuario, organizacao=organizacao, papel=Membro.Papel.ADMINISTRADOR)
-        token = Token.objects.create(user=usuario)
-    return NovaOrganizacao(organizacao, usuario, token.key)
+        token = criar_token(organizacao=organizacao, usuario=usuario, nome="Token inicial", chave=chave_do_token)
+    return NovaOrganizacao(organizacao, usuario, token.chave)
 
 
 def _validar_senha(senha: str, usuario) -> None:
@@ -72,6 +76,7 @@ MODELOS_VISIVEIS = [
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
     "manifestacao", "tentativademanifestacao",
     "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",
+    "envioemail",
 ]  # fmt: skip
 # Beyond viewing: members upload and manage their A1 certificates and the capture defaults, change
 # their webhooks (and run "testar" / "reenviar falhas", which need it) and the members' e-mail choices,

@@ -54,14 +54,18 @@ def papel_do_usuario(usuario) -> str | None:
 
 
 def token_de_api(chave: str):
-    """The API token `chave` with its user, membership and organization, in one query; None if unknown.
+    """The API token `chave` (a `TokenDeAPI`, found by its hash) with its organization, user, membership and
+    the membership's organization, in one query; None if unknown. Revoked and expired tokens are returned
+    too: `core.tokens.motivo_da_recusa` says why they are refused.
 
     `api.autenticacao.TokenComOrganizacao` authenticates with it, and `core.middleware` resolves the
     caller with it before the view runs (and hands the result on, so a request queries once).
     """
-    from rest_framework.authtoken.models import Token
+    from .models import TokenDeAPI
+    from .tokens import hash_da_chave
 
-    return Token.objects.select_related("user__membro__organizacao").filter(key=chave).first()
+    relacionados = ("organizacao", "usuario__membro__organizacao")
+    return TokenDeAPI._default_manager.select_related(*relacionados).filter(hash=hash_da_chave(chave)).first()
 
 
 def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list, *, ignorar_conflitos=False) -> list:

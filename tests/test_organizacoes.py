@@ -1,18 +1,19 @@
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
-from core.models import Membro, Organizacao
+from core.models import Membro, Organizacao, TokenDeAPI
+from core.tenancy import token_de_api
 
 
 def test_criar_organizacao_prints_the_token_on_its_last_line(db, capsys):
     call_command("criar_organizacao", "Contabilidade Gama", "--usuario", "Ana@Gama.com.br", "--senha", "s3nha-boa-123")
 
     ultima_linha = capsys.readouterr().out.strip().splitlines()[-1]
-    token = Token.objects.get(key=ultima_linha)
-    assert token.user.username == "ana@gama.com.br"
-    assert token.user.check_password("s3nha-boa-123")
-    membro = Membro.objects.get(usuario=token.user)
+    token = token_de_api(ultima_linha)
+    assert ultima_linha.startswith("fsc_") and token.hash != ultima_linha
+    assert token.usuario.username == "ana@gama.com.br"
+    assert token.usuario.check_password("s3nha-boa-123")
+    membro = Membro.objects.get(usuario=token.usuario)
     assert membro.organizacao.slug == "contabilidade-gama"
     assert membro.papel == Membro.Papel.ADMINISTRADOR
 
@@ -42,12 +43,12 @@ def test_without_password_the_user_cannot_log_in(db, capsys):
 )
 def test_it_refuses_bad_input_and_saves_nothing(db, argumentos, mensagem):
     call_command("criar_organizacao", "Alfa", "--usuario", "dona@alfa.com.br")
-    antes = (Organizacao.objects.count(), Token.objects.count())
+    antes = (Organizacao.objects.count(), TokenDeAPI._default_manager.count())
 
     with pytest.raises(CommandError, match=mensagem):
         call_command("criar_organizacao", *argumentos)
 
-    assert (Organizacao.objects.count(), Token.objects.count()) == antes
+    assert (Organizacao.objects.count(), TokenDeAPI._default_manager.count()) == antes
 
 
 @pytest.mark.django_db

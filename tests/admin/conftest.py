@@ -12,7 +12,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from core.certificados import cadastrar_certificado, configuracao_da_organizacao
 from core.documentos.importacao import importar_bytes
@@ -32,6 +31,7 @@ from core.models import (
 from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.notifications.preferencias import atualizar_preferencias
 from core.tenancy import escopo, inserir
+from core.tokens import criar_token
 from core.webhooks.gestao import criar_webhook, rotacionar_segredo
 
 SENHA_PFX = "Senha-do-PFX-7q2w!"
@@ -128,7 +128,8 @@ def _uma_de_cada(organizacao, certificado, linhas: Linhas, numero: int):
     )  # fmt: skip
     RelatorioEnviado.objects.create(organizacao=organizacao, usuario=usuario, dia=date.today() - timedelta(days=1))
     atualizar_preferencias(usuario=usuario, organizacao=organizacao, campos={"resumo_diario": False})
-    linhas.segredos.append(Token.objects.get(user=usuario).key.encode())
+    token = criar_token(organizacao=organizacao, usuario=usuario, nome=f"ERP {organizacao.nome}")
+    linhas.segredos += [token.chave.encode(), token.token.hash.encode()]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """API test fixtures: one client per tenant, and a quick way to put documents in an organization."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.documentos.importacao import Entrada, importar
@@ -9,8 +9,21 @@ from core.models import Origem
 
 
 def cliente_com_token(usuario) -> APIClient:
+    """A client with a new token of `usuario` (keys are stored hashed: the one printed at creation is gone).
+
+    The token is marked as used just now, so the query-count tests measure a request as most are: the
+    first use of a token also writes its `ultimo_uso_em` (core.tokens.registrar_uso), later ones within
+    a minute do not.
+    """
+    from core.models import Membro
+    from core.tokens import criar_token
+
+    organizacao = Membro.objects.select_related("organizacao").get(usuario=usuario).organizacao
+    novo = criar_token(organizacao=organizacao, usuario=usuario, nome="testes")
+    novo.token.ultimo_uso_em = timezone.now()
+    novo.token.save(update_fields=["ultimo_uso_em"])
     cliente = APIClient()
-    cliente.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=usuario).key}")
+    cliente.credentials(HTTP_AUTHORIZATION=f"Token {novo.chave}")
     return cliente
 
 

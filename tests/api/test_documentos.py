@@ -87,12 +87,20 @@ def test_it_requires_a_valid_token(client, caminho, db):
 
 
 def test_a_user_without_organization_is_refused(client, django_user_model, db):
-    from rest_framework.authtoken.models import Token
-
     usuario = django_user_model.objects.create_user("solto@x.com")
-    resposta = client.get("/api/nfes/", HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=usuario).key}")
+    client.force_login(usuario)
+    resposta = client.get("/api/nfes/")
     assert resposta.status_code == 403
     assert resposta.json()["erro"] == "Usuário não pertence a nenhuma organização."
+
+
+def test_the_token_of_a_user_who_left_the_organization_is_refused(client, nova_org):
+    from core.models import Membro
+
+    Membro.objects.filter(usuario=nova_org.usuario).delete()
+    resposta = client.get("/api/nfes/", HTTP_AUTHORIZATION=f"Token {nova_org.token}")
+    assert resposta.status_code == 401
+    assert resposta.json()["erro"] == "O usuário do token não pertence mais à organização do token."
 
 
 # -- filters -------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """GET/PATCH /api/notificacoes/preferencias/: each user's own choices, defaults until they change one."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.models import PreferenciaNotificacao
@@ -24,10 +23,9 @@ PADROES = {
 
 
 def cliente(usuario) -> APIClient:
-    api = APIClient()
-    token, _ = Token.objects.get_or_create(user=usuario)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return api
+    from tests.api.conftest import cliente_com_token
+
+    return cliente_com_token(usuario)
 
 
 def test_it_answers_the_defaults_without_writing_a_row(org, dona):

@@ -1,6 +1,7 @@
 """python manage.py carregar_demo: the demo organization, its user and token, and a few documents.
 
-Idempotent: run it again and the same organization and token come back and the documents already
+Idempotent: run it again and the same organization and token come back (the demo's key is derived from
+SECRET_KEY, `core.tokens.chave_da_demo`, since a stored token's key cannot be shown again) and the documents already
 loaded are skipped as duplicates (keys are deterministic within a month; their dates move with the day,
 and a changed document under a stored key would be a conflict, so it is never sent again). It also writes a new example NF-e, not imported,
 for trying the import by hand (the same file as `manage.py gerar_nfe_exemplo`). The token is the last
@@ -10,13 +11,13 @@ line printed: `make -s demo | tail -1`.
 from collections import Counter
 
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
 
 from core.demo import DEMO_EMAIL, DEMO_SENHA, DEMO_SLUG, NFE_EXEMPLO, documentos_demo, gravar_nfe_exemplo
 from core.documentos.importacao import Entrada, importar
-from core.models import CTe, EventoDocumento, Membro, NFe, Origem, OutroDocumento
+from core.models import CTe, EventoDocumento, Membro, NFe, Origem, OutroDocumento, TokenDeAPI
 from core.organizacoes import criar_organizacao
 from core.tenancy import escopo
+from core.tokens import chave_da_demo, criar_token, hash_da_chave
 
 
 def chaves_guardadas(organizacao) -> set[str]:
@@ -25,6 +26,16 @@ def chaves_guardadas(organizacao) -> set[str]:
     for modelo in (NFe, CTe, OutroDocumento, EventoDocumento):
         chaves.update(escopo(modelo, organizacao).values_list("chave", flat=True))
     return chaves
+
+
+def garantir_token_da_demo(organizacao, usuario) -> str:
+    """The demo's key, its token issued again if missing and made usable again if revoked or expired:
+    `make run` must hand out a key that works."""
+    chave = chave_da_demo()
+    tokens = escopo(TokenDeAPI, organizacao).filter(hash=hash_da_chave(chave))
+    if not tokens.update(revogado_em=None, expira_em=None):
+        criar_token(organizacao=organizacao, usuario=usuario, nome="Token inicial", chave=chave)
+    return chave
 
 
 class Command(BaseCommand):
@@ -39,11 +50,13 @@ class Command(BaseCommand):
     def handle(self, *args, nfe_exemplo, **options):
         membro = Membro.objects.select_related("usuario", "organizacao").filter(organizacao__slug=DEMO_SLUG).first()
         if membro is None:
-            nova = criar_organizacao(nome="Empresa Demo", email=DEMO_EMAIL, senha=DEMO_SENHA, slug=DEMO_SLUG)
+            nova = criar_organizacao(
+                nome="Empresa Demo", email=DEMO_EMAIL, senha=DEMO_SENHA, slug=DEMO_SLUG, chave_do_token=chave_da_demo()
+            )
             organizacao, usuario = nova.organizacao, nova.usuario
         else:
             organizacao, usuario = membro.organizacao, membro.usuario
-        token, _ = Token.objects.get_or_create(user=usuario)
+        chave = garantir_token_da_demo(organizacao, usuario)
 
         guardadas = chaves_guardadas(organizacao)
         documentos = documentos_demo()
@@ -62,4 +75,4 @@ class Command(BaseCommand):
             f"NF-e de exemplo, ainda não importada: {nfe_exemplo} (uma nova a cada `manage.py gerar_nfe_exemplo`)"
         )
         self.stdout.write("API: Authorization: Token <token abaixo>")
-        self.stdout.write(token.key)
+        self.stdout.write(chave)
