@@ -19,7 +19,7 @@ from core.notifications import atualizar_preferencias, notificacoes_agrupadas
 from core.notifications.formatacao import formatar_chave
 from core.tenancy import escopo
 
-from .conftest import criar_membro, destinatarios, enviar_fila, html
+from .conftest import criar_membro, destinatarios, html
 
 FILEBASED = "django.core.mail.backends.filebased.EmailBackend"
 
@@ -63,11 +63,9 @@ def test_importing_an_nfe_emails_every_member_after_the_commit(
     # when
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         importar_bytes(organizacao=org, nome="nota.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
-    assert mailoutbox == []  # the import sends nothing itself: it queues
+    assert mailoutbox == []  # nothing before the commit
     for callback in callbacks:
         callback()
-    assert mailoutbox == []
-    enviar_fila()  # the worker / the cron task
     # then
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
     assert {e.subject for e in mailoutbox} == {"NF-e 4321 importada — DISTRIBUIDORA AURORA LTDA"}
@@ -86,7 +84,6 @@ def test_the_file_backend_writes_the_email_of_an_imported_nfe(
     with django_capture_on_commit_callbacks(execute=True):
         importar_bytes(organizacao=org, nome="nota.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
 
-    enviar_fila()
     [mensagem] = arquivos_de_email(tmp_path)
     assert mensagem["To"] == "dona@alfa.com.br"
     assert mensagem["Subject"] == "NF-e 98765 importada — DISTRIBUIDORA AURORA LTDA"
@@ -105,7 +102,6 @@ def test_a_cte_and_a_failed_file_are_emailed_too(
     with django_capture_on_commit_callbacks(execute=True):
         list(importar(organizacao=org, entradas=arquivos, origem=Origem.UPLOAD))
 
-    enviar_fila()
     assert sorted(e.subject for e in mailoutbox) == [
         "CT-e 77 importado — TRANSPORTES RAPIDO SUL LTDA",
         "Erro ao importar ruim.xml",
@@ -124,7 +120,6 @@ def test_a_member_who_turned_a_notification_off_gets_none(
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 2))
 
-    enviar_fila()
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br", "dona@alfa.com.br"]
 
 
@@ -138,7 +133,6 @@ def test_inactive_members_and_members_without_address_are_skipped(
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1))
 
-    enviar_fila()
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br"]
 
 
@@ -148,18 +142,15 @@ def test_another_organizations_members_never_receive_anything(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1))
-    enviar_fila()
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 10, inicio=100), quebrados=1)
 
-    enviar_fila()
     assert "dono@beta.com.br" not in destinatarios(mailoutbox)
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br"] * 2
 
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(outra_org, nfes(emissor, 1, inicio=500))
-    enviar_fila()
     assert destinatarios(mailoutbox) == ["dono@beta.com.br"]
 
 
@@ -175,7 +166,6 @@ def test_a_bulk_import_sends_one_digest_per_recipient(
     with django_capture_on_commit_callbacks(execute=True):
         resultados = importar_tudo(org, documentos, quebrados=2)
 
-    enviar_fila()
     assert [r.status for r in resultados].count("sucesso") == 25
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
     email = mailoutbox[0]
@@ -194,14 +184,12 @@ def test_up_to_the_limit_each_document_is_its_own_email(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 3))
-    enviar_fila()
     assert [e.subject for e in mailoutbox] == [f"NF-e {n} importada — DISTRIBUIDORA AURORA LTDA" for n in (1, 2, 3)]
 
     mailoutbox.clear()
     settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = 2
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 3, inicio=10))
-    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["Importação concluída: 3 NF-e"]
 
 
@@ -215,7 +203,6 @@ def test_the_choice_between_digest_and_single_emails_is_per_recipient(
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 20), quebrados=1)
 
-    enviar_fila()
     por_pessoa = {e.to[0]: e.subject for e in mailoutbox}
     assert len(mailoutbox) == 2
     assert por_pessoa == {
@@ -231,20 +218,17 @@ def test_updates_are_counted_in_a_digest_but_have_no_email_of_their_own(
     documentos = nfes(emissor, 5)
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, documentos)
-    enviar_fila()
     mailoutbox.clear()
 
     cancelamento = [Entrada("canc.xml", _cancelamento(emissor, documentos[0]))]
     with django_capture_on_commit_callbacks(execute=True):
         list(importar(organizacao=org, entradas=cancelamento, origem=Origem.UPLOAD))
-    enviar_fila()
     assert mailoutbox == []
 
     with django_capture_on_commit_callbacks(execute=True), notificacoes_agrupadas(org):
         importar_tudo(org, nfes(emissor, 4, inicio=50))
         cancelamento = [Entrada("c2.xml", _cancelamento(emissor, documentos[1]))]
         list(importar(organizacao=org, entradas=cancelamento, origem=Origem.UPLOAD))
-    enviar_fila()
     [email] = mailoutbox
     assert email.subject == "Importação concluída: 4 NF-e, 1 atualizado(s)"
     assert "Cancelada" in email.body
@@ -268,7 +252,6 @@ def test_imports_that_commit_together_are_told_together(
         importar_tudo(org, nfes(emissor, 1))
         importar_tudo(org, nfes(emissor, 10, inicio=100), quebrados=1)
 
-    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["Importação concluída: 11 NF-e, 1 erro(s)"]
 
 
@@ -280,12 +263,10 @@ def test_a_rolled_back_import_sends_nothing_and_does_not_muffle_the_next_one(
         with pytest.raises(Desfazer), transaction.atomic():
             importar_tudo(org, nfes(emissor, 5))
             raise Desfazer
-    enviar_fila()
     assert mailoutbox == [] and not escopo(NFe, org).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1, inicio=90))
-    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["NF-e 90 importada — DISTRIBUIDORA AURORA LTDA"]
 
 
@@ -340,7 +321,6 @@ def test_a_failing_mail_server_is_logged_and_the_import_still_succeeds(
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
         resultados = importar_tudo(org, nfes(emissor, 2))
 
-    enviar_fila()
     assert [r.status for r in resultados] == ["sucesso", "sucesso"]
     assert escopo(NFe, org).count() == 2
     assert "não enviada" in caplog.text
@@ -377,7 +357,6 @@ def test_the_folder_command_sends_one_digest_for_the_whole_run(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("importar_xml", str(tmp_path), "--organizacao", org.slug, "--sem-progresso", stdout=StringIO())
 
-    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["Importação concluída: 20 NF-e"]
 
 
