@@ -10,7 +10,8 @@ anonymous. The rate limiter resolves the token itself with the query `TokenComOr
 picks it up instead of querying again: a request costs no extra query. The result is remembered per
 process for RATE_LIMIT_CACHE_SEGUNDOS, so a client over its limit is refused without looking it up
 again (with Redis, without touching the database at all; with the default cache the count itself is one
-UPSERT in the database, see `contar_no_banco`). The log row takes DRF's verdict when the view ran (DRF copies `user` and `auth` onto the
+UPSERT in the database, see `contar_no_banco`, and nothing else: the ended windows are deleted off the
+request path, see `janelas_encerradas`). The log row takes DRF's verdict when the view ran (DRF copies `user` and `auth` onto the
 HttpRequest; `api.permissoes` puts `organizacao` there) and the limiter's when it did not (a 429, an
 unknown URL).
 """
@@ -35,6 +36,7 @@ from django.core.cache import caches
 from django.core.cache.backends.memcached import BaseMemcachedCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -119,7 +121,6 @@ class Identidade:
 
 _tokens_lembrados: dict[str, tuple[float, Identidade | None]] = {}
 _aviso_de_cache = AvisoEspacado(logger, AVISO_DE_CACHE_A_CADA_SEGUNDOS)
-_limpeza = {"janela": None}  # the window whose ended predecessors this process last deleted
 
 
 class RateLimitMiddleware:
@@ -141,7 +142,7 @@ class RateLimitMiddleware:
         identidade = identificar(request)
         request.identidade_api = identidade
         agora = relogio()
-        fim = (int(agora // JANELA_SEGUNDOS) + 1) * JANELA_SEGUNDOS
+        fim = fim_da_janela(agora)
         limite = identidade.limite
         try:
             contagem = contar(identidade.contador, fim)
@@ -219,6 +220,11 @@ def _identidade_do_usuario(usuario) -> Identidade:
     return Identidade(f"u:{usuario.pk}", usuario.pk, organizacao.pk, organizacao.limite_requisicoes_por_minuto)
 
 
+def fim_da_janela(agora: float) -> int:
+    """Unix second at which the window holding `agora` ends (windows are aligned to the clock's minutes)."""
+    return (int(agora // JANELA_SEGUNDOS) + 1) * JANELA_SEGUNDOS
+
+
 def chave_do_contador(contador: str, fim_da_janela: int) -> str:
     return f"rl:{fim_da_janela}:{contador}"
 
@@ -256,17 +262,23 @@ def contar_no_banco(chave: str, fim_da_janela: int) -> int:
 
     One statement, so two processes can never read the same count (PostgreSQL locks the row; SQLite
     takes its write lock, waiting up to the connection's timeout). Runs in autocommit: the middleware
-    sits outside any request transaction. Once per window, each process also deletes the windows that
-    ended over a minute ago (a process whose clock lags may still count in the previous one); two
-    threads racing to do it only delete nothing the second time.
+    sits outside any request transaction. Nothing else: the ended windows are deleted elsewhere
+    (`janelas_encerradas`).
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql_do_contador(connection.vendor), [chave, fim_da_janela])
-        contagem = cursor.fetchone()[0]
-    if _limpeza["janela"] != fim_da_janela:
-        _limpeza["janela"] = fim_da_janela
-        ContadorDeRequisicoes.objects.filter(fim_da_janela__lt=fim_da_janela - JANELA_SEGUNDOS).delete()
-    return contagem
+        return cursor.fetchone()[0]
+
+
+def janelas_encerradas(agora: float) -> QuerySet:
+    """The database counters of the windows that ended over a minute before `agora` (Unix seconds).
+
+    The window that just ended stays: a process whose clock lags a little may still be counting in it.
+    Deleted by each process's request log writer thread once a window (`RegistroDeRequisicoes`) and by
+    the daily `limpeza_logs`, never by a request: a DELETE at the first request of a minute made that
+    request's cost depend on the clock.
+    """
+    return ContadorDeRequisicoes.objects.filter(fim_da_janela__lt=fim_da_janela(agora) - JANELA_SEGUNDOS)
 
 
 @lru_cache(maxsize=4)
@@ -320,7 +332,6 @@ def esquecer_tokens() -> None:
     """Drop what this process remembers of tokens (tests; an organization's new limit at once)."""
     _tokens_lembrados.clear()
     _aviso_de_cache.esquecer()
-    _limpeza["janela"] = None
 
 
 # --- Request log ------------------------------------------------------------------------------------
@@ -393,6 +404,10 @@ class RegistroDeRequisicoes:
     request's own thread (tests). A batch the database refuses is logged and dropped, and the buffer is
     bounded, so a database outage costs log rows, never memory or requests. A process killed with
     SIGKILL loses the rows still waiting (at most one batch or one interval).
+
+    Being the process's one background thread, it also deletes the rate limiter's ended windows from the
+    database, once a window (`limpar_contadores`); where no writer thread runs (APIREQUESTLOG_ATIVO=false,
+    APIREQUESTLOG_LOTE=1) the daily `limpeza_logs` does.
     """
 
     def __init__(self):
@@ -401,6 +416,7 @@ class RegistroDeRequisicoes:
         self._parar = False
         self._escritor: threading.Thread | None = None
         self._trava = threading.Lock()
+        self._janela_limpa: int | None = None  # the window whose ended predecessors this thread last deleted
 
     def adicionar(self, linha: dict) -> None:
         lote = settings.APIREQUESTLOG_LOTE
@@ -449,11 +465,21 @@ class RegistroDeRequisicoes:
             self._acordar.wait(settings.APIREQUESTLOG_INTERVALO_SEGUNDOS)
             self._acordar.clear()
             try:
+                self.limpar_contadores()
                 if not (self._fila and self.descarregar()):
                     connection.close()
             except Exception:  # the thread must outlive any surprise, or rows would pile up unwritten
                 logger.exception("falha na thread que grava o registro de requisições à API")
         connection.close()
+
+    def limpar_contadores(self) -> int:
+        """Delete the rate limiter's ended windows, once a window and only when it counts in the database."""
+        agora = relogio()
+        if fim_da_janela(agora) == self._janela_limpa or conta_no_cache(caches[settings.RATE_LIMIT_CACHE]):
+            return 0
+        self._janela_limpa = fim_da_janela(agora)
+        # One DELETE of a minute of callers on the fim_da_janela index; no row loads (nothing refers to them).
+        return janelas_encerradas(agora).delete()[0]
 
     def _depois_do_fork(self) -> None:
         # The child inherits the parent's waiting rows (the parent writes them) but not its thread.

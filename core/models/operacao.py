@@ -42,8 +42,9 @@ class ContadorDeRequisicoes(models.Model):
     """One rate-limit window's count for one caller, shared by every process on the database.
 
     Used when RATE_LIMIT_CACHE is not shared between processes (local memory, the default): each request
-    is one atomic UPSERT (core.middleware.contar_no_banco). Each process deletes ended windows once per
-    window, so the table holds about two minutes of callers.
+    is one atomic UPSERT (core.middleware.contar_no_banco) and nothing else. Each process's request log
+    writer thread deletes the ended windows once a minute, and the daily `limpeza_logs` whatever is left,
+    so the table holds about two minutes of callers.
     """
 
     chave = models.CharField(max_length=120, primary_key=True)  # core.middleware.chave_do_contador

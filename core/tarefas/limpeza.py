@@ -11,6 +11,9 @@ What goes (each period a setting, FISCAL_RETENCAO_*):
   never reprocessed with success. The bytes an attempt kept (ArquivoXML) go with it, unless a document,
   an event or another attempt still points at them: a stored document's XML lives as long as it does.
 - APIRequestLog older than 30 days; ConsultaSEFAZ and ExecucaoDeTarefa older than 180 days.
+- ContadorDeRequisicoes (the rate limiter's per-minute counters in the database) of the windows that
+  ended over a minute ago. Each process's request log writer deletes them once a minute; this catches
+  what no writer thread did (APIREQUESTLOG_ATIVO=false, APIREQUESTLOG_LOTE=1, idle processes).
 
 How: each table is walked in primary-key order, FISCAL_LIMPEZA_LOTE rows per transaction. A batch is
 "the next N deletable rows after the last key": one index range read finds the N-th key, one DELETE
@@ -43,7 +46,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.eventos.emissao import menor_id_de_evento
-from core.models import APIRequestLog, ArquivoXML, ConsultaSEFAZ, Evento, ExecucaoDeTarefa, ImportLog, WebhookLog
+from core.middleware import janelas_encerradas
+from core.models import (
+    APIRequestLog,
+    ArquivoXML,
+    ConsultaSEFAZ,
+    ContadorDeRequisicoes,
+    Evento,
+    ExecucaoDeTarefa,
+    ImportLog,
+    WebhookLog,
+)
 from core.tenancy import todas_as_organizacoes
 
 logger = logging.getLogger(__name__)
@@ -61,6 +74,7 @@ class Tabela:
     # Deletes one batch inside its transaction and returns the rows deleted; default: one raw DELETE.
     apagar: Callable[[QuerySet, str, Limpeza], int] | None = None
     junto: tuple[str, ...] = ()  # tables `apagar` also deletes from (counted in Limpeza.por_tabela)
+    chave: str = "pk"  # the indexed column the batches walk, growing with time; `teto` bounds it
 
 
 @dataclass
@@ -94,10 +108,11 @@ def limpar_logs(
     limpeza = Limpeza(simulacao=simular)
     # Built one at a time: each table's cut is found after the previous one was cleaned, so the
     # events freed by the webhook logs just deleted go in the same run.
-    for montar in (_webhooks, _eventos, _importacoes, _requisicoes, _consultas, _execucoes):
+    for montar in (_webhooks, _eventos, _importacoes, _requisicoes, _contadores, _consultas, _execucoes):
         tabela = montar(agora)
         if simular:  # (events that the webhook logs' deletion would free are not counted: nothing is deleted)
-            limpeza.por_tabela[tabela.nome] = tabela.linhas.filter(pk__lt=tabela.teto).count() if tabela.teto else 0
+            antigas = tabela.linhas.filter(**{f"{tabela.chave}__lt": tabela.teto}) if tabela.teto else None
+            limpeza.por_tabela[tabela.nome] = antigas.count() if antigas is not None else 0
             escrever(f"limpeza_logs (simulação): {tabela.nome}: {_numero(limpeza.por_tabela[tabela.nome])}")
         else:
             limpeza.por_tabela.update(dict.fromkeys((tabela.nome, *tabela.junto), 0))
@@ -184,6 +199,13 @@ def _requisicoes(agora: datetime) -> Tabela:
     return Tabela("APIRequestLog", todas.filter(criado_em__lt=corte), _teto(todas, "criado_em", corte))
 
 
+def _contadores(agora: datetime) -> Tabela:
+    # Walked by window end, not by the primary key (a text key): each batch takes whole windows.
+    corte = janelas_encerradas(agora.timestamp())
+    teto = corte.order_by("-fim_da_janela").values_list("fim_da_janela", flat=True).first()
+    return Tabela("ContadorDeRequisicoes", corte, None if teto is None else teto + 1, chave="fim_da_janela")
+
+
 def _consultas(agora: datetime) -> Tabela:
     corte, todas = _corte(agora, "FISCAL_RETENCAO_CONSULTAS_SEFAZ_DIAS"), todas_as_organizacoes(ConsultaSEFAZ)
     return Tabela("ConsultaSEFAZ", todas.filter(criada_em__lt=corte), _teto(todas, "criada_em", corte))
@@ -228,13 +250,15 @@ def _apagar_em_lotes(tabela: Tabela, lote: int, limpeza: Limpeza, escrever: Call
     banco = router.db_for_write(modelo)
     pausar = connections[banco].vendor == "sqlite"
     total, ultima_chave, aviso = 0, None, time.monotonic() + PROGRESSO_SEGUNDOS
+    chave = tabela.chave
     while True:
-        depois = tabela.linhas if ultima_chave is None else tabela.linhas.filter(pk__gt=ultima_chave)
+        depois = tabela.linhas if ultima_chave is None else tabela.linhas.filter(**{f"{chave}__gt": ultima_chave})
         # The key of the lote-th deletable row: read outside the transaction, from the key index.
-        fim = list(depois.filter(pk__lt=tabela.teto).order_by("pk").values_list("pk", flat=True)[lote - 1 : lote])
+        proximas = depois.filter(**{f"{chave}__lt": tabela.teto}).order_by(chave).values_list(chave, flat=True)
+        fim = list(proximas[lote - 1 : lote])
         # One lower and one upper bound on the key, never two of either: SQLite would pick the bound up
         # to `teto` and read every remaining old row at each batch.
-        alvo = depois.filter(pk__lte=fim[0]) if fim else depois.filter(pk__lt=tabela.teto)
+        alvo = depois.filter(**{f"{chave}__lte": fim[0]}) if fim else depois.filter(**{f"{chave}__lt": tabela.teto})
         with transaction.atomic(using=banco):
             inicio = time.monotonic()  # after BEGIN (IMMEDIATE on SQLite: the wait for the lock is not ours)
             # One DELETE ... WHERE, no row loaded: QuerySet.delete() would load every row of the batch
@@ -279,7 +303,8 @@ def _recuperar_espaco(limpeza: Limpeza) -> str:
         return f"VACUUM em {time.monotonic() - inicio:.1f} s"
     if conexao.vendor == "postgresql":
         modelos = {"WebhookLog": WebhookLog, "Evento": Evento, "ImportLog": ImportLog, "ArquivoXML": ArquivoXML,
-                   "APIRequestLog": APIRequestLog, "ConsultaSEFAZ": ConsultaSEFAZ,
+                   "APIRequestLog": APIRequestLog, "ContadorDeRequisicoes": ContadorDeRequisicoes,
+                   "ConsultaSEFAZ": ConsultaSEFAZ,
                    "ExecucaoDeTarefa": ExecucaoDeTarefa}  # fmt: skip
         tabelas = [modelos[nome]._meta.db_table for nome, n in limpeza.por_tabela.items() if n]
         with conexao.cursor() as cursor:

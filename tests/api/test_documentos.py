@@ -250,7 +250,6 @@ def test_token_user_and_organization_load_in_one_query(api, nfes, django_assert_
 
     # Without Redis the rate limit counts in the database: one UPSERT more (core.middleware.contar_no_banco).
     limite = 0 if conta_no_cache(caches[settings.RATE_LIMIT_CACHE]) else 1
-    api.get("/api/nfes/totais/")  # its cleanup of ended windows runs once per window per process: done here
     with django_assert_num_queries(2 + limite):  # token + user + membership + organization, then the aggregate
         assert api.get("/api/nfes/totais/").status_code == 200
 

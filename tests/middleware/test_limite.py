@@ -6,11 +6,14 @@ import secrets
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from core.middleware import conta_no_cache
-from tests.webhooks.receptor import porta_livre
+from core.middleware import conta_no_cache, registro
+from core.models import ContadorDeRequisicoes
+from tests.webhooks.receptor import esperar, porta_livre
 
 from .conftest import URL
 
@@ -128,10 +131,9 @@ def test_the_limiter_adds_only_its_count_and_a_refused_client_costs_no_more(api,
                                                                             django_assert_num_queries):  # fmt: skip
     settings.RATE_LIMIT_PER_MINUTE = 1
     settings.APIREQUESTLOG_ATIVO = False
-    # the count: one UPSERT in the database unless the cache is shared (Redis), then none; and in the
-    # database, once per window and process, the deletion of ended windows
+    # the count: one UPSERT in the database unless the cache is shared (Redis), then none
     contagem = 0 if conta_no_cache(caches[settings.RATE_LIMIT_CACHE]) else 1
-    with django_assert_num_queries(1 + 2 * contagem):  # the token with its user and organization, shared with DRF
+    with django_assert_num_queries(1 + contagem):  # the token with its user and organization, shared with DRF
         assert api.get(URL).status_code == 200
     with django_assert_num_queries(contagem):
         assert api.get(URL).status_code == 429
@@ -168,3 +170,61 @@ def test_when_the_cache_is_down_requests_pass_and_one_warning_is_logged(api, set
     assert avisos[0].levelno == logging.WARNING
     assert "rate limit desligado" in avisos[0].getMessage()
     assert "ConnectionError" in avisos[0].getMessage()
+
+
+# --- Ended windows in the database ------------------------------------------------------------------
+
+
+def janela(fim: int, quem: str = "ip:203.0.113.9") -> None:
+    ContadorDeRequisicoes.objects.create(chave=f"rl:{fim}:{quem}", fim_da_janela=fim, contagem=1)
+
+
+def janelas() -> list[int]:
+    return sorted(ContadorDeRequisicoes.objects.values_list("fim_da_janela", flat=True))
+
+
+@pytest.fixture
+def no_banco(settings):
+    if conta_no_cache(caches[settings.RATE_LIMIT_CACHE]):
+        pytest.skip("com Redis a contagem não vai ao banco")
+
+
+def test_the_first_request_of_a_window_runs_one_upsert_and_no_delete(api, relogio, settings, no_banco):
+    settings.APIREQUESTLOG_ATIVO = False
+    janela(relogio.fim_da_janela - 600)  # an ended window, long due for deletion
+    relogio.avancar(60)  # the next minute: this request opens its window
+
+    with CaptureQueriesContext(connection) as consultas:
+        assert api.get(URL).status_code == 200
+
+    comandos = [consulta["sql"].split()[0].upper() for consulta in consultas]
+    assert "DELETE" not in comandos
+    assert sum("ON CONFLICT" in consulta["sql"] for consulta in consultas) == 1
+    assert janelas()[0] == relogio.fim_da_janela - 660  # still there: cleaning is not the request's job
+
+
+def test_the_log_writer_deletes_the_ended_windows_once_a_window(relogio, no_banco):
+    atual = relogio.fim_da_janela
+    for fim in (atual - 600, atual - 60, atual):
+        janela(fim)
+
+    assert registro.limpar_contadores() == 1
+    assert janelas() == [atual - 60, atual]  # the previous window stays: a lagging clock may still count in it
+    janela(atual - 600, quem="u:7")
+    assert registro.limpar_contadores() == 0  # once a window
+    relogio.avancar(60)
+    assert registro.limpar_contadores() == 2 and janelas() == [atual]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_log_writer_thread_deletes_the_ended_windows(api, relogio, settings, no_banco):
+    if connection.vendor != "postgresql":
+        pytest.skip("precisa de PostgreSQL: a thread de gravação escreve por outra conexão (roda no .ci/run)")
+    settings.APIREQUESTLOG_LOTE = 100
+    settings.APIREQUESTLOG_INTERVALO_SEGUNDOS = 0.05
+    janela(relogio.fim_da_janela - 600)
+
+    api.get(URL)  # its log row starts the writer thread
+
+    assert esperar(lambda: janelas() == [relogio.fim_da_janela])

@@ -6,8 +6,18 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from core.models import APIRequestLog, ConsultaSEFAZ, Evento, ExecucaoDeTarefa, ImportLog, TravaDeTarefa, WebhookLog
+from core.models import (
+    APIRequestLog,
+    ConsultaSEFAZ,
+    ContadorDeRequisicoes,
+    Evento,
+    ExecucaoDeTarefa,
+    ImportLog,
+    TravaDeTarefa,
+    WebhookLog,
+)
 from core.tarefas.limpeza import limpar_logs
 from core.tenancy import escopo, inserir
 
@@ -85,6 +95,37 @@ def test_it_deletes_old_events_only_when_no_delivery_refers_to_them(org, setting
     assert set(escopo(Evento, org).values_list("pk", flat=True)) == {com_entrega_pendente.pk, recente.pk}
     assert escopo(WebhookLog, org).get().evento_id == com_entrega_pendente.pk  # the pending delivery is intact
     assert livre.pk < recente.pk
+
+
+def contador(fim_da_janela: int, quem: str = "u:1") -> None:
+    ContadorDeRequisicoes.objects.create(chave=f"rl:{fim_da_janela}:{quem}", fim_da_janela=fim_da_janela, contagem=3)
+
+
+def test_it_deletes_the_rate_limit_windows_that_ended_and_keeps_the_current_and_previous_one():
+    agora = timezone.now()
+    atual = (int(agora.timestamp()) // 60 + 1) * 60  # the end of the window `agora` is in
+    for fim in (atual - 3600, atual - 120, atual - 120, atual - 60, atual):
+        contador(fim, quem=f"ip:{ContadorDeRequisicoes.objects.count()}")
+
+    limpeza = limpar_logs(agora=agora)
+
+    assert limpeza.por_tabela["ContadorDeRequisicoes"] == 3
+    # the previous window stays: a process whose clock lags may still count in it
+    assert sorted(ContadorDeRequisicoes.objects.values_list("fim_da_janela", flat=True)) == [atual - 60, atual]
+
+
+def test_rate_limit_windows_go_in_batches_of_whole_windows(settings):
+    settings.FISCAL_LIMPEZA_LOTE = 2
+    agora = timezone.now()
+    atual = (int(agora.timestamp()) // 60 + 1) * 60
+    for minutos, quem in [(10, "a"), (10, "b"), (10, "c"), (9, "a"), (8, "a"), (0, "a")]:
+        contador(atual - 60 * minutos, quem)
+
+    assert limpar_logs(simular=True, agora=agora).por_tabela["ContadorDeRequisicoes"] == 5
+    limpeza = limpar_logs(agora=agora)
+
+    assert limpeza.por_tabela["ContadorDeRequisicoes"] == 5 and limpeza.lotes == 2 and limpeza.maior_lote == 3
+    assert list(ContadorDeRequisicoes.objects.values_list("fim_da_janela", flat=True)) == [atual]
 
 
 def test_it_deletes_old_sefaz_queries_and_task_runs(org):
@@ -169,8 +210,8 @@ def test_the_summary_reports_rows_per_table():
 
     saida = rodar("--task=limpeza_logs")
 
-    assert "limpeza_logs: linhas apagadas: WebhookLog 0, Evento 0, ImportLog 0, ArquivoXML 0, APIRequestLog 1, ConsultaSEFAZ 0, " \
-           "ExecucaoDeTarefa 0; 1 lote(s), maior transação" in saida.out  # fmt: skip
+    assert "limpeza_logs: linhas apagadas: WebhookLog 0, Evento 0, ImportLog 0, ArquivoXML 0, APIRequestLog 1, " \
+           "ContadorDeRequisicoes 0, ConsultaSEFAZ 0, ExecucaoDeTarefa 0; 1 lote(s), maior transação" in saida.out  # fmt: skip
 
 
 def test_nothing_old_means_nothing_deleted_and_no_vacuum():
@@ -239,7 +280,7 @@ def test_a_batch_of_events_larger_than_sqlites_parameter_limit(org):
 
 def test_only_webhook_logs_point_to_the_cleaned_tables():
     # limpeza deletes without the ORM's collector: a new foreign key into these tables needs a rule there.
-    limpas = (WebhookLog, Evento, ImportLog, APIRequestLog, ConsultaSEFAZ, ExecucaoDeTarefa)
+    limpas = (WebhookLog, Evento, ImportLog, APIRequestLog, ContadorDeRequisicoes, ConsultaSEFAZ, ExecucaoDeTarefa)
     relacoes = {
         (modelo.__name__, campo.name, campo.related_model.__name__)
         for modelo in apps.get_models()
