@@ -6,7 +6,9 @@ from pathlib import Path
 from fiscal_api_client import FiscalAPIClient
 
 PASTA = Path(__file__).resolve().parent
-AO_VIVO = ["test_documentos.py", "test_erros_ao_vivo.py", "test_webhooks_e_eventos.py", "test_certificados_e_sefaz.py"]
+AO_VIVO = [
+    "test_documentos.py", "test_erros_ao_vivo.py", "test_webhooks_e_eventos.py", "test_certificados_e_sefaz.py", "test_tokens.py",
+]
 
 
 def test_every_public_method_is_exercised_against_the_live_server():
