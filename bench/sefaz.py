@@ -147,7 +147,7 @@ def medir_sincronizacao(sim: Simulador, a1_destinatario, n: int, perfil: bool) -
         (sim, "_atender_servico", "simulador (servidor)"),
         (modulo_cliente, "_sessao_tls", "sessão TLS (chave A1)"),
         (distribuicao, "_importar", "importação"),
-        (agrupamento, "enviar_resumo", "notificações"),
+        (agrupamento, "_enfileirar", "notificações (fila de e-mails)"),
         (EmailMessage, "send", "e-mails"),
     ]
     perfilador = cProfile.Profile() if perfil else None

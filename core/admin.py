@@ -330,4 +330,4 @@ admin.site.unregister(TokenProxy)
 
 
 # Per-area admin modules, registered with the same scoping as above.
-from . import admin_operacao, admin_sefaz, admin_tokens, admin_webhooks  # noqa: E402, F401
+from . import admin_emails, admin_operacao, admin_sefaz, admin_tokens, admin_webhooks  # noqa: E402, F401

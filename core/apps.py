@@ -9,10 +9,8 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import checks
-        from core.notifications import receptores
 
         checks.registrar()
-        receptores.conectar()
         post_migrate.connect(_atualizar_grupo_de_membros, sender=self)
 
 

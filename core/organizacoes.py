@@ -76,6 +76,7 @@ MODELOS_VISIVEIS = [
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
     "manifestacao", "tentativademanifestacao",
     "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",
+    "envioemail",
 ]  # fmt: skip
 # Beyond viewing: members upload and manage their A1 certificates and the capture defaults, change
 # their webhooks (and run "testar" / "reenviar falhas", which need it) and the members' e-mail choices,

@@ -153,9 +153,9 @@ if Path(STATIC_ROOT).is_dir():
                       "whitenoise.middleware.WhiteNoiseMiddleware")  # fmt: skip
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# E-mail: written to files by default; production sets the SMTP backend and server. Every send runs
-# after a commit, in a request, an import or a cron task: EMAIL_TIMEOUT keeps a dead SMTP server from
-# holding any of them for long (Django's own default is no timeout at all).
+# E-mail: written to files by default; production sets the SMTP backend and server. Every send runs in
+# the worker or the cron task (the e-mail queue), never in a request: EMAIL_TIMEOUT keeps a dead SMTP
+# server from holding them for long (Django's own default is no timeout at all).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=BASE_DIR / "var" / "emails")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fiscal <nao-responda@fiscal.local>")
@@ -170,6 +170,11 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise environ.ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, 587) and EMAIL_USE_SSL (465) exclude each other")
 if EMAIL_TIMEOUT <= 0:
     raise environ.ImproperlyConfigured("EMAIL_TIMEOUT must be above 0 seconds")
+# The e-mail queue (core/notifications/envio.py): seconds between attempts while the mail server fails;
+# after the last one the e-mail is marked failed (the admin can queue it again).
+EMAIL_RETRY_SCHEDULE = env.str("EMAIL_RETRY_SCHEDULE", default="60,300,1800,7200,21600")
+if not all(parte.strip().isdigit() for parte in EMAIL_RETRY_SCHEDULE.split(",")):
+    raise environ.ImproperlyConfigured("EMAIL_RETRY_SCHEDULE must be seconds separated by commas, e.g. 60,300,1800")
 # E-mail notifications (core/notifications): an import that brings a recipient more items than this
 # sends them one digest instead of one e-mail per document or error.
 FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = env.int("FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL", default=3)

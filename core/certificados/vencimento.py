@@ -70,8 +70,8 @@ def _avisar(certificado: CertificadoDigital, agora: datetime) -> bool:
             return False
         atual.avisos_de_vencimento = sorted({*atual.avisos_de_vencimento, limiar}, reverse=True)
         atual.save(update_fields=["avisos_de_vencimento", "atualizado_em"])
+        # The event queues the webhooks and the e-mails (core.notifications.fila) in this transaction.
         disparar_webhook("certificado_vencendo", dados_do_aviso(atual, dias), organizacao)
-        transaction.on_commit(lambda: _enviar_emails(atual, dias))
     logger.info("certificado %s (%s) vence em %d dia(s): aviso de %d dias emitido", certificado.pk,
                 certificado.documento, dias, limiar)  # fmt: skip
     return True
@@ -82,17 +82,3 @@ def dados_do_aviso(certificado: CertificadoDigital, dias: int) -> dict:
         "certificado": certificado.documento, "certificado_id": certificado.pk, "titular": certificado.titular,
         "validade_fim": timezone.localtime(certificado.validade_fim).date().isoformat(), "dias": dias,
     }  # fmt: skip
-
-
-def _enviar_emails(certificado: CertificadoDigital, dias: int) -> None:
-    from core.notifications import NotificationService
-    from core.notifications.preferencias import destinatarios
-
-    try:
-        pessoas = destinatarios(certificado.organizacao, "certificado_vencendo")
-        servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
-        with servico.conexao():
-            for pessoa in pessoas:
-                servico.notificar_certificado_vencendo(pessoa.usuario, certificado, dias)
-    except Exception:  # the event is stored; a mail failure is only logged
-        logger.exception("falha ao enviar o aviso de vencimento do certificado %s", certificado.pk)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from django.db import connection, connections
 
-from core.models import ImportLog, Organizacao
-from core.notifications import notificacoes_agrupadas, notificacoes_suprimidas
-from core.notifications.agrupamento import marco_de_eventos, registrar_eventos_gravados
+from core.eventos.lotes import em_lote
+from core.models import Organizacao
+from core.notifications import notificacoes_agrupadas
+from core.webhooks.imediata import encerrar_entrega_imediata
 
 from .entrada import Limites, copia_mapeada, medir, parece_zip
 from .gravacao import Resultado
@@ -66,30 +67,26 @@ def importar_caminhos(
     The whole run is one import for the e-mail notifications (one digest, not one per block).
     """
     blocos = [caminhos[i : i + ARQUIVOS_POR_TAREFA] for i in range(0, len(caminhos), ARQUIVOS_POR_TAREFA)]
-    with notificacoes_agrupadas(organizacao):
+    with notificacoes_agrupadas(organizacao) as lote:
         if processos <= 1 or not pode_usar_processos():
             for bloco in blocos:
                 resultados = importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem)
                 yield len(bloco), list(resultados)
             return
-        yield from _em_processos(organizacao, blocos, origem, processos)
+        yield from _em_processos(organizacao, blocos, origem, processos, lote)
 
 
-def _em_processos(organizacao, blocos, origem, processos) -> Iterator[tuple[int, list[Resultado]]]:
-    # The workers send no e-mail; this process tells what they stored, from their events, at the end.
-    marco, chaves, erros = marco_de_eventos(), set(), []
+def _em_processos(organizacao, blocos, origem, processos, lote) -> Iterator[tuple[int, list[Resultado]]]:
+    # The workers label their events with this run's lote and queue no e-mail: this process queues the
+    # run's e-mails from those events when its block ends.
     # Children must open their own connections: a socket shared across fork corrupts both ends.
     connections.close_all()
     contexto = multiprocessing.get_context("fork")
     with contexto.Pool(processos) as pool:
-        tarefas = ((organizacao.pk, bloco, origem) for bloco in blocos)
-        for feitos, resultados in pool.imap(_importar_bloco, tarefas):
-            chaves.update(r.chave for r in resultados if r.status == ImportLog.Status.SUCESSO and r.chave)
-            erros += [r for r in resultados if r.status == ImportLog.Status.ERRO]
-            yield feitos, resultados
+        tarefas = ((organizacao.pk, bloco, origem, lote) for bloco in blocos)
+        yield from pool.imap(_importar_bloco, tarefas)
         pool.close()
         pool.join()
-    registrar_eventos_gravados(organizacao, desde=marco, chaves=chaves, erros=erros)
 
 
 def pode_usar_processos() -> bool:
@@ -101,13 +98,16 @@ def pode_usar_processos() -> bool:
     return True
 
 
-def _importar_bloco(tarefa: tuple[int, list[Path], str]) -> tuple[int, list[Resultado]]:
-    organizacao_id, bloco, origem = tarefa
+def _importar_bloco(tarefa: tuple[int, list[Path], str, str]) -> tuple[int, list[Resultado]]:
+    organizacao_id, bloco, origem, lote = tarefa
     try:
         organizacao = Organizacao.objects.get(pk=organizacao_id)
-        with notificacoes_suprimidas():
+        with em_lote(organizacao.pk, lote):
             resultados = list(importar(organizacao=organizacao, entradas=map(ler_arquivo, bloco), origem=origem))
         # Model instances stay here: the parent only reports status and messages.
         return len(bloco), [replace(r, documento=None) for r in resultados]
     finally:
+        # A pool process ends with os._exit (no atexit): its block's webhooks go out, or back to the
+        # queue, before it takes the next block or exits.
+        encerrar_entrega_imediata()
         connections.close_all()

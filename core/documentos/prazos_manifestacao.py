@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -83,22 +82,7 @@ def _reivindicar_lote(organizacao: Organizacao, agora: datetime) -> list[NFe]:
         escopo(NFe, organizacao).filter(pk__in=[nfe.pk for nfe in lote]).update(prazo_manifestacao_avisado_em=agora)
         for nfe in lote:
             nfe.prazo_manifestacao_avisado_em = agora
+        # The events queue the webhooks and one e-mail per member for this batch (core.notifications.fila).
         registrar_eventos(organizacao, [("manifestacao_pendente", dados_do_documento(nfe)) for nfe in lote])
-        transaction.on_commit(partial(_enviar_emails, organizacao, lote))
     logger.info("prazos_manifestacao: %d NF-e da organização %s avisadas", len(lote), organizacao.pk)
     return lote
-
-
-def _enviar_emails(organizacao: Organizacao, nfes: list[NFe]) -> None:
-    from core.notifications import NotificationService
-    from core.notifications.preferencias import destinatarios
-
-    try:
-        # Every member: a missed deadline is a fiscal obligation, not a notice one opts into.
-        pessoas = destinatarios(organizacao)
-        servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
-        with servico.conexao():
-            for pessoa in pessoas:
-                servico.notificar_prazo_manifestacao(pessoa.usuario, nfes)
-    except Exception:  # the events are stored; a mail failure is only logged
-        logger.exception("falha ao enviar o aviso de prazo de manifestação da organização %s", organizacao.pk)

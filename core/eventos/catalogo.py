@@ -95,6 +95,13 @@ TIPOS = {
             {"certificado": "11222333000181", "certificado_id": 3, "titular": "DISTRIBUIDORA AURORA LTDA",
              "validade_fim": "2026-12-20", "dias": 21},
         ),
+        TipoDeEvento(
+            "webhook_desativado",
+            "Um webhook da organização foi desativado: respondeu 410 Gone ou falhou sem nenhum sucesso por 5 dias. "
+            "O próprio webhook desativado não o recebe; os outros e o feed, sim.",
+            {"webhook_id": 7, "nome": "ERP", "url": "https://erp.exemplo.com.br/fiscal/eventos",
+             "motivo": "O receptor respondeu 410 Gone.", "desativado_em": "2026-11-29T10:00:00-03:00"},
+        ),
         TipoDeEvento("teste", "Evento de teste, enviado sob pedido para conferir uma integração.", {"mensagem": "Olá do fiscal!"}),
     )
 }  # fmt: skip

@@ -13,6 +13,7 @@ from .documentos import (
     Situacao,
     TipoDocumento,
 )
+from .emails import EnvioEmail, TipoDeEmail
 from .eventos import Evento
 from .importacao import ImportLog
 from .notificacoes import PreferenciaNotificacao
@@ -40,7 +41,9 @@ __all__ = [
     "EstadoAssinatura",
     "EstadoManifestacao",
     "Finalidade",
+    "EnvioEmail",
     "Evento",
+    "TipoDeEmail",
     "EventoDocumento",
     "ImportLog",
     "Membro",

@@ -1,6 +1,7 @@
 """The event log: every change worth telling integrators about, stored with the change itself."""
 
 from django.db import models
+from django.db.models import Q
 
 from .base import DaOrganizacao
 
@@ -15,6 +16,9 @@ class Evento(DaOrganizacao):
     tipo = models.CharField(max_length=40)
     criado_em = models.DateTimeField()
     payload = models.JSONField()
+    # The import run (an upload, a folder import, a SEFAZ run) that wrote it, when it was one: the
+    # e-mail digest of that run is built from its events (core.notifications.fila). Not public.
+    lote = models.CharField(max_length=40, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "evento"
@@ -23,6 +27,8 @@ class Evento(DaOrganizacao):
         indexes = [
             models.Index(fields=["organizacao", "id"], name="evento_feed_idx"),
             models.Index(fields=["organizacao", "tipo", "id"], name="evento_tipo_idx"),
+            # Only events of an import are indexed: the other inserts pay nothing for it.
+            models.Index(fields=["organizacao", "lote", "id"], name="evento_lote_idx", condition=Q(lote__isnull=False)),
         ]
 
     def __str__(self):

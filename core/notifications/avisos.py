@@ -1,76 +1,57 @@
-"""Notices to every member of an organization who wants them (not tied to an import)."""
+"""Notices not tied to one event: they queue `EnvioEmail` rows; the sender (envio.py) renders and sends them.
+
+Both are called after the commit of what they tell (core.sefaz.distribuicao); queueing is one short
+transaction of INSERTs, no SMTP. Never raise: what they tell is already stored.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 
-from core.webhooks.estatisticas import ultima_falha
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
 
+from core.models import TipoDeEmail
+
+from .fila import enfileirar
 from .preferencias import destinatarios
-from .servico import NotificationService
 
 logger = logging.getLogger(__name__)
 
 
-def avisar_webhook_desativado(webhook, motivo: str) -> int:
-    """E-mail the members of the webhook's organization who want `webhook_desativado`; how many got it.
+def avisar_problema_certificado(certificado, problema: str) -> int:
+    """Queue, to every member and to the organization's extra capture recipients, that the capture stopped.
 
-    Called after the commit that disabled it (core.webhooks.entrega). Never raises.
+    Every member regardless of their choices: nothing is captured until someone fixes it. How many rows.
     """
+    from core.certificados import configuracao_da_organizacao
+
     try:
-        pessoas = destinatarios(webhook.organizacao, "webhook_desativado")
-        servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
-        falha = ultima_falha(webhook)  # once, not per recipient
-        with servico.conexao():
-            return sum(servico.notificar_webhook_desativado(d.usuario, webhook, motivo, falha) for d in pessoas)
+        organizacao = certificado.organizacao
+        pessoas = destinatarios(organizacao)
+        membros = {d.usuario.email.lower() for d in pessoas}
+        extras = [e for e in configuracao_da_organizacao(organizacao).destinatarios if e.lower() not in membros]
+        chave = f"{certificado.pk}:{(certificado.problema_em or timezone.now()).isoformat()}"
+        dados = {"certificado_id": certificado.pk, "problema": problema}
+        with transaction.atomic():
+            return enfileirar(organizacao, TipoDeEmail.CERTIFICADO_PROBLEMA, chave, [d.usuario for d in pessoas],
+                              enderecos=extras, dados=dados)  # fmt: skip
     except Exception:
-        logger.exception("notificações: falha ao avisar que o webhook %s foi desativado", webhook.pk)
+        logger.exception("notificações: falha ao enfileirar o aviso do problema do certificado %s", certificado.pk)
         return 0
 
 
-def avisar_problema_certificado(certificado, problema: str) -> int:
-    """E-mail every member, and the organization's extra capture recipients, that the capture stopped.
-
-    Called after the commit that recorded the problem (core.sefaz.distribuicao). Never raises.
-    """
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-
-    from core.certificados import configuracao_da_organizacao
-
-    from .servico import contexto_problema_certificado
-
-    enviados = 0
-    try:
-        pessoas = destinatarios(certificado.organizacao)
-        servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
-        with servico.conexao() as conexao:
-            enviados += sum(servico.notificar_problema_certificado(d.usuario, certificado, problema) for d in pessoas)
-            membros = {d.usuario.email.lower() for d in pessoas}
-            extras = [e for e in configuracao_da_organizacao(certificado.organizacao).destinatarios if e.lower() not in membros]
-            if extras:
-                assunto, modelo, contexto = contexto_problema_certificado(certificado, problema)
-                base = settings.FISCAL_URL_PUBLICA.rstrip("/")
-                contexto = {**contexto, "assunto": assunto, "nome": "", "organizacao": certificado.organizacao.nome,
-                            "url_publica": base, "url_preferencias": f"{base}/api/notificacoes/preferencias/"}  # fmt: skip
-                mensagem = EmailMultiAlternatives(assunto, render_to_string(f"emails/{modelo}.txt", contexto),
-                                                  settings.DEFAULT_FROM_EMAIL, extras, connection=conexao)  # fmt: skip
-                mensagem.attach_alternative(render_to_string(f"emails/{modelo}.html", contexto), "text/html")
-                mensagem.send()
-                enviados += len(extras)
-    except Exception:
-        logger.exception("notificações: falha ao avisar o problema do certificado %s", certificado.pk)
-    return enviados
-
-
 def avisar_consulta_concluida(certificado, consulta: dict) -> int:
-    """E-mail the members who chose `consulta_concluida` (off by default). Never raises."""
+    """Queue the SEFAZ-run e-mail to the members who chose `consulta_concluida` (off by default)."""
     try:
         pessoas = destinatarios(certificado.organizacao, "consulta_concluida")
-        servico = NotificationService(preferencias={d.usuario.pk: d.preferencia for d in pessoas})
-        with servico.conexao():
-            return sum(servico.notificar_consulta_concluida(d.usuario, consulta) for d in pessoas)
+        dados = json.loads(json.dumps(consulta, cls=DjangoJSONEncoder))
+        with transaction.atomic():
+            return enfileirar(certificado.organizacao, TipoDeEmail.CONSULTA_CONCLUIDA, uuid.uuid4().hex,
+                              [d.usuario for d in pessoas], dados=dados)  # fmt: skip
     except Exception:
-        logger.exception("notificações: falha ao avisar a consulta do certificado %s", certificado.pk)
+        logger.exception("notificações: falha ao enfileirar o aviso da consulta do certificado %s", certificado.pk)
         return 0

@@ -3,9 +3,11 @@
 Every method takes the recipient and the subject of the notification, and returns True when an
 e-mail went out. It sends nothing (False) when the user is inactive or has no address, when they
 turned that notification off, or when the object belongs to another organization than theirs. A
-failing e-mail backend is logged and answered with False: it never raises into an import or request.
+failing e-mail backend is logged and answered with False, or, with `levantar=True` (the queue's
+sender, core/notifications/envio.py, which retries), raised.
 
-Call it only outside database transactions (after commit): sending is network I/O.
+The product never calls it from a request or an import: they queue `EnvioEmail` rows
+(core/notifications/fila.py) and the sender calls it, outside any transaction.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ class NotificationService:
     Use `with servico.conexao():` to send many e-mails over one connection to the mail server.
     """
 
-    def __init__(self, *, preferencias: Mapping[int, PreferenciaNotificacao] | None = None, conexao=None):
+    def __init__(self, *, preferencias: Mapping[int, PreferenciaNotificacao] | None = None, conexao=None,
+                 levantar: bool = False):  # fmt: skip
         self._preferencias = dict(preferencias or {})
         self._conexao = conexao
+        self._levantar = levantar  # the e-mail queue (envio.py) must see a failing backend to retry
 
     # -- the notifications -------------------------------------------------------------------
 
@@ -218,6 +222,8 @@ class NotificationService:
         try:
             self._mensagem(usuario, preferencia, assunto, modelo, contexto).send()
         except Exception:
+            if self._levantar:
+                raise
             # Never raise: the import or request that caused this has already committed.
             logger.exception("notificação %s para o usuário %s não enviada", tipo or modelo, usuario.pk)
             return False

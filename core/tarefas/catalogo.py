@@ -72,6 +72,29 @@ def entregas_devidas() -> int:
     return pendentes + abandonadas
 
 
+def enviar_emails(*, simular: bool = False, escrever: Callable[[str], None] = _nada) -> str:
+    """The e-mail queue (core/notifications/envio.py): every due row, up to ORCAMENTO_WEBHOOKS_SEGUNDOS."""
+    from core.notifications.envio import LOTE_PADRAO, emails_devidos, enviar_pendentes
+    from core.webhooks.entrega import fechar_conexoes_velhas
+
+    if simular:
+        return f"enviar_emails (simulação): {emails_devidos()} e-mail(s) devido(s) agora."
+    inicio = time.monotonic()
+    prazo, aviso, total = inicio + ORCAMENTO_WEBHOOKS_SEGUNDOS, inicio + PROGRESSO_SEGUNDOS, 0
+    while time.monotonic() < prazo:
+        try:
+            tentados = enviar_pendentes(limite=LOTE_PADRAO)
+        finally:
+            fechar_conexoes_velhas()
+        if not tentados:
+            break
+        total += tentados
+        if time.monotonic() >= aviso:
+            escrever(f"enviar_emails: {total} e-mail(s) até agora...")
+            aviso = time.monotonic() + PROGRESSO_SEGUNDOS
+    return f"enviar_emails: {total} e-mail(s) processado(s)."
+
+
 def consultas_sefaz(*, simular: bool = False, escrever: Callable[[str], None] = _nada) -> str:
     """Every certificate with automatic capture whose time has come (SEFAZ's waits always apply)."""
     from core.sefaz.agenda import certificados_devidos, consultar_devidos
@@ -110,7 +133,7 @@ def prazos_manifestacao(*, simular: bool = False, escrever: Callable[[str], None
 
 
 # The order of a run without --task: fetch documents first, then announce certificates and deadlines,
-# deliver the events they produced, mail yesterday's summary, and clean up last (the heaviest, the least urgent).
+# deliver the events they produced (webhooks, then the e-mail queue), queue yesterday's summary, and clean up last (the heaviest, the least urgent).
 TAREFAS: dict[str, Tarefa] = {
     tarefa.nome: tarefa
     for tarefa in (
@@ -118,6 +141,7 @@ TAREFAS: dict[str, Tarefa] = {
         Tarefa("certificados_vencendo", certificados_vencendo, timedelta(minutes=30), "0 7 * * *"),
         Tarefa("prazos_manifestacao", prazos_manifestacao, timedelta(minutes=30), "15 7 * * *"),
         Tarefa("entregar_webhooks", entregar_webhooks, timedelta(minutes=5), "* * * * *"),
+        Tarefa("enviar_emails", enviar_emails, timedelta(minutes=5), "* * * * *"),
         Tarefa("enviar_relatorios", enviar_relatorios, timedelta(hours=2), "0 6 * * *"),
         Tarefa("limpeza_logs", limpeza_logs, timedelta(hours=6), "30 3 * * *"),
     )

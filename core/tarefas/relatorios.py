@@ -4,18 +4,15 @@
 zone of their own). An organization gets e-mails only when the day had activity (documents issued,
 failed imports or failed webhook deliveries); a quiet day sends nothing.
 
-Never twice: at-most-once. Before each e-mail the member's `RelatorioEnviado` (usuario, dia) row is
-INSERTed and committed on its own; the unique constraint lets only one run claim it, and only the run
-that claimed it sends. A crash between that commit and the send loses that member's summary for the
-day; a crash after the send cannot make it go again. We chose that over at-least-once (record after
-sending, where a crash in between sends the same summary twice) because the issue forbids a second
-copy and a missed summary costs little: the same numbers are in the API. When the mail backend
-refuses the message (NotificationService answers False) nothing went out, so the claim is deleted and
-a later run that day retries.
+Never twice: each member's `RelatorioEnviado` (usuario, dia) row is INSERTed together with the
+member's `EnvioEmail` row (the e-mail queue, core/notifications/envio.py), in one transaction; the
+unique constraint lets only one run claim it. The queue sends it outside any transaction, retries it
+while the mail server fails (EMAIL_RETRY_SCHEDULE) and renders it, when sent, from the day's stored
+data; its at-most-once rule is the queue's (README, "Fila de e-mails").
 
 Cost: per organization a fixed number of queries (recipients and their choices: 2; those already
-served: 1; the day: 7, skipped when nobody is left to serve), then per member only the claim INSERT
-and the send, over one SMTP connection.
+served: 1; the day: 7, skipped when nobody is left to serve), then per member one transaction with
+two INSERTs. No SMTP here.
 """
 
 from __future__ import annotations
@@ -72,7 +69,7 @@ def enviar_relatorios(
 
 def _da_organizacao(organizacao, dia: date, agora: datetime, contagem: Contagem, *, simular: bool, escrever) -> None:
     from core.consultas.resumo_diario import resumo_do_dia
-    from core.notifications import NotificationService, destinatarios
+    from core.notifications import destinatarios
 
     pessoas = destinatarios(organizacao, "resumo_diario")
     if pessoas:
@@ -93,37 +90,33 @@ def _da_organizacao(organizacao, dia: date, agora: datetime, contagem: Contagem,
         escrever(f"enviar_relatorios (simulação): organização {organizacao.slug}: {len(pessoas)} "
                  f"destinatário(s) (usuários {usuarios})")  # fmt: skip
         return
-    servico = NotificationService(preferencias={p.usuario.pk: p.preferencia for p in pessoas})
-    with servico.conexao():
-        for pessoa in pessoas:
-            if not _reservar(organizacao, pessoa.usuario, dia):
-                continue  # another run claimed it a moment ago
-            if servico.enviar_resumo_diario(pessoa.usuario, resumo):
-                contagem.enviados += 1
-            else:
-                _desfazer_reserva(pessoa.usuario, dia)
-                contagem.falhas += 1
+    for pessoa in pessoas:
+        if _reservar(organizacao, pessoa.usuario, dia, agora):
+            contagem.enviados += 1
+        # else: another run claimed it a moment ago
     escrever(f"enviar_relatorios: organização {organizacao.slug}: {contagem.enviados} e-mail(s) até agora")
 
 
-def _reservar(organizacao, usuario, dia: date) -> bool:
-    """Claim (usuario, dia) in its own committed transaction; False when it was already claimed."""
+def _reservar(organizacao, usuario, dia: date, agora: datetime) -> bool:
+    """Claim (usuario, dia) and queue its e-mail in one committed transaction; False when already claimed.
+
+    The e-mail is rendered when sent from the day's stored data, as seen at `agora` (certificates
+    expiring soon are counted from then, not from whenever the queue gets to it).
+    """
+    from core.models import TipoDeEmail
+    from core.notifications.fila import enfileirar
+
     try:
         with transaction.atomic():
             RelatorioEnviado.objects.create(organizacao=organizacao, usuario=usuario, dia=dia)
+            enfileirar(organizacao, TipoDeEmail.RESUMO_DIARIO, dia.isoformat(), [usuario], dados={"dia": dia.isoformat(), "agora": agora.isoformat()})
     except IntegrityError:
         return False
     return True
 
 
-def _desfazer_reserva(usuario, dia: date) -> None:
-    RelatorioEnviado.objects.filter(usuario=usuario, dia=dia).delete()
-    logger.warning("enviar_relatorios: resumo de %s para o usuário %s não saiu; fica para a próxima execução",
-                   dia, usuario.pk)  # fmt: skip
-
-
 def _resumo(dia: date, contagem: Contagem, simular: bool) -> str:
-    verbo = "seriam enviados" if simular else "enviado(s)"
+    verbo = "seriam enviados" if simular else "enfileirado(s)"
     texto = (
         f"enviar_relatorios{' (simulação)' if simular else ''}: dia {dia:%d/%m/%Y}, "
         f"{contagem.enviados} e-mail(s) {verbo} a {contagem.organizacoes} organização(ões); "

@@ -26,6 +26,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.eventos.emissao import disparar_webhook
 from core.models import ClasseDeFalha, Evento, Organizacao, Webhook, WebhookLog
 from core.models.webhooks import agenda_de_tentativas
 from core.tenancy import escopo, inserir, todas_as_organizacoes
@@ -365,7 +366,7 @@ def _atualizar_saude(log: WebhookLog, resultado: Resultado, agora: datetime) -> 
 
 
 def desativar_webhook(webhook: Webhook, motivo: str, agora: datetime | None = None) -> bool:
-    """Disable `webhook` once (its pending retries give up) and notify its organization after commit."""
+    """Disable `webhook` once (its pending retries give up) and record the `webhook_desativado` event."""
     agora = agora or timezone.now()
     organizacao = webhook.organizacao
     with transaction.atomic():
@@ -377,19 +378,18 @@ def desativar_webhook(webhook: Webhook, motivo: str, agora: datetime | None = No
             escopo(WebhookLog, organizacao).filter(webhook_id=webhook.pk, status=Status.PENDENTE).update(
                 status=Status.DESISTIU, erro=f"webhook desativado: {motivo}", atualizado_em=agora
             )
-            transaction.on_commit(lambda: notificar_webhook_desativado(webhook, motivo))
+            # An event, not a call into the e-mail code: its consumers (the e-mail queue, the other
+            # webhooks, the feed) take it from the outbox, in this same transaction.
+            disparar_webhook("webhook_desativado", dados_da_desativacao(webhook, motivo, agora), organizacao)
     if mudou:
         logger.warning("webhook %s (%s) desativado: %s", webhook.pk, url_segura(webhook.url), motivo)
     return bool(mudou)
 
 
-def notificar_webhook_desativado(webhook: Webhook, motivo: str) -> None:
-    """E-mail the organization's members who want it that `webhook` was disabled (after commit; never raises)."""
-    from core.notifications import avisar_webhook_desativado  # notifications imports the event modules
-
-    enviados = avisar_webhook_desativado(webhook, motivo)
-    logger.info("webhook %s desativado; aviso enviado a %s membro(s) da organização %s",
-                webhook.pk, enviados, webhook.organizacao_id)  # fmt: skip
+def dados_da_desativacao(webhook: Webhook, motivo: str, agora: datetime) -> dict:
+    """The `webhook_desativado` event's data: the URL without credentials or query string."""
+    return {"webhook_id": webhook.pk, "nome": webhook.nome, "url": url_segura(webhook.url), "motivo": motivo,
+            "desativado_em": agora}  # fmt: skip
 
 
 def _devolver(logs: list[WebhookLog]) -> None:

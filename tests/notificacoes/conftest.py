@@ -46,3 +46,13 @@ def html(email) -> str:
     [(conteudo, tipo)] = email.alternatives
     assert tipo == "text/html"
     return conteudo
+
+
+def enviar_fila() -> int:
+    """What the worker and the cron task do: send every due e-mail of the queue; how many rows were tried."""
+    from core.notifications.envio import enviar_pendentes
+
+    total = 0
+    while tentados := enviar_pendentes(limite=50):
+        total += tentados
+    return total

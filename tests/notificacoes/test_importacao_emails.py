@@ -5,21 +5,25 @@ from io import StringIO
 import smtplib
 import socket
 from email import message_from_bytes, policy
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
+
+from core.admin_emails import reenviar
 
 from core.documentos.importacao import Entrada, importar, importar_bytes
 from core.geracao.documentos import gerar_cte, gerar_nfe
-from core.models import NFe, Origem
+from core.models import EnvioEmail, NFe, Origem
 from core.notifications import atualizar_preferencias, notificacoes_agrupadas
 from core.notifications.formatacao import formatar_chave
 from core.tenancy import escopo
 
-from .conftest import criar_membro, destinatarios, html
+from .conftest import criar_membro, destinatarios, enviar_fila, html
 
 FILEBASED = "django.core.mail.backends.filebased.EmailBackend"
 
@@ -63,9 +67,11 @@ def test_importing_an_nfe_emails_every_member_after_the_commit(
     # when
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         importar_bytes(organizacao=org, nome="nota.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
-    assert mailoutbox == []  # nothing before the commit
+    assert mailoutbox == []  # the import sends nothing itself: it queues
     for callback in callbacks:
         callback()
+    assert mailoutbox == []
+    enviar_fila()  # the worker / the cron task
     # then
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
     assert {e.subject for e in mailoutbox} == {"NF-e 4321 importada — DISTRIBUIDORA AURORA LTDA"}
@@ -83,6 +89,7 @@ def test_the_file_backend_writes_the_email_of_an_imported_nfe(
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_bytes(organizacao=org, nome="nota.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
+    enviar_fila()
 
     [mensagem] = arquivos_de_email(tmp_path)
     assert mensagem["To"] == "dona@alfa.com.br"
@@ -101,6 +108,7 @@ def test_a_cte_and_a_failed_file_are_emailed_too(
 
     with django_capture_on_commit_callbacks(execute=True):
         list(importar(organizacao=org, entradas=arquivos, origem=Origem.UPLOAD))
+    enviar_fila()
 
     assert sorted(e.subject for e in mailoutbox) == [
         "CT-e 77 importado — TRANSPORTES RAPIDO SUL LTDA",
@@ -119,6 +127,7 @@ def test_a_member_who_turned_a_notification_off_gets_none(
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 2))
+    enviar_fila()
 
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br", "dona@alfa.com.br"]
 
@@ -132,6 +141,7 @@ def test_inactive_members_and_members_without_address_are_skipped(
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1))
+    enviar_fila()
 
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br"]
 
@@ -142,8 +152,10 @@ def test_another_organizations_members_never_receive_anything(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1))
+    enviar_fila()
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 10, inicio=100), quebrados=1)
+    enviar_fila()
 
     assert "dono@beta.com.br" not in destinatarios(mailoutbox)
     assert destinatarios(mailoutbox) == ["dona@alfa.com.br"] * 2
@@ -151,6 +163,7 @@ def test_another_organizations_members_never_receive_anything(
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(outra_org, nfes(emissor, 1, inicio=500))
+    enviar_fila()
     assert destinatarios(mailoutbox) == ["dono@beta.com.br"]
 
 
@@ -165,6 +178,7 @@ def test_a_bulk_import_sends_one_digest_per_recipient(
 
     with django_capture_on_commit_callbacks(execute=True):
         resultados = importar_tudo(org, documentos, quebrados=2)
+    enviar_fila()
 
     assert [r.status for r in resultados].count("sucesso") == 25
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
@@ -184,12 +198,14 @@ def test_up_to_the_limit_each_document_is_its_own_email(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 3))
+    enviar_fila()
     assert [e.subject for e in mailoutbox] == [f"NF-e {n} importada — DISTRIBUIDORA AURORA LTDA" for n in (1, 2, 3)]
 
     mailoutbox.clear()
     settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL = 2
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 3, inicio=10))
+    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["Importação concluída: 3 NF-e"]
 
 
@@ -202,6 +218,7 @@ def test_the_choice_between_digest_and_single_emails_is_per_recipient(
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 20), quebrados=1)
+    enviar_fila()
 
     por_pessoa = {e.to[0]: e.subject for e in mailoutbox}
     assert len(mailoutbox) == 2
@@ -218,17 +235,20 @@ def test_updates_are_counted_in_a_digest_but_have_no_email_of_their_own(
     documentos = nfes(emissor, 5)
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, documentos)
+    enviar_fila()
     mailoutbox.clear()
 
     cancelamento = [Entrada("canc.xml", _cancelamento(emissor, documentos[0]))]
     with django_capture_on_commit_callbacks(execute=True):
         list(importar(organizacao=org, entradas=cancelamento, origem=Origem.UPLOAD))
+    enviar_fila()
     assert mailoutbox == []
 
     with django_capture_on_commit_callbacks(execute=True), notificacoes_agrupadas(org):
         importar_tudo(org, nfes(emissor, 4, inicio=50))
         cancelamento = [Entrada("c2.xml", _cancelamento(emissor, documentos[1]))]
         list(importar(organizacao=org, entradas=cancelamento, origem=Origem.UPLOAD))
+    enviar_fila()
     [email] = mailoutbox
     assert email.subject == "Importação concluída: 4 NF-e, 1 atualizado(s)"
     assert "Cancelada" in email.body
@@ -244,15 +264,18 @@ def _cancelamento(emissor, documento) -> bytes:
 
 
 @pytest.mark.django_db
-def test_imports_that_commit_together_are_told_together(
+def test_imports_that_commit_together_are_told_one_by_one(
     org, dona, emissor, mailoutbox, django_capture_on_commit_callbacks
 ):
-    # Both blocks end inside one transaction: their documents' signals all run at its commit.
+    # Each import is told on its own (its lote), even when both commit in one transaction.
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1))
         importar_tudo(org, nfes(emissor, 10, inicio=100), quebrados=1)
+    enviar_fila()
 
-    assert [e.subject for e in mailoutbox] == ["Importação concluída: 11 NF-e, 1 erro(s)"]
+    assert sorted(e.subject for e in mailoutbox) == [
+        "Importação concluída: 10 NF-e, 1 erro(s)", "NF-e 1 importada — DISTRIBUIDORA AURORA LTDA",
+    ]
 
 
 @pytest.mark.django_db
@@ -263,10 +286,12 @@ def test_a_rolled_back_import_sends_nothing_and_does_not_muffle_the_next_one(
         with pytest.raises(Desfazer), transaction.atomic():
             importar_tudo(org, nfes(emissor, 5))
             raise Desfazer
+    enviar_fila()
     assert mailoutbox == [] and not escopo(NFe, org).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         importar_tudo(org, nfes(emissor, 1, inicio=90))
+    enviar_fila()
     assert [e.subject for e in mailoutbox] == ["NF-e 90 importada — DISTRIBUIDORA AURORA LTDA"]
 
 
@@ -275,9 +300,10 @@ def test_with_real_transactions_nothing_is_sent_on_rollback_and_everything_on_co
     with pytest.raises(Desfazer), transaction.atomic():
         importar_tudo(org, nfes(emissor, 2))
         raise Desfazer
-    assert mailoutbox == []
+    assert enviar_fila() == 0 and mailoutbox == []
 
     importar_tudo(org, nfes(emissor, 2, inicio=20))
+    enviar_fila()
     assert [e.subject for e in mailoutbox] == [f"NF-e {n} importada — DISTRIBUIDORA AURORA LTDA" for n in (20, 21)]
 
 
@@ -308,9 +334,12 @@ def porta_fechada() -> int:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("servidor", ["rejeita", "fora_do_ar"])
-def test_a_failing_mail_server_is_logged_and_the_import_still_succeeds(
+def test_a_failing_mail_server_keeps_the_emails_queued_until_it_is_back(
     org, dona, colega, emissor, settings, caplog, servidor, django_capture_on_commit_callbacks
 ):
+    from django.core import mail
+
+    settings.EMAIL_RETRY_SCHEDULE = "60,300"
     if servidor == "rejeita":
         settings.EMAIL_BACKEND = "tests.notificacoes.test_importacao_emails.BackendQuebrado"
     else:  # a real SMTP backend pointed at a port nobody listens on
@@ -318,14 +347,74 @@ def test_a_failing_mail_server_is_logged_and_the_import_still_succeeds(
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", porta_fechada(), 2
         settings.EMAIL_HOST_PASSWORD = "senha-secreta-do-smtp"
 
-    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+    # given: the import succeeds whatever the mail server does, and the worker finds it down
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         resultados = importar_tudo(org, nfes(emissor, 2))
+        assert enviar_fila() == 4
 
     assert [r.status for r in resultados] == ["sucesso", "sucesso"]
     assert escopo(NFe, org).count() == 2
-    assert "não enviada" in caplog.text
-    assert "senha-secreta-do-smtp" not in caplog.text
-    assert "alfa.com.br" not in caplog.text  # user ids only, no addresses
+    fila = escopo(EnvioEmail, org)
+    assert set(fila.values_list("status", "tentativas")) == {("pendente", 1)}
+    assert all(e.proxima_tentativa_em > timezone.now() + timedelta(seconds=50) for e in fila)
+    erros = "".join(fila.values_list("erro", flat=True))
+    assert "senha-secreta-do-smtp" not in caplog.text + erros
+    assert "alfa.com.br" not in caplog.text + erros  # no addresses in logs or in the row
+    assert enviar_fila() == 0  # not due before its time
+
+    # when: the server is back and the retry is due
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    fila.update(proxima_tentativa_em=timezone.now())
+    enviar_fila()
+
+    # then: each e-mail went out once
+    esperados = [f"NF-e {n} importada — DISTRIBUIDORA AURORA LTDA" for n in (1, 2)] * 2
+    assert sorted(e.subject for e in mail.outbox) == sorted(esperados)
+    assert set(fila.values_list("status", "tentativas")) == {("enviado", 2)}
+    assert enviar_fila() == 0 and len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+def test_after_the_last_retry_the_email_is_failed_and_the_admin_action_queues_it_again(
+    org, dona, emissor, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_RETRY_SCHEDULE = "60"
+    settings.EMAIL_BACKEND = "tests.notificacoes.test_importacao_emails.BackendQuebrado"
+    with django_capture_on_commit_callbacks(execute=True):
+        importar_tudo(org, nfes(emissor, 1))
+    fila = escopo(EnvioEmail, org)
+    enviar_fila()
+    fila.update(proxima_tentativa_em=timezone.now())
+    enviar_fila()
+    [envio] = fila
+    assert (envio.status, envio.tentativas) == ("falhou", 2) and "SMTPDataError" in envio.erro
+    fila.update(proxima_tentativa_em=timezone.now())
+    assert enviar_fila() == 0
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert reenviar(fila) == 1
+    enviar_fila()
+    assert [e.subject for e in mailoutbox] == ["NF-e 1 importada — DISTRIBUIDORA AURORA LTDA"]
+
+
+@pytest.mark.django_db
+def test_a_process_that_dies_before_sending_leaves_its_emails_in_the_queue(
+    org, dona, emissor, mailoutbox, django_capture_on_commit_callbacks
+):
+    # An import whose process ends right after its commit: no thread, no callback sends anything.
+    with django_capture_on_commit_callbacks(execute=False):
+        importar_tudo(org, nfes(emissor, 1))
+    [envio] = escopo(EnvioEmail, org)
+    assert (envio.status, envio.tipo, envio.usuario_id) == ("pendente", "nfe_importada", dona.pk)
+    assert mailoutbox == []
+
+    # A worker or the cron task, in another process later, finds it; a claimed row whose worker died
+    # (its lease expired) is claimed again.
+    escopo(EnvioEmail, org).update(status="enviando", lease_expira_em=timezone.now() - timedelta(seconds=1))
+    call_command("run_scheduled_tasks", "--task", "enviar_emails", stdout=StringIO())
+    assert [e.subject for e in mailoutbox] == ["NF-e 1 importada — DISTRIBUIDORA AURORA LTDA"]
+    call_command("webhook_worker", stdout=StringIO())
+    assert len(mailoutbox) == 1  # at most once
 
 
 # -- the upload API and the folder command --------------------------------------------------------
@@ -342,6 +431,8 @@ def test_an_upload_request_sends_one_digest(nova_org, org, colega, emissor, mail
     resposta = cliente.post("/api/importar/", {"arquivos": arquivos}, format="multipart")
 
     assert resposta.status_code == 200 and resposta.json()["resumo"]["sucesso"] == 6
+    assert mailoutbox == []  # no SMTP inside the request: the e-mails wait in the queue
+    enviar_fila()
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
     assert {e.subject for e in mailoutbox} == {"Importação concluída: 6 NF-e"}
 
@@ -356,6 +447,7 @@ def test_the_folder_command_sends_one_digest_for_the_whole_run(
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("importar_xml", str(tmp_path), "--organizacao", org.slug, "--sem-progresso", stdout=StringIO())
+    enviar_fila()
 
     assert [e.subject for e in mailoutbox] == ["Importação concluída: 20 NF-e"]
 
@@ -376,6 +468,7 @@ def test_a_multi_process_import_sends_one_digest_from_the_parent(org, dona, cole
     with pytest.raises(CommandError):  # one file has an error
         call_command("importar_xml", str(pasta), "--organizacao", org.slug, "--processos", "3", "--sem-progresso",
                      stdout=StringIO(), stderr=StringIO())  # fmt: skip
+    enviar_fila()
 
     assert escopo(NFe, org).count() == 30
     mensagens = arquivos_de_email(caixa)
@@ -397,5 +490,6 @@ def test_an_import_inside_a_callers_transaction_still_sends_one_digest(org, emis
     with transaction.atomic():
         list(importar(organizacao=org, entradas=entradas, origem=Origem.SEFAZ))
         assert mail.outbox == []
+    enviar_fila()
 
     assert len(mail.outbox) == 1 and "6" in mail.outbox[0].subject

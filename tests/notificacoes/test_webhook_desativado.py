@@ -2,13 +2,13 @@
 
 import pytest
 
-from core.models import Webhook
+from core.models import Evento, Webhook
 from core.notifications import atualizar_preferencias
-from core.tenancy import inserir
+from core.tenancy import escopo, inserir
 from core.webhooks.assinatura import gerar_segredo
 from core.webhooks.entrega import desativar_webhook
 
-from .conftest import destinatarios, html
+from .conftest import destinatarios, enviar_fila, html
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ def test_members_are_told_what_was_disabled_why_and_how_to_reactivate_it(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         assert desativar_webhook(webhook, "O receptor respondeu 410 Gone.") is True
+    enviar_fila()
 
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br", "dona@alfa.com.br"]
     email = mailoutbox[0]
@@ -46,6 +47,11 @@ def test_nothing_is_sent_before_the_commit_nor_twice(
     assert mailoutbox == []
     for callback in callbacks:
         callback()
+    # An event, recorded once with the change, queues the e-mail; the worker sends it once.
+    assert escopo(Evento, org).filter(tipo="webhook_desativado").count() == 1
+    assert mailoutbox == []
+    enviar_fila()
+    enviar_fila()
     assert len(mailoutbox) == 1
 
 
@@ -56,6 +62,7 @@ def test_members_who_turned_it_off_are_not_told(
 
     with django_capture_on_commit_callbacks(execute=True):
         desativar_webhook(webhook, "O receptor respondeu 410 Gone.")
+    enviar_fila()
 
     assert destinatarios(mailoutbox) == ["colega@alfa.com.br"]
 
@@ -79,6 +86,7 @@ def _falhar_ate_desativar(org, url, django_capture_on_commit_callbacks, settings
     disparar_webhook("teste", {}, org)
     with django_capture_on_commit_callbacks(execute=True):
         assert entregar_pendentes() == 1
+    enviar_fila()
     webhook.refresh_from_db()
     assert not webhook.ativo
 
@@ -113,6 +121,7 @@ def test_an_unreachable_receiver_is_named_in_the_email(org, dona, mailoutbox, dj
 def test_a_disabled_webhook_that_never_failed_shows_no_last_failure(org, dona, webhook, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         desativar_webhook(webhook, "Desativado pelo suporte.")
+    enviar_fila()
 
     assert "Última falha" not in mailoutbox[0].body and "Última falha" not in html(mailoutbox[0])
 

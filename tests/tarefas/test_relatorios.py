@@ -16,10 +16,11 @@ from core.consultas.resumo_diario import resumo_do_dia
 from core.documentos.chave import CODIGO_POR_UF, montar_chave
 from core.documentos.importacao import Entrada, importar
 from core.geracao.documentos import gerar_cte, gerar_resumo_nfe
-from core.models import ImportLog, Membro, Origem, RelatorioEnviado, WebhookLog
+from core.models import EnvioEmail, ImportLog, Membro, Origem, RelatorioEnviado, WebhookLog
 from core.notifications import atualizar_preferencias
+from core.tenancy import todas_as_organizacoes
 from core.tarefas.relatorios import EnvioIncompleto, dia_do_relatorio, enviar_relatorios
-from tests.notificacoes.conftest import criar_membro
+from tests.notificacoes.conftest import criar_membro, enviar_fila
 
 from .conftest import certificado, evento, importacao, rodar, tentativa, webhook
 
@@ -102,6 +103,7 @@ def dia_movimentado(org, outra_org, transportadora, dona, colega, desligada, est
     certificado(org, AGORA + timedelta(days=10, hours=1), titular="AURORA CERTIFICADO")
     certificado(org, AGORA + timedelta(days=60), titular="LONGE DE VENCER")
     certificado(org, AGORA - timedelta(days=1), titular="JA VENCIDO")
+    enviar_fila()
     mail.outbox.clear()  # the imports' own notifications
 
 
@@ -156,9 +158,10 @@ def test_top_five_only(org, transportadora):
 
 def test_it_sends_yesterdays_summary_to_each_member_who_wants_it(dia_movimentado, dona, colega, desligada, estranho):
     resumo = enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     assert sorted(e.to[0] for e in mail.outbox) == sorted([dona.email, colega.email, estranho.email])
-    assert resumo == "enviar_relatorios: dia 19/11/2026, 3 e-mail(s) enviado(s) a 2 organização(ões); 0 sem atividade."
+    assert resumo == "enviar_relatorios: dia 19/11/2026, 3 e-mail(s) enfileirado(s) a 2 organização(ões); 0 sem atividade."
     email = para(dona.email)
     assert email.subject == "Resumo de 19/11/2026 — 3 NF-e, 3 CT-e"
     for texto in (email.body, html(email)):
@@ -177,6 +180,7 @@ def test_it_sends_yesterdays_summary_to_each_member_who_wants_it(dia_movimentado
 
 def test_each_organization_gets_only_its_own_numbers(dia_movimentado, estranho):
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     email = para(estranho.email)
     assert email.subject == "Resumo de 19/11/2026 — 1 NF-e, 0 CT-e"
@@ -185,6 +189,7 @@ def test_each_organization_gets_only_its_own_numbers(dia_movimentado, estranho):
 
 def test_the_html_has_a_chart_and_no_external_resources(dia_movimentado, dona):
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     corpo = html(para(dona.email))
     assert 'aria-label="Documentos por dia"' in corpo
@@ -202,9 +207,12 @@ def test_the_html_has_a_chart_and_no_external_resources(dia_movimentado, dona):
 
 def test_a_second_run_the_same_day_sends_nothing(dia_movimentado):
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
+    enviar_fila()
     mail.outbox.clear()
 
     resumo = enviar_relatorios(agora=AGORA + timedelta(hours=3))
+    enviar_fila()
 
     assert mail.outbox == []
     assert resumo.startswith("enviar_relatorios: dia 19/11/2026, 0 e-mail(s)")
@@ -216,16 +224,20 @@ def test_a_member_already_claimed_by_another_run_is_not_sent_again(org, dia_movi
     RelatorioEnviado.objects.create(organizacao=org, usuario=dona, dia=ONTEM)
 
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     assert dona.email not in [e.to[0] for e in mail.outbox] and colega.email in [e.to[0] for e in mail.outbox]
 
 
 def test_the_next_day_is_a_new_report(org, dia_movimentado, transportadora, dona):
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
     importar_docs(org, cte(transportadora, 31, em(ONTEM + timedelta(days=1), 10), "10.00"))
+    enviar_fila()
     mail.outbox.clear()
 
     enviar_relatorios(agora=AGORA + timedelta(days=1))
+    enviar_fila()
 
     assert para(dona.email).subject == "Resumo de 20/11/2026 — 1 NF-e, 1 CT-e"
 
@@ -235,19 +247,24 @@ class CorreioFora(BaseEmailBackend):
         raise SMTPException("servidor fora do ar")
 
 
-def test_a_refused_e_mail_is_not_recorded_so_a_later_run_retries(dia_movimentado, settings, dona):
+def test_a_refused_e_mail_stays_queued_and_goes_out_once_the_server_is_back(dia_movimentado, settings, dona):
     settings.EMAIL_BACKEND = f"{__name__}.CorreioFora"
 
-    with pytest.raises(EnvioIncompleto, match="3 falha"):
-        enviar_relatorios(agora=AGORA)
-    assert not RelatorioEnviado.objects.exists()
+    assert enviar_relatorios(agora=AGORA).startswith("enviar_relatorios: dia 19/11/2026, 3 e-mail(s) enfileirado(s)")
+    enviar_fila()
+    fila = todas_as_organizacoes(EnvioEmail).filter(tipo="resumo_diario")
+    assert set(fila.values_list("status", "tentativas")) == {("pendente", 1)}
+    assert RelatorioEnviado.objects.count() == 3  # claimed: a later run does not queue it again
+    assert enviar_relatorios(agora=AGORA + timedelta(hours=1)).startswith("enviar_relatorios: dia 19/11/2026, 0 e-mail(s)")
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    enviar_relatorios(agora=AGORA + timedelta(hours=1))
+    fila.update(proxima_tentativa_em=timezone.now())
+    enviar_fila()
     assert len(mail.outbox) == 3
+    assert para(dona.email).subject == "Resumo de 19/11/2026 — 3 NF-e, 3 CT-e"
 
 
-def test_a_refused_e_mail_makes_the_task_fail_with_exit_code_1(dia_movimentado, settings, monkeypatch):
+def test_a_mail_server_down_does_not_fail_the_task(dia_movimentado, settings, monkeypatch):
     import core.tarefas.relatorios as relatorios
 
     settings.EMAIL_BACKEND = f"{__name__}.CorreioFora"
@@ -255,7 +272,7 @@ def test_a_refused_e_mail_makes_the_task_fail_with_exit_code_1(dia_movimentado, 
 
     saida = rodar("--task=enviar_relatorios")
 
-    assert saida.codigo == 1 and "enviar_relatorios: falhou (EnvioIncompleto" in saida.err
+    assert saida.codigo == 0 and "3 e-mail(s) enfileirado(s)" in saida.out
 
 
 # --- quiet days, opt-outs -----------------------------------------------------------------------------
@@ -264,18 +281,21 @@ def test_a_refused_e_mail_makes_the_task_fail_with_exit_code_1(dia_movimentado, 
 def test_nothing_is_sent_on_a_day_without_activity(org, dona, colega):
     importar_docs(org, nfe(1, em(ONTEM - timedelta(days=2)), "10.00"))  # older: no news yesterday
     certificado(org, AGORA + timedelta(days=5))  # an expiring certificate alone is not activity
+    enviar_fila()
     mail.outbox.clear()
 
     resumo = enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     assert mail.outbox == [] and not RelatorioEnviado.objects.exists()
-    assert resumo.endswith("0 e-mail(s) enviado(s) a 0 organização(ões); 1 sem atividade.")
+    assert resumo.endswith("0 e-mail(s) enfileirado(s) a 0 organização(ões); 1 sem atividade.")
 
 
 def test_failures_alone_are_activity(org, dona):
     importacao(org, em(ONTEM, 10), ImportLog.Status.ERRO)
 
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     assert para(dona.email).subject == "Resumo de 19/11/2026 — 0 NF-e, 0 CT-e"
     assert "Documentos por dia" not in para(dona.email).body  # no document all week: no chart
@@ -286,6 +306,7 @@ def test_members_who_opted_out_or_cannot_receive_get_nothing(org, dia_movimentad
     sem_email = criar_membro(org, "")
 
     enviar_relatorios(agora=AGORA)
+    enviar_fila()
 
     destinatarios = {e.to[0] for e in mail.outbox}
     assert not {desligada.email, inativo.email} & destinatarios and "" not in destinatarios
@@ -299,10 +320,12 @@ def test_reads_per_organization_do_not_grow_with_its_members(org, dia_movimentad
     def selects():
         with CaptureQueriesContext(connection) as consultas:
             enviar_relatorios(agora=AGORA)
+        enviar_fila()
         return [q["sql"] for q in consultas.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
 
     antes = selects()
     RelatorioEnviado.objects.all().delete()
+    todas_as_organizacoes(EnvioEmail).delete()  # a fresh day, as far as the claims go
     for n in range(4):
         criar_membro(org, f"mais{n}@alfa.com.br")
 
@@ -320,22 +343,26 @@ def ontem_de_verdade(org, dona):
     """A document issued yesterday by the real clock (the command takes no date)."""
     dia = dia_do_relatorio()
     importar_docs(org, nfe(1, em(dia, 12), "123.45"))
+    enviar_fila()
     mail.outbox.clear()
     return dia
 
 
 def test_the_command_sends_once_per_day(ontem_de_verdade, dona):
     primeira = rodar("--task=enviar_relatorios")
+    enviar_fila()
     segunda = rodar("--task=enviar_relatorios")
+    enviar_fila()
 
     assert primeira.codigo == segunda.codigo == 0
     assert [e.to for e in mail.outbox] == [[dona.email]]
-    assert f"dia {ontem_de_verdade:%d/%m/%Y}, 1 e-mail(s) enviado(s)" in primeira.out
-    assert f"dia {ontem_de_verdade:%d/%m/%Y}, 0 e-mail(s) enviado(s)" in segunda.out
+    assert f"dia {ontem_de_verdade:%d/%m/%Y}, 1 e-mail(s) enfileirado(s)" in primeira.out
+    assert f"dia {ontem_de_verdade:%d/%m/%Y}, 0 e-mail(s) enfileirado(s)" in segunda.out
 
 
 def test_dry_run_says_who_would_receive_and_sends_nothing(ontem_de_verdade, org, dona):
     saida = rodar("--task=enviar_relatorios", "--dry-run")
+    enviar_fila()
 
     assert f"organização {org.slug}: 1 destinatário(s) (usuários {dona.pk})" in saida.out
     assert "1 e-mail(s) seriam enviados a 1 organização(ões)" in saida.out
@@ -348,6 +375,7 @@ def test_with_its_lock_held_elsewhere_it_sends_nothing(ontem_de_verdade):
     travar_em_outra_maquina("enviar_relatorios")
 
     saida = rodar("--task=enviar_relatorios")
+    enviar_fila()
 
     assert saida.codigo == 0 and "tarefa enviar_relatorios já está em execução" in saida.out
     assert mail.outbox == [] and not RelatorioEnviado.objects.exists()

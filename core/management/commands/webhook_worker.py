@@ -1,4 +1,7 @@
-"""Long-running webhook delivery: `python manage.py webhook_worker --loop [--threads N]`.
+"""Long-running webhook delivery and e-mail sending: `python manage.py webhook_worker --loop [--threads N]`.
+
+Each unit of work delivers a batch of due webhook rows and then sends a batch of due e-mails (the
+e-mail queue, core/notifications/envio.py), so one worker empties both outboxes.
 
 Shape of healthchecks' `sendalerts`: `handle_one()` claims and delivers one batch of due rows and
 says whether there was one; the loop sleeps `--intervalo` seconds when the queue is empty; SIGTERM
@@ -14,11 +17,13 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from core.notifications.envio import enviar_pendentes as enviar_emails_pendentes
 from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas
+from core.webhooks.rede import reservar_conexoes
 
 
 class Command(BaseCommand):
-    help = "Entrega os webhooks pendentes (uma vez, ou continuamente com --loop)."
+    help = "Entrega os webhooks pendentes e envia os e-mails da fila (uma vez, ou continuamente com --loop)."
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Continua rodando e esperando novas entregas.")
@@ -32,16 +37,19 @@ class Command(BaseCommand):
     def handle_one(self) -> bool:
         try:
             entregues = entregar_pendentes(limite=self.lote)
+            emails = enviar_emails_pendentes(limite=self.lote)
         finally:
             fechar_conexoes_velhas()
         with self.trava:
             self.entregas += entregues
-        return entregues > 0
+            self.emails += emails
+        return entregues + emails > 0
 
     def handle(self, *args, loop=False, intervalo=2.0, threads=1, lote=LOTE_PADRAO, **options):
         if threads < 1 or lote < 1:
             raise CommandError("--threads e --lote devem ser pelo menos 1.")
-        self.shutdown, self.entregas, self.lote, self.trava = False, 0, lote, threading.Lock()
+        self.shutdown, self.entregas, self.emails, self.lote, self.trava = False, 0, 0, lote, threading.Lock()
+        reservar_conexoes("webhook_worker", threads)
         anterior = signal.signal(signal.SIGTERM, self.on_sigterm)
         try:
             if threads == 1:
@@ -50,7 +58,7 @@ class Command(BaseCommand):
                 self.trabalhar_em_threads(threads, loop, intervalo)
         finally:
             signal.signal(signal.SIGTERM, anterior)
-        return f"webhook_worker: {self.entregas} entrega(s) processada(s)."
+        return f"webhook_worker: {self.entregas} entrega(s) e {self.emails} e-mail(s) processado(s)."
 
     def trabalhar(self, loop: bool, intervalo: float) -> None:
         while not self.shutdown:
