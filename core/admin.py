@@ -8,7 +8,8 @@ Every model is registered here or in a per-area module loaded at the end of this
 core/templatetags/painel_admin.py).
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,19 +17,17 @@ from rest_framework.authtoken.models import TokenProxy
 
 from .models import CTe, EventoDocumento, ImportLog, Membro, NFe, NFeItem, Organizacao, OutroDocumento
 from .admin_importacoes import ArquivoRecebidoMixin
+from .admin_papeis import PapelNoAdminMixin, membro_do_admin
 from .documentos.manifestacao_estado import dias_restantes
-from .tenancy import SemOrganizacao, escopo, organizacao_do_usuario
+from .organizacoes import SemAdministrador, alterar_papel, remover_membro, ultimo_administrador
+from .tenancy import escopo
 
 
 def organizacao_do_admin(request) -> Organizacao | None:
-    """The staff user's organization (None without one), looked up once per request: every
-    get_queryset() and permission check of a page asks, and the answer must not cost a query each."""
-    if not hasattr(request, "_organizacao_do_admin"):
-        try:
-            request._organizacao_do_admin = organizacao_do_usuario(request.user)
-        except SemOrganizacao:
-            request._organizacao_do_admin = None
-    return request._organizacao_do_admin
+    """The staff user's organization (None without one), looked up once per request with the role
+    (core/admin_papeis.py): every get_queryset() and permission check of a page asks."""
+    membro = membro_do_admin(request)
+    return membro.organizacao if membro is not None else None
 
 
 class PorOrganizacao(admin.RelatedFieldListFilter):
@@ -51,10 +50,12 @@ def coluna(campo: str, descricao: str):
     return mostrar
 
 
-class DaOrganizacaoAdmin(admin.ModelAdmin):
+class DaOrganizacaoAdmin(PapelNoAdminMixin, admin.ModelAdmin):
     """Scopes every list, detail and lookup to the staff user's organization.
 
     A superuser sees every organization, with an "organização" column and filter added to the list.
+    What a staff user may change also depends on their role and their organization being active
+    (PapelNoAdminMixin).
     """
 
     def get_queryset(self, request):
@@ -185,16 +186,62 @@ class OrganizacaoAdmin(admin.ModelAdmin):
         return queryset.filter(membros__usuario=request.user)
 
 
+class MembroForm(forms.ModelForm):
+    def clean_papel(self):
+        papel = self.cleaned_data["papel"]
+        # self.instance still holds the stored role here: the form copies its fields in after clean.
+        if self.instance.pk and papel != Membro.Papel.ADMINISTRADOR and ultimo_administrador(self.instance):
+            raise forms.ValidationError("A organização ficaria sem administrador: promova outro membro antes.")
+        return papel
+
+
 @admin.register(Membro)
-class MembroAdmin(admin.ModelAdmin):
-    list_display = ["usuario", "organizacao", "papel", "criado_em"]
+class MembroAdmin(ComOrganizacaoAdmin):
+    """Who works in the organization and their role. Every member sees the list; an administrador changes
+    roles and removes people (never the last administrador), but neither adds people nor moves them to
+    another organization nor touches their user (superuser status lives there): those are a superuser's."""
+
+    so_administradores = True
+    form = MembroForm
+    list_display = ["usuario", "papel", "criado_em"]
     list_filter = ["papel"]
     search_fields = ["usuario__username", "usuario__email", "organizacao__nome"]
     raw_id_fields = ["usuario"]
     list_select_related = ["usuario", "organizacao"]
 
-    def has_module_permission(self, request):
-        return request.user.is_superuser
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["usuario", "organizacao", "criado_em"]
+
+    def get_fields(self, request, obj=None):
+        return ["usuario", "organizacao", "papel"] + ([] if request.user.is_superuser else ["criado_em"])
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        # A superuser deleting a whole organization deletes its last administrador too.
+        ultimo = obj is not None and not request.user.is_superuser and ultimo_administrador(obj)
+        return super().has_delete_permission(request, obj) and not ultimo
+
+    def save_model(self, request, obj, form, change):
+        if change and not request.user.is_superuser:
+            alterar_papel(obj, obj.papel)  # only the role can have changed
+        else:
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        if request.user.is_superuser:
+            return super().delete_model(request, obj)
+        remover_membro(obj)
+
+    def delete_queryset(self, request, queryset):
+        if request.user.is_superuser:
+            return super().delete_queryset(request, queryset)
+        for membro in queryset:
+            try:
+                remover_membro(membro)
+            except SemAdministrador as erro:
+                self.message_user(request, f"{membro.usuario}: {erro}", messages.ERROR)
 
 
 # The reform's fields on a page of their own section, so a 2025 document's page reads as before.

@@ -24,6 +24,7 @@ from .admin import (
     coluna,
     organizacao_do_admin,
 )
+from .admin_papeis import e_administrador
 from .models import APIRequestLog, ExecucaoDeTarefa, PreferenciaNotificacao, RelatorioEnviado, TravaDeTarefa
 from .models.notificacoes import TIPOS_DE_NOTIFICACAO
 from .notifications.preferencias import atualizar_preferencias
@@ -193,11 +194,19 @@ class PreferenciaNotificacaoAdmin(DaOrganizacaoAdmin):
         if request.user.is_superuser:
             return usuarios.filter(membro__isnull=False)
         organizacao = organizacao_do_admin(request)
-        return usuarios.filter(membro__organizacao=organizacao) if organizacao else usuarios.none()
+        if organizacao is None:
+            return usuarios.none()
+        return usuarios.filter(membro__organizacao=organizacao) if e_administrador(request) else usuarios.filter(pk=request.user.pk)
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (
             request.user.is_superuser or organizacao_do_admin(request) is not None
+        )
+
+    def has_change_permission(self, request, obj=None):
+        # A `membro` changes only their own choices; an administrador, anyone's in the organization.
+        return super().has_change_permission(request, obj) and (
+            obj is None or obj.usuario_id == request.user.pk or request.user.is_superuser or e_administrador(request)
         )
 
     def save_model(self, request, obj, form, change):

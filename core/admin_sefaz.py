@@ -185,6 +185,7 @@ class PorValidade(admin.SimpleListFilter):
 
 @admin.register(CertificadoDigital)
 class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
+    so_administradores = True  # upload, options, deletion (core/admin_papeis.py)
     list_display = ["__str__", "nome", "validade", "consulta_automatica", "ambiente", "sigla_uf", "problema"]
     list_filter = [PorValidade, "consulta_automatica", "ambiente"]
     search_fields = ["nome", "titular", "=cnpj", "=cpf", "=thumbprint"]
@@ -298,6 +299,7 @@ class ConfiguracaoConsultaAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
     """One per organization, created on first use: a member goes straight to theirs."""
 
     form = ConfiguracaoConsultaForm
+    so_administradores = True
     list_display = ["__str__", "intervalo_minutos", "servicos", "ciencia_automatica", "atualizado_em"]
     fields = ["intervalo_minutos", "servicos", "ciencia_automatica", "destinatarios"]
 

@@ -154,6 +154,7 @@ class ReenvioForm(forms.Form):
 
 @admin.register(Webhook)
 class WebhookAdmin(DaOrganizacaoAdmin):
+    so_administradores = True  # changing, testing and resending (core/admin_papeis.py)
     list_display = ["nome", "endereco", "ativo", "taxa_de_sucesso", "ultima_entrega", "falhas_seguidas", "criado_em"]
     list_filter = ["ativo"]
     search_fields = ["nome"]

@@ -74,16 +74,17 @@ GRUPO_MEMBROS = "Membros de organização"
 MODELOS_VISIVEIS = [
     "organizacao", "nfe", "nfeitem", "cte", "outrodocumento", "eventodocumento", "importlog",
     "certificadodigital", "configuracaoconsulta", "cursordistribuicao", "consultasefaz",
-    "manifestacao", "tentativademanifestacao",
+    "manifestacao", "tentativademanifestacao", "membro",
     "webhook", "webhooklog", "evento", "apirequestlog", "relatorioenviado", "preferencianotificacao",
     "envioemail",
 ]  # fmt: skip
-# Beyond viewing: members upload and manage their A1 certificates and the capture defaults, change
-# their webhooks (and run "testar" / "reenviar falhas", which need it) and the members' e-mail choices,
-# as the API already lets any member do. Scheduled-task runs and locks stay with superusers.
+# Beyond viewing: certificates, capture defaults, webhooks (and their "testar" / "reenviar falhas"),
+# members' roles and e-mail choices. The group is every member's; the admin then lets only an
+# `administrador` use the management ones (core/admin_papeis.py, README "Papéis"), and a `membro` only
+# their own e-mail choices. Scheduled-task runs and locks stay with superusers.
 PERMISSOES_DE_GESTAO = [
     "add_certificadodigital", "change_certificadodigital", "delete_certificadodigital",
-    "change_configuracaoconsulta", "change_webhook",
+    "change_configuracaoconsulta", "change_webhook", "change_membro", "delete_membro",
     "add_preferencianotificacao", "change_preferencianotificacao",
 ]  # fmt: skip
 
@@ -101,3 +102,38 @@ def grupo_de_membros() -> Group:
     )
     grupo.permissions.set(permissoes)
     return grupo
+
+
+class SemAdministrador(OrganizacaoInvalida):
+    """The change would leave the organization with nobody to manage it."""
+
+
+def alterar_papel(membro: Membro, papel: str) -> Membro:
+    """Make `membro` an `administrador` or a plain `membro`; never the organization's last administrador."""
+    with transaction.atomic():
+        if papel != Membro.Papel.ADMINISTRADOR:
+            _exigir_outro_administrador(membro)
+        Membro.objects.filter(pk=membro.pk).update(papel=papel)
+    membro.papel = papel
+    return membro
+
+
+def remover_membro(membro: Membro) -> None:
+    """Take `membro` out of the organization (the user stays, with access to nothing); never the last administrador."""
+    with transaction.atomic():
+        _exigir_outro_administrador(membro)
+        Membro.objects.filter(pk=membro.pk).delete()
+
+
+def ultimo_administrador(membro: Membro) -> bool:
+    outros = Membro.objects.filter(organizacao_id=membro.organizacao_id, papel=Membro.Papel.ADMINISTRADOR)
+    return membro.papel == Membro.Papel.ADMINISTRADOR and not outros.exclude(pk=membro.pk).exists()
+
+
+def _exigir_outro_administrador(membro: Membro) -> None:
+    # The organization's row lock serializes its role changes: two administradores demoting each other
+    # at once cannot both pass the check.
+    Organizacao.objects.select_for_update().filter(pk=membro.organizacao_id).first()
+    membro.papel = Membro.objects.filter(pk=membro.pk).values_list("papel", flat=True).first() or membro.papel
+    if ultimo_administrador(membro):
+        raise SemAdministrador("a organização ficaria sem administrador: promova outro membro antes")

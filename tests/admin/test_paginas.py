@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.certificados import configuracao_da_organizacao
-from core.models import APIRequestLog, CertificadoDigital, CursorDistribuicao, Organizacao, RelatorioEnviado, WebhookLog
+from core.models import (
+    APIRequestLog, CertificadoDigital, CursorDistribuicao, Membro, Organizacao, RelatorioEnviado, WebhookLog,
+)  # fmt: skip
 from core.models.base import DaOrganizacao
 from core.organizacoes import criar_organizacao
 from core.tenancy import escopo
@@ -26,7 +28,7 @@ REGISTRADOS = sorted(m._meta.label_lower for m in admin.site._registry)
 FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao", "core.contadorderequisicoes"}
 # Pages an organization's staff member may not open at all.
 SO_DO_SUPERUSUARIO = {
-    "core.membro", "core.execucaodetarefa", "core.travadetarefa", "auth.user", "auth.group",
+    "core.execucaodetarefa", "core.travadetarefa", "auth.user", "auth.group",
 }  # fmt: skip
 PODE_ADICIONAR = {
     "membro": {"core.certificadodigital", "core.preferencianotificacao", "core.tokendeapi"},
@@ -50,7 +52,7 @@ def sem_segredos(resposta, linhas):
 def da_organizacao(linha, organizacao) -> bool:
     if isinstance(linha, Organizacao):
         return linha.pk == organizacao.pk
-    if isinstance(linha, (DaOrganizacao, APIRequestLog, RelatorioEnviado)):
+    if isinstance(linha, (DaOrganizacao, APIRequestLog, RelatorioEnviado, Membro)):
         return linha.organizacao_id == organizacao.pk
     if isinstance(linha, CursorDistribuicao):  # the CNPJ's, shared by the organizations holding its certificate
         return escopo(CertificadoDigital, organizacao).filter(cnpj=linha.documento).exists()
