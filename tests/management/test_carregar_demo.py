@@ -52,6 +52,22 @@ def test_it_loads_the_demo_once_prints_the_token_last_and_leaves_a_new_note_to_i
     assert (resultado.status, resultado.chave) == ("sucesso", chave)
 
 
+@pytest.mark.django_db
+def test_a_revoked_or_deleted_demo_token_works_again_after_a_new_run(capsys, tmp_path):
+    from core.models import TokenDeAPI
+    from core.tokens import revogar_token
+
+    nota = str(tmp_path / "nfe.xml")
+    chave = saida_de("carregar_demo", capsys, "--nfe-exemplo", nota)[-1]
+    revogar_token(token_de_api(chave))
+
+    assert saida_de("carregar_demo", capsys, "--nfe-exemplo", nota)[-1] == chave
+    assert motivo_da_recusa(token_de_api(chave)) is None
+    escopo(TokenDeAPI, token_de_api(chave).organizacao).delete()
+    assert saida_de("carregar_demo", capsys, "--nfe-exemplo", nota)[-1] == chave
+    assert motivo_da_recusa(token_de_api(chave)) is None
+
+
 def test_gerar_nfe_exemplo_writes_a_new_note_each_time_without_touching_the_database(capsys, tmp_path, monkeypatch):
     # No django_db mark: any query would fail this test.
     monkeypatch.chdir(tmp_path)
