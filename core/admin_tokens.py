@@ -100,7 +100,7 @@ class TokenDeAPIAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
         return administra_tokens(request)
 
     def has_add_permission(self, request):
-        return administra_tokens(request)
+        return administra_tokens(request) and self.pode_alterar(request)  # not while the organization is inactive
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -139,6 +139,7 @@ def test_a_deactivated_organizations_staff_read_only_and_are_told_why(membro, li
     assert AVISO_INATIVA in mensagens(pagina) and not pagina.context["has_change_permission"]
     assert membro.post(url("webhook", "change", webhook.pk), {"nome": "x"}).status_code == 403
     assert membro.get(url("certificadodigital", "add")).status_code == 403
+    assert membro.get(url("tokendeapi", "add")).status_code == 403
     acao = {"action": "reprocessar", "_selected_action": [log.pk]}
     membro.post(url("importlog", "changelist"), acao)
     assert escopo(ImportLog, org).count() == escopo(ImportLog, org).filter(reprocessado_de__isnull=True).count()
