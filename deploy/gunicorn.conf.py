@@ -40,3 +40,11 @@ proc_name = "fiscal"
 # gunicorn's runtime control socket ($HOME/.gunicorn/gunicorn.ctl) is not used here; without it two
 # instances on one machine (blue/green, tests) never fight over the same socket.
 control_socket_disable = True
+
+
+def worker_exit(server, worker):
+    """A worker leaving (recycled after max_requests, SIGTERM, a deploy): the webhooks its requests
+    queued go out or back to the queue, within WEBHOOK_SHUTDOWN_SECONDS (under graceful_timeout)."""
+    from core.webhooks.imediata import encerrar_entrega_imediata
+
+    encerrar_entrega_imediata()

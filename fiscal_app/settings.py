@@ -224,8 +224,14 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,30,120,600,1800,3600,10800,21600,43200,86400,86400")
 # How long a worker may hold a claimed delivery before another worker may take it back.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
-# Deliver right after the commit, in a background thread (the worker/cron picks up the rest).
+# Deliver right after the commit, in a small pool of threads per process (the worker/cron picks up the rest).
 WEBHOOK_ENTREGA_IMEDIATA = env.bool("WEBHOOK_ENTREGA_IMEDIATA", default=True)
+# Threads of that pool, and how long a process that ends (a command, a recycled gunicorn worker, SIGTERM)
+# waits for them before releasing what they claimed to the worker.
+WEBHOOK_IMMEDIATE_THREADS = env.int("WEBHOOK_IMMEDIATE_THREADS", default=4)
+WEBHOOK_SHUTDOWN_SECONDS = env.float("WEBHOOK_SHUTDOWN_SECONDS", default=10.0)
+if WEBHOOK_IMMEDIATE_THREADS < 1 or WEBHOOK_SHUTDOWN_SECONDS < 0:
+    raise environ.ImproperlyConfigured("WEBHOOK_IMMEDIATE_THREADS must be 1 or more, WEBHOOK_SHUTDOWN_SECONDS 0 or more")
 # CA bundle HTTPS receivers are verified against, instead of certifi's (an internal CA, say).
 WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default=None)
 

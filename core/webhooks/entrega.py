@@ -1,8 +1,9 @@
 """Webhook delivery: the outbox of `WebhookLog` rows and the worker that empties it.
 
 - `enfileirar_entregas()` writes one pending row per (event, subscribed webhook) in the caller's
-  transaction and, after commit, starts delivering those rows at once in a daemon thread.
-- `entregar_pendentes()` / `entregar_um()` are what the worker, the cron task and that thread run:
+  transaction and, after commit, hands those rows to the process's immediate-delivery pool
+  (core/webhooks/imediata.py), which sends them at once and finishes or releases them when the process ends.
+- `entregar_pendentes()` / `entregar_um()` are what the worker, the cron task and that pool run:
   claim a batch of due rows in a SHORT transaction (status `entregando` + a lease), send OUTSIDE any
   transaction, then record the results (the successes of a batch together). A worker killed mid-send
   loses nothing: its rows are reclaimed once the lease expires (at-least-once; the receiver
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -77,21 +77,14 @@ def _assina(webhook: Webhook, tipo: str) -> bool:
     return not webhook.eventos or tipo in webhook.eventos
 
 
-def iniciar_entrega_em_segundo_plano(ids: list[int] | None) -> threading.Thread:
-    """Deliver freshly committed rows now, without making the request or import wait for receivers."""
-    thread = threading.Thread(target=_entregar_em_segundo_plano, args=(ids,), name="webhooks-imediatos", daemon=True)
-    thread.start()
-    return thread
+def iniciar_entrega_em_segundo_plano(ids: list[int] | None) -> bool:
+    """Deliver freshly committed rows now, without making the request or import wait for receivers.
 
+    False when the pool was full or closing: the rows wait for the worker or the cron task.
+    """
+    from .imediata import entrega_imediata  # the pool runs entregar_pendentes() from this module
 
-def _entregar_em_segundo_plano(ids: list[int] | None) -> None:
-    try:
-        entregar_pendentes(limite=len(ids) if ids else 100, ids=ids)
-    except Exception:
-        # Whatever is left is picked up by the worker or the cron task.
-        logger.exception("webhooks: entrega imediata falhou")
-    finally:
-        connections.close_all()  # this thread's connections only (they are thread-local)
+    return entrega_imediata.submeter(ids)
 
 
 # --- Delivery (outside any transaction) -----------------------------------------------------------
@@ -102,21 +95,30 @@ def entregar_um() -> bool:
     return entregar_pendentes(limite=1) > 0
 
 
-def entregar_pendentes(limite: int = 10, ids: list[int] | None = None) -> int:
+def entregar_pendentes(limite: int = 10, ids: list[int] | None = None, *, vigia=None) -> int:
     """Claim up to `limite` due rows (optionally only `ids`), deliver them; return how many were attempted.
 
     Successes are recorded together (one transaction per run of successes, none waiting more than
     GRAVAR_SUCESSOS_APOS_SEGUNDOS); any other outcome is recorded at once, after the successes before
     it, so a webhook's health follows its results in order and a 410 stops the rest of the batch.
+
+    `vigia` (the immediate-delivery pool) is asked before each row whether it may start
+    (`vigia.comecar(rows left) -> bool`); when not, the rest goes back to the queue. With a vigia every
+    success is recorded at once: that process may be ending, and a sent row it did not record would be
+    sent again.
     """
     reivindicadas = reivindicar(limite, ids)
+    gravar_apos = GRAVAR_SUCESSOS_APOS_SEGUNDOS if vigia is None else 0.0
     sucessos, desde, tentadas = [], 0.0, 0
     for log in reivindicadas:
         if tentadas and timezone.now() + timedelta(seconds=log.webhook.timeout) >= log.lease_expira_em:
             # The lease could run out mid-send and another worker would send the row too: the rest of
             # the batch goes back to the queue. The first row is always sent, so a lease shorter than
             # the timeout cannot stall the queue.
-            _devolver(reivindicadas[tentadas:])
+            devolver(reivindicadas[tentadas:])
+            break
+        if vigia is not None and not vigia.comecar(reivindicadas[tentadas:]):
+            devolver(reivindicadas[tentadas:])
             break
         tentadas += 1
         resultado = _entregar(log)
@@ -129,7 +131,7 @@ def entregar_pendentes(limite: int = 10, ids: list[int] | None = None) -> int:
             desde = time.monotonic()
         sucessos.append((log, resultado))
         # Bounded, because a worker killed now would send these again once their lease expires.
-        if time.monotonic() - desde >= GRAVAR_SUCESSOS_APOS_SEGUNDOS:
+        if time.monotonic() - desde >= gravar_apos:
             _concluir_sucessos(sucessos)
             sucessos = []
     _concluir_sucessos(sucessos)
@@ -392,8 +394,8 @@ def dados_da_desativacao(webhook: Webhook, motivo: str, agora: datetime) -> dict
             "desativado_em": agora}  # fmt: skip
 
 
-def _devolver(logs: list[WebhookLog]) -> None:
-    """Put claimed rows back in the queue unsent (those whose lease this worker still holds)."""
+def devolver(logs: list[WebhookLog]) -> None:
+    """Put claimed rows back in the queue unsent (those whose lease this worker still holds): due at once."""
     grupos = defaultdict(list)
     for log in logs:
         grupos[(log.organizacao_id, log.lease_expira_em)].append(log)

@@ -20,6 +20,7 @@ import codecs
 import ipaddress
 import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -57,8 +58,33 @@ _RESERVADAS = [ipaddress.ip_network(r) for r in ("192.0.0.0/24", "198.18.0.0/15"
 # Headers the caller may not set: the client owns framing, the target and its identity.
 _CABECALHOS_PROPRIOS = {"host", "user-agent", "content-length", "transfer-encoding", "connection"}
 
+# Threads that may send at once without having said so: a gunicorn worker's request threads (a test
+# delivery, a re-send; GUNICORN_THREADS defaults to 4), the cron task, a one-thread worker.
+CONEXOES_AVULSAS = 4
 # Shared by every thread (urllib3 pools are thread-safe); LRU-bounded, so it cannot grow without limit.
-_pools = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
+# `maxsize` is the connections kept per receiver: it grows with `reservar_conexoes()`.
+_pools = urllib3.PoolManager(num_pools=50, maxsize=CONEXOES_AVULSAS, retries=False)
+_reservas: dict[object, int] = {}
+_trava_reservas = threading.Lock()
+
+
+def reservar_conexoes(dono: object, threads: int) -> None:
+    """Keep one connection per receiver for each of `dono`'s `threads` (the immediate pool, a worker).
+
+    Sized to the threads that send, so a connection coming back is kept rather than dropped with
+    urllib3's "Connection pool is full" warning (and a new handshake next time). Pools built before
+    a change are cleared: their connections in use are closed when returned, not logged as overflow.
+    """
+    with _trava_reservas:
+        _reservas[dono] = threads
+        tamanho = CONEXOES_AVULSAS + sum(_reservas.values())
+        if _pools.connection_pool_kw.get("maxsize") != tamanho:
+            _pools.connection_pool_kw["maxsize"] = tamanho
+            _pools.clear()
+
+
+def conexoes_por_receptor() -> int:
+    return _pools.connection_pool_kw["maxsize"]
 
 
 class URLRecusada(ValueError):

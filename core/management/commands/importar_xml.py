@@ -9,6 +9,7 @@ from tqdm import tqdm
 from core.documentos.lote import importar_caminhos, processos_sugeridos
 from core.management.argumentos import organizacao_pelo_slug
 from core.models import ImportLog, Origem
+from core.webhooks.imediata import encerrar_entrega_imediata
 
 EXTENSOES_EM_PASTAS = {".xml", ".zip"}
 
@@ -25,7 +26,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--sem-progresso", action="store_true", help="Não mostrar a barra de progresso")
 
-    def handle(self, *args, caminhos, organizacao, processos, sem_progresso, **options):
+    def handle(self, *args, **options):
+        try:
+            self.importar(**options)
+        finally:
+            # The webhooks of what was imported go out before the command returns, or go back to the
+            # queue for the worker: none stays claimed by a process that no longer exists.
+            encerrar_entrega_imediata()
+
+    def importar(self, *, caminhos, organizacao, processos, sem_progresso, **options):
         org = organizacao_pelo_slug(organizacao)
         if processos is not None and processos < 1:
             raise CommandError("--processos deve ser 1 ou mais")
