@@ -50,10 +50,10 @@ def enfileirar(
     lote: str = "",
     dados: dict | None = None,
 ) -> int:
-    """Queue one `tipo` e-mail about `chave` per user (and per plain address); how many rows were new.
+    """Queue one `tipo` e-mail about `chave` per user (and per plain address); how many were offered.
 
-    A (subject, recipient, kind) already queued is skipped by the unique constraints, so a retried
-    task or a second run cannot queue the same e-mail twice.
+    A (subject, recipient, kind) already queued is skipped by the unique constraints (ON CONFLICT DO
+    NOTHING), so a retried task or a second run cannot queue the same e-mail twice.
     """
     agora = timezone.now()
     comuns = {"organizacao": organizacao, "tipo": tipo, "chave": chave[:80], "evento": evento, "lote": lote,
@@ -62,7 +62,8 @@ def enfileirar(
     linhas += [EnvioEmail(endereco=endereco, **comuns) for endereco in enderecos]
     if not linhas:
         return 0
-    return len(inserir(EnvioEmail, organizacao, linhas, ignorar_conflitos=True))
+    inserir(EnvioEmail, organizacao, linhas, ignorar_conflitos=True)
+    return len(linhas)
 
 
 # --- The event outbox consumer ---------------------------------------------------------------------
