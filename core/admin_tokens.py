@@ -10,16 +10,15 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
 from .admin import ApagadoSoEmCascataMixin, DaOrganizacaoAdmin, organizacao_do_admin
+from .admin_papeis import e_administrador
 from .models import Membro, TokenDeAPI
-from .tenancy import papel_do_usuario
 from .tokens import TokenInvalido, criar_token, revogar_token, validar_token
 
 
 def administra_tokens(request) -> bool:
-    usuario = request.user
-    if usuario.is_superuser:
-        return True
-    return usuario.is_active and usuario.is_staff and papel_do_usuario(usuario) == Membro.Papel.ADMINISTRADOR
+    """Superusers and the administradores of an organization: a plain member does not even see the list.
+    The membership is looked up once per request (`membro_do_admin`), however many checks a page makes."""
+    return request.user.is_superuser or (request.user.is_staff and e_administrador(request))
 
 
 class NovoTokenForm(forms.ModelForm):
