@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "rest_framework.authtoken",  # only for its table, read by migration 0015; API keys are core.TokenDeAPI
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
