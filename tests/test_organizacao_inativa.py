@@ -174,3 +174,24 @@ def test_the_immediate_delivery_skips_it_too(org, receptor, settings):
 
     log.refresh_from_db()
     assert log.status == Status.PENDENTE and receptor.recebidos == []
+
+
+# --- The other per-organization tasks ---------------------------------------------------------------
+
+
+def test_the_daily_report_and_the_manifestation_deadlines_skip_it(org, emissor, a1_destinatario):
+    from core.documentos.prazos_manifestacao import avisar_prazos_de_manifestacao
+    from core.models import Evento, RelatorioEnviado
+    from core.tarefas.relatorios import enviar_relatorios
+    from tests.documentos.test_prazos_manifestacao import preparar
+
+    preparar(org, emissor, a1_destinatario)  # two NF-e near their deadline
+    desativar(org)
+
+    assert avisar_prazos_de_manifestacao() == 0
+    enviar_relatorios()
+    assert not escopo(Evento, org).filter(tipo="manifestacao_pendente").exists()
+    assert not RelatorioEnviado.objects.filter(organizacao=org).exists()
+
+    desativar(org, ativa=True)
+    assert avisar_prazos_de_manifestacao() == 2
