@@ -2,7 +2,7 @@
 
 An upload, one run of `importar_xml` (its worker processes included) or a SEFAZ run opens a lote
 (core/eventos/lotes.py): the events it records carry the lote's id and queue no e-mail of their own.
-When the block ends, one transaction queues, per recipient, the few items as individual e-mails (at
+When the block ends, one INSERT queues, per recipient, the few items as individual e-mails (at
 most FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL) or one digest row, rendered from the stored events when it
 is sent (core/notifications/fila.py). Nothing is buffered in memory: the events are the record.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-
-from django.db import transaction
 
 from core.eventos.lotes import em_lote, lote_atual, novo_lote
 from core.models import Organizacao
@@ -50,8 +48,7 @@ def notificacoes_agrupadas(organizacao: Organizacao, lote: str | None = None):
 def _enfileirar(organizacao: Organizacao, lote: str) -> None:
     # Also after an exception: the batches that committed before it are told. An e-mail never fails an import.
     try:
-        with transaction.atomic():
-            enfileirar_resumo_de_importacao(organizacao, lote)
+        enfileirar_resumo_de_importacao(organizacao, lote)  # one INSERT: in the caller's transaction, if any
     except Exception:
         logger.exception("notificações: falha ao enfileirar os e-mails da importação %s da organização %s",
                          lote, organizacao.pk)  # fmt: skip

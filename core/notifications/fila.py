@@ -103,21 +103,24 @@ def _da_organizacao(organizacao: Organizacao, eventos: list[Evento]) -> None:
 
 
 def enfileirar_resumo_de_importacao(organizacao: Organizacao, lote: str) -> int:
-    """Queue what the import `lote` tells each recipient; how many rows. Call it in a transaction."""
+    """Queue what the import `lote` tells each recipient, in one INSERT; how many rows were offered."""
     contagens = contagens_do_lote(organizacao, lote)
     if not contagens:
         return 0
-    limite, linhas = settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL, 0
+    limite, agora, linhas = settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL, timezone.now(), []
     for pessoa in destinatarios(organizacao):
         visiveis = sum(n for tipo, n in contagens.items() if pessoa.quer(PREFERENCIA_DO_TIPO[tipo]))
         if not visiveis:
             continue
         if visiveis > limite:
-            linhas += enfileirar(organizacao, TipoDeEmail.RESUMO_IMPORTACAO, lote, [pessoa.usuario], lote=lote)
+            linhas.append(EnvioEmail(organizacao=organizacao, tipo=TipoDeEmail.RESUMO_IMPORTACAO, chave=lote,
+                                     lote=lote, usuario=pessoa.usuario, proxima_tentativa_em=agora))  # fmt: skip
             continue
         for evento in _individuais_do_lote(organizacao, lote, pessoa):
-            linhas += enfileirar(organizacao, evento.tipo, evento.id, [pessoa.usuario], evento=evento.id)
-    return linhas
+            linhas.append(EnvioEmail(organizacao=organizacao, tipo=evento.tipo, chave=evento.id, evento=evento.id,
+                                     usuario=pessoa.usuario, proxima_tentativa_em=agora))  # fmt: skip
+    inserir(EnvioEmail, organizacao, linhas, ignorar_conflitos=True)  # one statement: all or nothing
+    return len(linhas)
 
 
 def contagens_do_lote(organizacao: Organizacao, lote: str) -> Counter:

@@ -13,6 +13,7 @@ from core.geracao.documentos import gerar_nfe
 from core.models import CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, Evento, EventoDocumento, NFe
 from core.tenancy import escopo
 from tests.sefaz.test_distribuicao import DESTINATARIO, SENHA, notas, passar
+from tests.notificacoes.conftest import enviar_fila
 
 pytestmark = pytest.mark.django_db
 
@@ -284,6 +285,7 @@ def test_certificados_vencendo_announces_each_threshold_once(
         assert avisar_certificados_vencendo(agora=fim - timedelta(days=5)) == 1  # straight to 7 (15 was missed)
         assert avisar_certificados_vencendo(agora=fim - timedelta(hours=20)) == 1
         assert avisar_certificados_vencendo(agora=fim - timedelta(hours=10)) == 0
+    enviar_fila()  # the worker or the cron task sends the queued e-mails
 
     eventos = [e.payload["dados"] for e in escopo(Evento, org).filter(tipo="certificado_vencendo").order_by("id")]
     assert [d["dias"] for d in eventos] == [29, 5, 0]
@@ -319,6 +321,7 @@ def test_a_stopped_capture_emails_members_and_the_extra_recipients(
 
     with django_capture_on_commit_callbacks(execute=True):
         consultar_certificado(certificado, origem="agendada")
+    enviar_fila()
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted([nova_org.usuario.email, "fiscal@contador.com.br"])
     assert all("Captura na SEFAZ parada" in m.subject and "593" in m.body for m in mail.outbox)
@@ -332,12 +335,14 @@ def test_consulta_concluida_emails_only_who_chose_it(sim, org, certificado, nova
     for nota in notas(emissor, 2):
         sim.publicar(DESTINATARIO, "nfe", nota.xml)
     consultar_certificado(certificado, origem="agendada", servicos=["nfe"])
+    enviar_fila()
     assert not [m for m in mail.outbox if "Consulta à SEFAZ" in m.subject]  # off by default
 
     api.patch("/api/notificacoes/preferencias/", {"consulta_concluida": True}, format="json")
     passar(sim, org)
     sim.publicar(DESTINATARIO, "nfe", notas(emissor, 1, inicio=50)[0].xml)
     consultar_certificado(certificado, origem="agendada", servicos=["nfe"])
+    enviar_fila()
 
     [aviso] = [m for m in mail.outbox if "Consulta à SEFAZ" in m.subject]
     assert "1 documento novo" in aviso.subject and aviso.to == [nova_org.usuario.email]
