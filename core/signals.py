@@ -1,6 +1,8 @@
 """Domain signals, sent only after the transaction that caused them commits.
 
-Receivers (webhooks, e-mail) hand work to the outbox; they never do I/O inline. Every signal is sent
+Webhooks and e-mail do not listen to them: both are consumers of the event outbox
+(core/eventos/consumidores.py), whose rows are written in the change's own transaction. The signals
+remain for extensions; a receiver must only hand work on, never do I/O inline. Every signal is sent
 with `organizacao=` so a receiver can never mix tenants up.
 
 - nfe_importada_signal(sender=NFe, instance, organizacao)
