@@ -30,7 +30,7 @@ class MembroDaOrganizacao(BasePermission):
             request.organizacao = organizacao_do_usuario(request.user)
         except SemOrganizacao:
             return False
-        request._request.organizacao = request.organizacao  # for the request log (core/middleware.py)
+        request._request.organizacao = request.organizacao  # for the request log (core/registro_requisicoes.py)
         if not request.organizacao.ativa:
             self.message = ORGANIZACAO_INATIVA  # DRF reads the instance's message for the 403
             return False

@@ -27,7 +27,7 @@ def banco_descartavel(nome: str) -> Iterator[Path]:
         try:
             yield Path(temporaria)
         finally:
-            from core.middleware import registro
+            from core.registro_requisicoes import registro
 
             registro.parar()  # the API request log rows still queued go to this database, not the real one
             connection.close()

@@ -48,9 +48,10 @@ from django.db import connection  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from core.middleware import cliente_redis, registro  # noqa: E402
+from core.limite.contadores import cliente_redis  # noqa: E402
 from core.models import APIRequestLog  # noqa: E402
 from core.organizacoes import criar_organizacao  # noqa: E402
+from core.registro_requisicoes import registro  # noqa: E402
 
 META_RAZAO = 0.85
 URL = "/api/integracoes/eventos/"

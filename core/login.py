@@ -25,7 +25,7 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 
 from .aviso_espacado import AvisoEspacado
-from .middleware import ip_do_cliente
+from .ip_do_cliente import ip_do_cliente
 
 logger = logging.getLogger(__name__)
 

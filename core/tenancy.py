@@ -58,7 +58,7 @@ def token_de_api(chave: str):
     the membership's organization, in one query; None if unknown. Revoked and expired tokens are returned
     too: `core.tokens.motivo_da_recusa` says why they are refused.
 
-    `api.autenticacao.TokenComOrganizacao` authenticates with it, and `core.middleware` resolves the
+    `api.autenticacao.TokenComOrganizacao` authenticates with it, and `core.limite.identidade` resolves the
     caller with it before the view runs (and hands the result on, so a request queries once).
     """
     from .models import TokenDeAPI

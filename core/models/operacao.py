@@ -10,7 +10,7 @@ class APIRequestLog(models.Model):
     """One /api/ request: who, what, how it ended and how long it took.
 
     Not a `DaOrganizacao`: anonymous and refused requests have no organization. Written in batches after
-    the response is built (core/middleware.py).
+    the response is built (core/registro_requisicoes.py).
     """
 
     metodo = models.CharField("método", max_length=10)
@@ -42,12 +42,12 @@ class ContadorDeRequisicoes(models.Model):
     """One rate-limit window's count for one caller, shared by every process on the database.
 
     Used when RATE_LIMIT_CACHE is not shared between processes (local memory, the default): each request
-    is one atomic UPSERT (core.middleware.contar_no_banco) and nothing else. Each process's request log
+    is one atomic UPSERT (core.limite.contadores.contar_no_banco) and nothing else. Each process's request log
     writer thread deletes the ended windows once a minute, and the daily `limpeza_logs` whatever is left,
     so the table holds about two minutes of callers.
     """
 
-    chave = models.CharField(max_length=120, primary_key=True)  # core.middleware.chave_do_contador
+    chave = models.CharField(max_length=120, primary_key=True)  # core.limite.contadores.chave_do_contador
     fim_da_janela = models.BigIntegerField("fim da janela", db_index=True)  # Unix seconds; the cleanup's range
     contagem = models.PositiveIntegerField(default=0)
 

@@ -46,7 +46,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.eventos.emissao import menor_id_de_evento
-from core.middleware import janelas_encerradas
+from core.limite.contadores import janelas_encerradas
 from core.models import (
     APIRequestLog,
     ArquivoXML,

@@ -246,9 +246,9 @@ def test_token_user_and_organization_load_in_one_query(api, nfes, django_assert_
     from django.conf import settings
     from django.core.cache import caches
 
-    from core.middleware import conta_no_cache
+    from core.limite.contadores import conta_no_cache
 
-    # Without Redis the rate limit counts in the database: one UPSERT more (core.middleware.contar_no_banco).
+    # Without Redis the rate limit counts in the database: one UPSERT more (core.limite.contadores.contar_no_banco).
     limite = 0 if conta_no_cache(caches[settings.RATE_LIMIT_CACHE]) else 1
     with django_assert_num_queries(2 + limite):  # token + user + membership + organization, then the aggregate
         assert api.get("/api/nfes/totais/").status_code == 200

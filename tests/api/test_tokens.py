@@ -178,7 +178,7 @@ def test_a_recent_last_use_costs_no_query(org, nova_org, django_assert_num_queri
     from django.conf import settings
     from django.core.cache import caches
 
-    from core.middleware import conta_no_cache
+    from core.limite.contadores import conta_no_cache
 
     api = cliente_com_token(nova_org.usuario)  # used just now
     limite = 0 if conta_no_cache(caches[settings.RATE_LIMIT_CACHE]) else 1

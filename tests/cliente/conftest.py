@@ -4,8 +4,9 @@ import random
 
 import pytest
 
-import core.middleware
-from core.middleware import JANELA_SEGUNDOS, esquecer_tokens
+import core.limite.contadores
+from core.limite.contadores import JANELA_SEGUNDOS
+from core.middleware import esquecer_tokens
 from fiscal_api_client import FiscalAPIClient
 
 
@@ -52,7 +53,7 @@ def sem_atraso_no_feed(settings):
 
 
 class Relogio:
-    """Stands in for `core.middleware.relogio`: a fixed instant that only moves when told to."""
+    """Stands in for `core.limite.contadores.relogio`: a fixed instant that only moves when told to."""
 
     def __init__(self, agora: float):
         self.agora = agora
@@ -69,6 +70,6 @@ def relogio(monkeypatch):
     """A minute no other test has used, so no rate-limit counter is shared."""
     esquecer_tokens()
     relogio = Relogio(random.randrange(10**6, 10**7) * JANELA_SEGUNDOS + 10.25)
-    monkeypatch.setattr(core.middleware, "relogio", relogio)
+    monkeypatch.setattr(core.limite.contadores, "relogio", relogio)
     yield relogio
     esquecer_tokens()

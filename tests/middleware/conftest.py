@@ -5,8 +5,10 @@ import random
 import pytest
 from django.core.cache import caches
 
-import core.middleware
-from core.middleware import JANELA_SEGUNDOS, esquecer_tokens, registro
+import core.limite.contadores
+from core.limite.contadores import JANELA_SEGUNDOS
+from core.middleware import esquecer_tokens
+from core.registro_requisicoes import registro
 from tests.api.conftest import cliente_com_token
 
 URL = "/api/integracoes/eventos/"  # a cheap authenticated endpoint
@@ -28,7 +30,7 @@ def _config(settings):
 
 
 class Relogio:
-    """Stands in for `core.middleware.relogio`: a fixed instant that only moves when told to."""
+    """Stands in for `core.limite.contadores.relogio`: a fixed instant that only moves when told to."""
 
     def __init__(self, agora: float):
         self.agora = agora
@@ -48,7 +50,7 @@ class Relogio:
 def relogio(monkeypatch):
     """10.25 s into a minute no other test (nor an earlier run, with Redis) has used: no shared counters."""
     relogio = Relogio(random.randrange(10**6, 10**7) * JANELA_SEGUNDOS + 10.25)
-    monkeypatch.setattr(core.middleware, "relogio", relogio)
+    monkeypatch.setattr(core.limite.contadores, "relogio", relogio)
     return relogio
 
 

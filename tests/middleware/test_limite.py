@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from core.middleware import conta_no_cache, registro
+from core.limite.contadores import conta_no_cache, limpar_janelas_encerradas
 from core.models import ContadorDeRequisicoes
 from tests.webhooks.receptor import esperar, porta_livre
 
@@ -208,12 +208,12 @@ def test_the_log_writer_deletes_the_ended_windows_once_a_window(relogio, no_banc
     for fim in (atual - 600, atual - 60, atual):
         janela(fim)
 
-    assert registro.limpar_contadores() == 1
+    assert limpar_janelas_encerradas() == 1
     assert janelas() == [atual - 60, atual]  # the previous window stays: a lagging clock may still count in it
     janela(atual - 600, quem="u:7")
-    assert registro.limpar_contadores() == 0  # once a window
+    assert limpar_janelas_encerradas() == 0  # once a window
     relogio.avancar(60)
-    assert registro.limpar_contadores() == 2 and janelas() == [atual]
+    assert limpar_janelas_encerradas() == 2 and janelas() == [atual]
 
 
 @pytest.mark.postgres

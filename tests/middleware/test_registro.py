@@ -8,8 +8,9 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.middleware import ip_do_cliente, registro
+from core.ip_do_cliente import ip_do_cliente
 from core.models import APIRequestLog
+from core.registro_requisicoes import registro
 from tests.webhooks.receptor import esperar
 
 from .conftest import URL
@@ -85,13 +86,13 @@ def test_a_database_error_while_logging_is_reported_not_raised(api, caplog):
     renomear_tabela(tabela, f"{tabela}_fora")
 
     # when
-    with caplog.at_level(logging.ERROR, logger="core.middleware"):
+    with caplog.at_level(logging.ERROR, logger="core.registro_requisicoes"):
         resposta = api.get(URL)
 
     # then: the request is served, and the failure is reported with its traceback
     assert resposta.status_code == 200
     assert "eventos" in resposta.json()
-    [erro] = [r for r in caplog.records if r.name == "core.middleware"]
+    [erro] = [r for r in caplog.records if r.name == "core.registro_requisicoes"]
     assert erro.getMessage() == "não foi possível gravar 1 registro(s) de requisições à API"
     assert issubclass(erro.exc_info[0], DatabaseError)
     # and the connection is still usable: the next row is written

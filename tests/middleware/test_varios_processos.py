@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
-from core.middleware import JANELA_SEGUNDOS, chave_do_contador
+from core.limite.contadores import JANELA_SEGUNDOS, chave_do_contador
 from core.models import APIRequestLog
 from core.organizacoes import criar_organizacao
 from tests.webhooks.receptor import esperar, porta_livre
