@@ -192,3 +192,33 @@ def test_two_workers_racing_send_each_email_once(org, settings):
     assert sorted(CaixaCompartilhada.enviados) == sorted(u.email for u in usuarios)
     fila = todas_as_organizacoes(EnvioEmail).filter(organizacao=org)
     assert set(fila.values_list("status", "tentativas")) == {(EnvioEmail.Status.ENVIADO, 1)}
+
+
+# --- Admin ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_the_organizations_emails_and_queues_failed_ones_again(nova_org, org, outra_org, dona):
+    from django.test import Client
+
+    from core.models import Membro
+
+    enfileirar(org, TipoDeEmail.RESUMO_DIARIO, "2026-11-19", [dona], dados={"dia": "2026-11-19"})
+    estranho = Membro.objects.get(organizacao=outra_org).usuario
+    enfileirar(outra_org, TipoDeEmail.RESUMO_DIARIO, "2026-11-19", [estranho], dados={"dia": "2026-11-19"})
+    escopo(EnvioEmail, org).update(status=EnvioEmail.Status.FALHOU, tentativas=6, erro="SMTPServerDisconnected: x")
+    [nosso] = escopo(EnvioEmail, org)
+    cliente = Client()
+    cliente.force_login(nova_org.usuario)
+
+    lista = cliente.get("/admin/core/envioemail/")
+    assert lista.status_code == 200
+    assert [e.pk for e in lista.context["cl"].result_list] == [nosso.pk]  # never another organization's
+    assert "SMTPServerDisconnected" in lista.content.decode()
+
+    resposta = cliente.post("/admin/core/envioemail/", {"action": "reenviar_selecionados", "_selected_action": [nosso.pk]})
+    assert resposta.status_code == 302
+    nosso.refresh_from_db()
+    assert (nosso.status, nosso.tentativas) == (EnvioEmail.Status.PENDENTE, 0)
+    enviar_fila()
+    assert dona.email in [e.to[0] for e in mail.outbox]
