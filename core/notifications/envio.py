@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -59,6 +61,7 @@ Status = EnvioEmail.Status
 LOTE_PADRAO = 20
 LEASE_SEGUNDOS = 120  # longer than a batch of messages over a healthy connection (EMAIL_TIMEOUT each at worst)
 _ENDERECO = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
 
 
 class Pulado(Exception):
@@ -133,28 +136,63 @@ def enviar_pendentes(limite: int = LOTE_PADRAO, ids: list[int] | None = None) ->
     envios = reivindicar(limite, ids)
     if not envios:
         return 0
-    conexao = get_connection()
+    conexao, tentados = get_connection(), 0
     try:
         for envio in envios:
-            _enviar_e_registrar(envio, conexao)
+            if tentados and timezone.now() + timedelta(seconds=_timeout()) >= envio.lease_expira_em:
+                # The lease could run out mid-send and another worker would send the row too.
+                _devolver(envios[tentados:])
+                break
+            tentados += 1
+            if not _enviar_e_registrar(envio, conexao):
+                # The server itself is unreachable: the rest of the batch would only wait for the same
+                # timeout. It waits for the next attempt time, with no attempt counted.
+                _devolver(envios[tentados:], adiar=True)
+                break
     finally:
         try:
             conexao.close()
         except Exception:
             logger.warning("e-mails: erro ao fechar a conexão com o servidor de e-mail", exc_info=True)
-    return len(envios)
+    return tentados
 
 
-def _enviar_e_registrar(envio: EnvioEmail, conexao) -> None:
+def _enviar_e_registrar(envio: EnvioEmail, conexao) -> bool:
+    """Send one row and record the outcome; False when the mail server could not be reached at all."""
     try:
         enviado = _enviar(envio, conexao)
     except Pulado as motivo:
         _concluir(envio, Status.PULADO, erro=str(motivo))
     except Exception as exc:  # SMTP down or refusing, a rendering bug: retried on the schedule, never a crash loop
         _falhou(envio, exc)
+        return not _servidor_fora(exc)
     else:
         _concluir(envio, Status.ENVIADO if enviado else Status.PULADO,
                   erro="" if enviado else "destinatário inativo, sem endereço ou desinscrito")  # fmt: skip
+    return True
+
+
+def _servidor_fora(exc: Exception) -> bool:
+    """The connection itself failed (refused, DNS, timeout, dropped): every other message would fail the
+    same way. A message the server answered with an error (SMTPException is an OSError too) is not that."""
+    if isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected)):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _devolver(envios: list[EnvioEmail], *, adiar: bool = False) -> None:
+    """Put claimed, unsent rows back (those whose lease this worker still holds); `adiar`: due at the
+    first retry interval instead of now."""
+    agora = timezone.now()
+    proxima = agora + timedelta(seconds=(agenda_de_emails() or [60])[0]) if adiar else agora
+    for envio in envios:
+        escopo(EnvioEmail, envio.organizacao).filter(
+            pk=envio.pk, status=Status.ENVIANDO, lease_expira_em=envio.lease_expira_em
+        ).update(status=Status.PENDENTE, lease_expira_em=None, proxima_tentativa_em=proxima, atualizado_em=agora)
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "EMAIL_TIMEOUT", None) or 10)
 
 
 def _concluir(envio: EnvioEmail, status: str, *, erro: str = "") -> None:
@@ -222,8 +260,16 @@ def _resumo_importacao(servico, usuario, envio):
 def resumo_do_lote(organizacao: Organizacao, lote: str) -> ResumoImportacao:
     """The digest of an import, from its stored events: counts of all, the first few of each kind."""
     itens = max(ITENS_POR_TIPO, settings.FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL)
+    return _resumo_do_lote(organizacao.pk, lote, itens)
+
+
+@lru_cache(maxsize=8)
+def _resumo_do_lote(organizacao_id: int, lote: str, itens: int) -> ResumoImportacao:
+    # Read once for all the recipients of a big import: a finished import's events never change (its
+    # digest rows are written when it ends), and each recipient gets a filtered copy (`para`).
     resumo = ResumoImportacao(itens_por_tipo=itens)
-    for tipo, payload in eventos_do_lote(organizacao, lote).order_by("id").values_list("tipo", "payload").iterator(2000):
+    eventos = eventos_do_lote(Organizacao(pk=organizacao_id), lote).order_by("id").values_list("tipo", "payload")
+    for tipo, payload in eventos.iterator(2000):
         dados = payload.get("dados") or {}
         resumo.adicionar(tipo_do_evento(tipo, dados), dados)
     return resumo
