@@ -47,5 +47,5 @@ def test_the_catalogue_lists_every_event_with_an_example(api):
     catalogo = api.get("/api/integracoes/eventos/").json()["eventos"]
     assert [e["evento"] for e in catalogo] == list(TIPOS)
     assert {"nfe_importada", "cte_importado", "documento_importado", "consulta_concluida", "documento_atualizado",
-            "erro_importacao", "certificado_vencendo", "manifestacao_pendente", "teste"} == set(TIPOS)
+            "erro_importacao", "certificado_vencendo", "manifestacao_pendente", "webhook_desativado", "teste"} == set(TIPOS)
     assert all(e["descricao"] and e["exemplo"] for e in catalogo)
