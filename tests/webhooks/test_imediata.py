@@ -9,6 +9,7 @@ other PostgreSQL-only tests, and run in .ci/run.
 
 import logging
 import os
+import runpy
 import subprocess
 import sys
 import threading
@@ -249,3 +250,19 @@ def test_a_full_queue_leaves_the_rows_to_the_worker_without_waiting(org, recepto
     assert [(log.status, log.lease_expira_em, log.evento.payload["dados"]) for log in pendentes] == [
         (Status.PENDENTE, None, {"n": 2})
     ]
+
+
+def test_a_gunicorn_worker_that_exits_delivers_what_its_requests_queued(org, receptor):
+    # given: the deploy's gunicorn configuration, and deliveries in flight in this process
+    configuracao = runpy.run_path(str(RAIZ / "deploy" / "gunicorn.conf.py"))
+    receptor.demora = 0.1
+    criar_webhook(org, receptor.url)
+    rajada(org, 12)
+
+    # when: gunicorn calls its worker_exit hook (a worker recycled after max_requests, or stopped)
+    configuracao["worker_exit"](None, None)
+
+    # then: every delivery was made and recorded before the worker went away; no pool thread is left
+    assert [(log.status, log.lease_expira_em) for log in logs(org)] == [(Status.SUCESSO, None)] * 12
+    assert sorted(receptor.ids) == sorted(log.evento_id for log in logs(org))
+    assert threads_imediatas() == 0
