@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections import Counter
 import os
 import signal
 import socketserver
@@ -38,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -245,8 +245,8 @@ def vazao_sem_banco(opcoes, receptor: Receptor, organizacao, webhooks: list, pas
     """The same POSTs (body, signed headers, URLs, concurrency) straight from requests.Session loops."""
     from core.models import Evento
     from core.tenancy import escopo
-    from core.webhooks.entrega import _CABECALHOS_RESERVADOS, segredos_ativos
     from core.webhooks.assinatura import cabecalhos_assinados
+    from core.webhooks.entrega import _CABECALHOS_RESERVADOS, segredos_ativos
     from core.webhooks.rede import USER_AGENT
 
     evento = escopo(Evento, organizacao).order_by("-criado_em").first()
@@ -338,7 +338,7 @@ def importacoes_sem_worker(opcoes, receptor: Receptor, organizacao, pasta: Path)
             (destino / f"{documento.chave}.xml").write_bytes(documento.xml)
         comando = [sys.executable, "manage.py", "importar_xml", str(destino), "--organizacao", organizacao.slug,
                    "--sem-progresso"]  # fmt: skip
-        feito = subprocess.run(comando, cwd=RAIZ, env=ambiente, capture_output=True, text=True, timeout=600)
+        feito = subprocess.run(comando, check=False, cwd=RAIZ, env=ambiente, capture_output=True, text=True, timeout=600)
         avisos_de_pool["importação"] += (feito.stdout + feito.stderr).count(AVISO_POOL_CHEIO)
         if feito.returncode != 0:
             raise SystemExit(f"importar_xml falhou ({feito.returncode}):\n{feito.stderr[-3000:]}")

@@ -82,7 +82,7 @@ def iniciar_entrega_em_segundo_plano(ids: list[int] | None) -> bool:
 
     False when the pool was full or closing: the rows wait for the worker or the cron task.
     """
-    from .imediata import entrega_imediata  # the pool runs entregar_pendentes() from this module
+    from .imediata import entrega_imediata  # here: that module imports this one
 
     return entrega_imediata.submeter(ids)
 
