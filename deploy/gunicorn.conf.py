@@ -42,6 +42,14 @@ proc_name = "fiscal"
 control_socket_disable = True
 
 
+def post_worker_init(worker):
+    """A request thread may send a webhook itself (a test delivery, a re-send): one connection each per
+    receiver, beside the immediate-delivery threads, so none is dropped as overflow."""
+    from core.webhooks.rede import reservar_conexoes
+
+    reservar_conexoes("gunicorn", threads)
+
+
 def worker_exit(server, worker):
     """A worker leaving (recycled after max_requests, SIGTERM, a deploy): the webhooks its requests
     queued go out or back to the queue, within WEBHOOK_SHUTDOWN_SECONDS (under graceful_timeout)."""

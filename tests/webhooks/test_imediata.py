@@ -24,7 +24,7 @@ from core.eventos.emissao import disparar_webhook, registrar_eventos
 from core.geracao.documentos import gerar_nfe
 from core.models import Evento, WebhookLog
 from core.tenancy import escopo
-from core.webhooks import entrega, imediata
+from core.webhooks import entrega, imediata, rede
 from core.webhooks.imediata import encerrar_entrega_imediata
 from tests.webhooks.receptor import Receptor, esperar
 from tests.webhooks.test_confiabilidade import (
@@ -261,6 +261,7 @@ def test_a_full_queue_leaves_the_rows_to_the_worker_without_waiting(org, recepto
 def test_a_gunicorn_worker_that_exits_delivers_what_its_requests_queued(org, receptor):
     # given: the deploy's gunicorn configuration, and deliveries in flight in this process
     configuracao = runpy.run_path(str(RAIZ / "deploy" / "gunicorn.conf.py"))
+    configuracao["post_worker_init"](None)
     receptor.demora = 0.1
     criar_webhook(org, receptor.url)
     rajada(org, 12)
@@ -272,3 +273,5 @@ def test_a_gunicorn_worker_that_exits_delivers_what_its_requests_queued(org, rec
     assert [(log.status, log.lease_expira_em) for log in logs(org)] == [(Status.SUCESSO, None)] * 12
     assert sorted(receptor.ids) == sorted(log.evento_id for log in logs(org))
     assert threads_imediatas() == 0
+    # and the connection pool had room for the request threads as well as the delivery threads
+    assert rede.conexoes_por_receptor() >= rede.CONEXOES_AVULSAS + configuracao["threads"] + imediata.THREADS_PADRAO
