@@ -59,7 +59,7 @@ from core.models import ImportLog, NFe  # noqa: E402
 from core.notifications import agrupamento  # noqa: E402
 from core.organizacoes import criar_organizacao  # noqa: E402
 from core.sefaz import cliente as modulo_cliente  # noqa: E402
-from core.sefaz import distribuicao  # noqa: E402
+from core.sefaz import distribuicao, respostas  # noqa: E402
 from core.sefaz.simulador import Simulador  # noqa: E402
 from core.tenancy import escopo  # noqa: E402
 
@@ -146,7 +146,7 @@ def medir_sincronizacao(sim: Simulador, a1_destinatario, n: int, perfil: bool) -
         (modulo_cliente, "ler_ret_dist_dfe", "leitura + base64/gzip"),
         (sim, "_atender_servico", "simulador (servidor)"),
         (modulo_cliente, "_sessao_tls", "sessão TLS (chave A1)"),
-        (distribuicao, "_importar", "importação"),
+        (respostas, "importar_documentos", "importação"),
         (agrupamento, "_enfileirar", "notificações (fila de e-mails)"),
         (EmailMessage, "send", "e-mails"),
     ]

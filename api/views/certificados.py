@@ -26,7 +26,8 @@ from core.certificados import (
 )
 from core.certificados.a1 import TAMANHO_MAXIMO_PFX
 from core.models import CertificadoDigital
-from core.sefaz.distribuicao import CertificadoComProblema, ConsultaNaoPermitida, consultar_certificado
+from core.sefaz.distribuicao import consultar_certificado
+from core.sefaz.problemas import CertificadoComProblema, ConsultaNaoPermitida
 
 
 class ConsultaNaoPermitidaAgora(APIException):

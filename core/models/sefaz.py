@@ -112,7 +112,7 @@ class CursorDistribuicao(models.Model):
     Not owned by an organization: SEFAZ keeps ONE sequence per (CNPJ/CPF, service, ambiente) for
     everyone who queries it (NT 2014.002 §3.11.4, "consumo indevido", rule of the sequential ultNSU), so
     every organization holding a valid certificate of that CNPJ shares this row
-    (`core.sefaz.distribuicao.organizacoes_do_cursor`) and each document fetched is imported into each
+    (`core.sefaz.cursores.organizacoes_do_documento`) and each document fetched is imported into each
     of them. It holds no document, only the position; the organizations' data stay behind `escopo`.
     """
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, fields
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from .distribuicao import ConsultaNaoPermitida, consultar_certificado, cursores_devidos, esta_na_hora
+from .cursores import cursores_devidos, esta_na_hora
+from .distribuicao import consultar_certificado
+from .problemas import ConsultaNaoPermitida
 
 logger = logging.getLogger(__name__)
 

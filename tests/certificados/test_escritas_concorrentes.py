@@ -14,7 +14,7 @@ import api.serializers.certificados as serializers_de_certificado
 from core.certificados import atualizar_configuracao, cadastrar_certificado, configuracao_da_organizacao
 from core.certificados.vencimento import _avisar
 from core.models import ConfiguracaoConsulta
-from core.sefaz.distribuicao import _marcar_problema
+from core.sefaz.problemas import marcar_problema
 from tests.webhooks.test_escritas_concorrentes import ESCRITORES, rodar
 
 
@@ -51,7 +51,7 @@ def test_a_patch_of_the_options_racing_the_capture_keeps_the_problem_it_recorded
 ):
     # given: the capture stops the certificate (a 593) while a PATCH of its interval is under way
     def capturar():
-        _marcar_problema(no_banco(certificado), "593: CNPJ do certificado difere", timezone.now())
+        marcar_problema(no_banco(certificado), "593: CNPJ do certificado difere", timezone.now())
 
     entre_a_leitura_e_a_escrita(monkeypatch, "atualizar_certificado", capturar, outra_conexao)
 
@@ -70,10 +70,10 @@ def test_clearing_a_problem_does_not_clear_a_new_one_recorded_after_the_read(
     api, certificado, monkeypatch, outra_conexao
 ):
     # given: a person clears the problem they saw while the capture records a new one
-    _marcar_problema(certificado, "593: CNPJ do certificado difere", timezone.now() - timedelta(hours=1))
+    marcar_problema(certificado, "593: CNPJ do certificado difere", timezone.now() - timedelta(hours=1))
 
     def capturar():
-        _marcar_problema(no_banco(certificado), "589: NSU acima do permitido", timezone.now())
+        marcar_problema(no_banco(certificado), "589: NSU acima do permitido", timezone.now())
 
     entre_a_leitura_e_a_escrita(monkeypatch, "atualizar_certificado", capturar, outra_conexao)
 
@@ -87,7 +87,7 @@ def test_clearing_a_problem_does_not_clear_a_new_one_recorded_after_the_read(
 
 @pytest.mark.django_db
 def test_clearing_the_problem_one_read_clears_it(api, certificado):
-    _marcar_problema(certificado, "593: CNPJ do certificado difere", timezone.now())
+    marcar_problema(certificado, "593: CNPJ do certificado difere", timezone.now())
 
     resposta = patch(api, f"/api/certificados/{certificado.pk}/", problema="")
 

@@ -11,7 +11,8 @@ from django.db import connection
 from core.certificados import cadastrar_certificado, excluir_certificado
 from core.geracao.documentos import gerar_cte_simplificado, gerar_gtve
 from core.models import ConsultaSEFAZ, CursorDistribuicao, ImportLog, NFe
-from core.sefaz.distribuicao import consultar_certificado, organizacoes_do_documento
+from core.sefaz.cursores import organizacoes_do_documento
+from core.sefaz.distribuicao import consultar_certificado
 from core.tenancy import escopo
 from tests.sefaz.test_distribuicao import DESTINATARIO, SENHA, notas, passar
 
@@ -133,7 +134,7 @@ def test_the_ciencia_one_organization_asks_for_brings_the_full_nfe_to_both(sim, 
 
 @pytest.mark.django_db
 def test_a_homologacao_certificate_never_queries_when_homologacao_is_refused(sim, org, a1_destinatario, settings):
-    from core.sefaz.distribuicao import CertificadoComProblema
+    from core.sefaz.problemas import CertificadoComProblema
 
     settings.FISCAL_ACEITAR_HOMOLOGACAO = True
     certificado = certificado_de(org, a1_destinatario, ambiente=2)

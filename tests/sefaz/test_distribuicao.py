@@ -5,6 +5,7 @@ simulator applies SEFAZ's rules (137/138/656/589/593) on its own clock, which th
 together with the database's waits (`passar`).
 """
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -15,8 +16,10 @@ from django.utils import timezone
 from core.certificados import cadastrar_certificado
 from core.geracao.documentos import gerar_evento_nfe, gerar_nfe
 from core.models import CertificadoDigital, ConsultaSEFAZ, CursorDistribuicao, Evento, EventoDocumento, NFe, Situacao
-from core.sefaz import distribuicao
-from core.sefaz.distribuicao import CertificadoComProblema, consultar_certificado
+from core.sefaz import cursores, respostas
+from core.sefaz.cliente import ClienteSEFAZ
+from core.sefaz.distribuicao import consultar_certificado
+from core.sefaz.problemas import CertificadoComProblema, ConsultaNaoPermitida
 from core.tenancy import escopo
 
 DESTINATARIO = "61585865000151"
@@ -92,13 +95,13 @@ def test_137_then_an_immediate_second_run_makes_no_call(sim, org, certificado):
     assert primeira.servicos[0].cstat == 137
     assert len(sim.chamadas) == chamadas  # nothing reached SEFAZ
     assert segunda.servicos[0].situacao == "aguardando" and segunda.servicos[0].chamadas == 0
-    with pytest.raises(distribuicao.ConsultaNaoPermitida) as erro:
+    with pytest.raises(ConsultaNaoPermitida) as erro:
         consultar_certificado(certificado, origem="api", exigir_permissao=True)
     assert erro.value.permitida_em == cursor_de(org).proxima_consulta_em
-    assert not distribuicao.esta_na_hora(certificado)
+    assert not cursores.esta_na_hora(certificado)
 
     passar(sim, org)
-    assert distribuicao.esta_na_hora(certificado)
+    assert cursores.esta_na_hora(certificado)
     assert consultar_certificado(certificado, origem="agendada").servicos[0].cstat == 137
     assert [c.cstat for c in sim.chamadas] == [137, 137]
 
@@ -170,16 +173,16 @@ def test_a_crash_between_receiving_and_committing_costs_one_656_and_loses_nothin
     documentos = notas(emissor, 3)
     for nota in documentos:
         sim.publicar(DESTINATARIO, "nfe", nota.xml)
-    importar = distribuicao._importar
+    importar = respostas.importar_documentos
 
     def cair(*args, **kwargs):
         importar(*args, **kwargs)  # the documents are written... then the process dies before the commit
         raise SystemExit("processo morto")
 
-    monkeypatch.setattr(distribuicao, "_importar", cair)
+    monkeypatch.setattr(respostas, "importar_documentos", cair)
     with pytest.raises(SystemExit):
         consultar_certificado(certificado, origem="agendada")
-    monkeypatch.setattr(distribuicao, "_importar", importar)
+    monkeypatch.setattr(respostas, "importar_documentos", importar)
 
     _assert_recovers_a_lost_answer(sim, org, certificado, documentos)
 
@@ -211,7 +214,7 @@ def test_a_failure_before_sefaz_processed_anything_retries_after_the_short_backo
 
     cursor = cursor_de(org)
     assert cursor.chamada_em_andamento_em is None
-    assert timedelta(minutes=14) < distribuicao.permitida_em(cursor) - timezone.now() <= timedelta(minutes=15)
+    assert timedelta(minutes=14) < cursores.permitida_em(cursor) - timezone.now() <= timedelta(minutes=15)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -244,7 +247,7 @@ def test_two_concurrent_runs_for_one_cnpj_never_query_together(sim, org, certifi
 
 @pytest.mark.django_db
 def test_a_reserved_sequence_is_skipped(sim, org, certificado):
-    cursor = distribuicao.cursor_do_servico(certificado, "nfe", 1)
+    cursor = cursores.cursor_do_servico(certificado, "nfe", 1)
     CursorDistribuicao.objects.filter(pk=cursor.pk).update(
         reservado_por="outra-execucao", reservado_ate=timezone.now() + timedelta(minutes=5)
     )
@@ -267,7 +270,7 @@ def test_593_with_another_companys_certificate_stops_until_a_person_acts(sim, or
     with pytest.raises(CertificadoComProblema):
         consultar_certificado(certificado, origem="agendada")
     assert len(sim.chamadas) == 1
-    assert certificado not in list(distribuicao.cursores_devidos())
+    assert certificado not in list(cursores.cursores_devidos())
     assert SENHA not in caplog.text
 
 
@@ -434,3 +437,90 @@ def test_an_undecodable_doczip_keeps_what_sefaz_sent_with_its_nsu_and_the_cursor
     assert [f.nsu for f in falhas] == [nsu, nsu] and all("docZip ilegível" in f.mensagem for f in falhas)
     assert {f.xml.bytes_originais() for f in falhas} == {b"H4sI-isto-nao-e-base64"}  # reprocessable, never invisible
     assert (cursor_de(org).ult_nsu, cursor_de(org).lacunas) == (nsu, [])
+
+
+# --- a run whose lease expired ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("em_outra_thread", [False, pytest.param(True, marks=pytest.mark.postgres)])
+def test_a_run_whose_lease_expired_never_overwrites_the_run_that_took_the_cursor_over(
+    sim, org, certificado, emissor, monkeypatch, caplog, em_outra_thread
+):
+    if em_outra_thread and connection.vendor != "postgresql":
+        pytest.skip("precisa de PostgreSQL: duas conexões escrevendo ao mesmo tempo; roda no .ci/run")
+    # given: run A's distNSU call hangs past its lease (10 minutes) and the hour SEFAZ asks after a call
+    # that may have been lost; meanwhile run B takes the cursor over and captures the three documents
+    documentos = notas(emissor, 3)
+    for nota in documentos:
+        sim.publicar(DESTINATARIO, "nfe", nota.xml)
+    distribuicao_original, depois_de_b, vez = ClienteSEFAZ.distribuicao, [], ["A"]
+
+    def rodar_b():
+        try:
+            depois_de_b.append(consultar_certificado(certificado, origem="agendada").servicos[0])
+        finally:
+            if em_outra_thread:
+                connection.close()
+
+    def chamada_de_a_que_demora(cliente, *args, **kwargs):
+        if vez == ["A"]:  # A's first call, on the wire while time passes
+            vez[0] = "B"
+            passar(sim, org, minutos=61)
+            CursorDistribuicao.objects.update(reservado_ate=timezone.now() - timedelta(seconds=1))
+            if em_outra_thread:
+                outra = threading.Thread(target=rodar_b)
+                outra.start()
+                outra.join()
+            else:
+                rodar_b()
+            estado_de_b.update(CursorDistribuicao.objects.values(*CAMPOS).get())
+        return distribuicao_original(cliente, *args, **kwargs)
+
+    estado_de_b = {}
+    CAMPOS = ("ult_nsu", "max_nsu", "lacunas", "bloqueado_ate", "proxima_consulta_em", "ultimo_cstat",
+              "ultima_consulta_em", "chamada_em_andamento_em", "falhas_seguidas")  # fmt: skip
+    monkeypatch.setattr(ClienteSEFAZ, "distribuicao", chamada_de_a_que_demora)
+
+    # when: A's answer finally arrives
+    with caplog.at_level(logging.WARNING, logger="core.sefaz"):
+        [a] = consultar_certificado(certificado, origem="agendada").servicos
+
+    # then: B's cursor stands, A stopped at once (no consNSU, no further page) and said why
+    [b] = depois_de_b
+    assert b.situacao == "concluida" and b.importados == 3 and estado_de_b["ult_nsu"] == 3
+    assert CursorDistribuicao.objects.values(*CAMPOS).get() == estado_de_b
+    assert a.situacao == "em_andamento" and a.chamadas == 1
+    assert len(sim.chamadas) == 2  # B's page, then A's late one; nothing after it
+    assert any("reserva" in r.getMessage() and "expirou" in r.getMessage() for r in caplog.records)
+    assert escopo(NFe, org).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_run_that_loses_the_sequence_while_filling_gaps_stops_at_once(sim, org, certificado, emissor, monkeypatch):
+    # given: three NSUs to fetch one by one, and distNSU waiting its hour
+    for nota in notas(emissor, 3):
+        sim.publicar(DESTINATARIO, "nfe", nota.xml)
+    cursor = cursores.cursor_do_servico(certificado, "nfe", 1)
+    CursorDistribuicao.objects.filter(pk=cursor.pk).update(
+        ult_nsu=3, max_nsu=3, lacunas=[1, 2, 3], proxima_consulta_em=timezone.now() + timedelta(minutes=30)
+    )
+    distribuicao_original = ClienteSEFAZ.distribuicao
+
+    def outra_consulta_assume_durante_a_chamada(cliente, *args, **kwargs):
+        resposta = distribuicao_original(cliente, *args, **kwargs)
+        CursorDistribuicao.objects.update(reservado_por="outra-execucao",
+                                          reservado_ate=timezone.now() + timedelta(minutes=10))  # fmt: skip
+        return resposta
+
+    monkeypatch.setattr(ClienteSEFAZ, "distribuicao", outra_consulta_assume_durante_a_chamada)
+
+    # when
+    [servico] = consultar_certificado(certificado, origem="agendada").servicos
+
+    # then: the answer of the first consNSU is not stored, no other consNSU goes, the new owner keeps its lease
+    assert servico.situacao == "em_andamento" and servico.chamadas == 1
+    assert [c.tipo for c in sim.chamadas] == ["consNSU"]
+    assert escopo(NFe, org).count() == 0
+    cursor = cursor_de(org)
+    assert (cursor.lacunas, cursor.consultas_avulsas, cursor.reservado_por) == ([1, 2, 3], [], "outra-execucao")
