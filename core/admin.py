@@ -2,7 +2,7 @@
 pipeline (upload API or `importar_xml`). Staff see only their organization; superusers see all.
 
 Every model is registered here or in a per-area module loaded at the end of this file
-(`admin_sefaz`, `admin_webhooks`, `admin_operacao`, `admin_tokens`). Two models are deliberately not registered:
+(`admin_sefaz`, `admin_webhooks`, `admin_operacao`, `admin_tokens`, `admin_emails`). Two models are deliberately not registered:
 `ArquivoXML` (the stored original, reached through each document's "baixar XML" link) and `NFeItem`
 (shown inline in its NF-e). The index page adds a dashboard (templates/admin/index.html, fed by
 core/templatetags/painel_admin.py).
