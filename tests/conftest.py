@@ -32,6 +32,16 @@ def _pem_da_ac_de_teste():
     return arquivo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _caches_vazios():
+    """Start from empty caches: a run against Redis (CACHE_URL in .ci/run) must not find the rate-limit,
+    login-throttle or PDF entries a previous run left there under ids this run reuses."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=False):
+        cache.clear()
+
+
 @pytest.fixture
 def nova_org(db):
     return criar_organizacao(nome="Comercial Alfa Ltda", email="dona@alfa.com.br", senha="senha-forte-123")
