@@ -4,6 +4,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
+from core.erros import EntradaInvalida
+
 MENSAGENS = {
     exceptions.NotAuthenticated: "Credenciais de autenticação não foram fornecidas.",
     exceptions.AuthenticationFailed: "Token inválido ou usuário inativo.",
@@ -21,7 +23,12 @@ class Conflito(exceptions.APIException):
 
 
 def tratar_excecao(excecao, contexto):
-    """DRF's handler, with its body reshaped into {"erro", "detalhes"}."""
+    """DRF's handler, with its body reshaped into {"erro", "detalhes"}.
+
+    A domain `EntradaInvalida` is a 400 on the field it names, wherever in the view it was raised.
+    """
+    if isinstance(excecao, EntradaInvalida):
+        excecao = exceptions.ValidationError({excecao.campo: [str(excecao)]})
     resposta = exception_handler(excecao, contexto)
     if resposta is None:
         return None

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from .erros import EntradaInvalida
 from .models import Membro, Organizacao, TokenDeAPI
 from .tenancy import escopo
 
@@ -28,12 +29,8 @@ TAMANHO_DO_PREFIXO = 8  # what lists show: "fsc_" and 4 random characters
 INTERVALO_DO_ULTIMO_USO = timedelta(seconds=60)
 
 
-class TokenInvalido(ValueError):
+class TokenInvalido(EntradaInvalida):
     """Input refused when issuing a token; `campo` names the field at fault."""
-
-    def __init__(self, campo: str, mensagem: str):
-        super().__init__(mensagem)
-        self.campo = campo
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,6 @@ from core.models import Ambiente, CertificadoDigital, ConfiguracaoConsulta
 from core.models.sefaz import INTERVALO_MINIMO_MINUTOS
 
 
-def _como_erro_de_campo(erro: OpcaoInvalida) -> serializers.ValidationError:
-    return serializers.ValidationError({erro.campo: [str(erro)]})
-
-
 def _validado(normalizador, valor):
     try:
         return normalizador(valor)
@@ -113,10 +109,7 @@ class CertificadoSerializer(serializers.ModelSerializer):
         return dados
 
     def update(self, certificado, dados):
-        try:
-            return atualizar_certificado(certificado, **dados)
-        except OpcaoInvalida as erro:
-            raise _como_erro_de_campo(erro) from None
+        return atualizar_certificado(certificado, **dados)
 
 
 class NovoCertificadoSerializer(serializers.Serializer):
@@ -156,8 +149,5 @@ class ConfiguracaoConsultaSerializer(serializers.ModelSerializer):
         return _validado(normalizar_destinatarios, valor)
 
     def update(self, configuracao, dados):
-        try:
-            return atualizar_configuracao(configuracao, **dados)
-        except OpcaoInvalida as erro:
-            raise _como_erro_de_campo(erro) from None
+        return atualizar_configuracao(configuracao, **dados)
 

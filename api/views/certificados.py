@@ -7,7 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -18,8 +18,6 @@ from api.serializers import certificados as s
 from api.serializers.sefaz import ConsultarSerializer, ExecucaoSerializer
 from core.certificados import (
     CertificadoDuplicado,
-    CertificadoInvalido,
-    OpcaoInvalida,
     cadastrar_certificado,
     configuracao_da_organizacao,
     excluir_certificado,
@@ -82,8 +80,6 @@ class CertificadoViewSet(DaOrganizacaoMixin, viewsets.ModelViewSet):
         except CertificadoDuplicado as erro:
             corpo = {"erro": str(erro), "detalhes": {"certificado": erro.existente_id}}
             return Response(corpo, status=status.HTTP_409_CONFLICT)
-        except (CertificadoInvalido, OpcaoInvalida) as erro:
-            raise ValidationError({erro.campo: [str(erro)]}) from None
         return Response(s.CertificadoSerializer(certificado).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, certificado):

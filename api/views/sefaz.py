@@ -14,7 +14,7 @@ from api.paginacao import PaginacaoDocumentos
 from api.serializers import sefaz as s
 from core.models import CertificadoDigital, ConsultaSEFAZ
 from core.models.sefaz import Manifestacao
-from core.sefaz.manifestacao import ManifestacaoInvalida, manifestar
+from core.sefaz.manifestacao import manifestar
 from core.tenancy import escopo
 
 
@@ -69,12 +69,9 @@ def responder_manifestacao(request, chaves, dados) -> Response:
         certificado = escopo(CertificadoDigital, request.organizacao).filter(pk=dados["certificado"]).first()
         if certificado is None:
             raise ValidationError({"certificado": ["Certificado não encontrado nesta organização."]})
-    try:
-        resultados = manifestar(
-            request.organizacao, chaves, dados["tipo"], dados.get("justificativa", ""), certificado=certificado
-        )
-    except ManifestacaoInvalida as erro:
-        raise ValidationError({erro.campo: [str(erro)]}) from None
+    resultados = manifestar(
+        request.organizacao, chaves, dados["tipo"], dados.get("justificativa", ""), certificado=certificado
+    )
     return Response(s.ResultadosManifestacaoSerializer({"resultados": resultados}).data)
 
 

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from django.views.decorators.debug import sensitive_variables
 
 from core.documentos.chave import validar_cnpj, validar_cpf
+from core.erros import EntradaInvalida
 
 OID_DADOS_PESSOA_FISICA = x509.ObjectIdentifier("2.16.76.1.3.1")
 OID_CNPJ = x509.ObjectIdentifier("2.16.76.1.3.3")
@@ -40,12 +41,11 @@ _BMP_STRING = 0x1E
 _CN_COM_DOCUMENTO = re.compile(r"(?P<nome>.*):(?P<documento>[0-9A-Za-z]{11,14})")
 
 
-class CertificadoInvalido(ValueError):
+class CertificadoInvalido(EntradaInvalida):
     """The file cannot be used as an A1 certificate. `campo` is the input to blame: "arquivo" or "senha"."""
 
     def __init__(self, mensagem: str, campo: str = "arquivo"):
-        super().__init__(mensagem)
-        self.campo = campo
+        super().__init__(campo, mensagem)
 
 
 @dataclass(frozen=True)

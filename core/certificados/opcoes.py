@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.documentos.chave import CODIGO_POR_UF, UF_POR_CODIGO
+from core.erros import EntradaInvalida
 from core.models import Ambiente, CertificadoDigital, ConfiguracaoConsulta, Organizacao, Servico
 from core.models.sefaz import INTERVALO_MINIMO_MINUTOS
 from core.tenancy import escopo
@@ -25,12 +26,8 @@ MAX_DESTINATARIOS = 20
 CAMPOS_DA_CONFIGURACAO = ("intervalo_minutos", "servicos", "ciencia_automatica", "destinatarios")
 
 
-class OpcaoInvalida(ValueError):
+class OpcaoInvalida(EntradaInvalida):
     """An option with a bad value; `campo` names it (the API answers 400 on that field)."""
-
-    def __init__(self, campo: str, mensagem: str):
-        super().__init__(mensagem)
-        self.campo = campo
 
 
 @dataclass(frozen=True)

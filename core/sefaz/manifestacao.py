@@ -38,6 +38,7 @@ from core.documentos.manifestacao_estado import (
 )
 from core.documentos.xmldsig import assinar
 from core.models import CertificadoDigital, ConsultaSEFAZ, EventoDocumento, NFe, Origem
+from core.erros import EntradaInvalida
 from core.models.sefaz import Manifestacao, TentativaDeManifestacao
 from core.tenancy import escopo, inserir
 
@@ -70,12 +71,8 @@ DUPLICIDADE = 573  # the event already exists at SEFAZ: registered by an earlier
 _sequencia_de_lote = itertools.count(int(time.time() * 1000) % 10**12)
 
 
-class ManifestacaoInvalida(ValueError):
+class ManifestacaoInvalida(EntradaInvalida):
     """The request cannot become a valid event (the message names the field)."""
-
-    def __init__(self, campo: str, mensagem: str):
-        super().__init__(mensagem)
-        self.campo = campo
 
 
 @dataclass(frozen=True)
