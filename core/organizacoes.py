@@ -80,7 +80,7 @@ MODELOS_VISIVEIS = [
 ]  # fmt: skip
 # Beyond viewing: certificates, capture defaults, webhooks (and their "testar" / "reenviar falhas"),
 # members' roles and e-mail choices. The group is every member's; the admin then lets only an
-# `administrador` use the management ones (core/admin_papeis.py, README "Papéis"), and a `membro` only
+# `administrador` use the management ones (core/admin/base.py, README "Papéis"), and a `membro` only
 # their own e-mail choices. Scheduled-task runs and locks stay with superusers.
 PERMISSOES_DE_GESTAO = [
     "add_certificadodigital", "change_certificadodigital", "delete_certificadodigital",

@@ -81,6 +81,18 @@ def emails_devidos(agora: datetime | None = None) -> int:
     return fila_de_envio().filter(_devida(agora)).count()
 
 
+def reenviar(envios) -> int:
+    """Put failed or skipped rows of `envios` back in the queue: pending, due now, attempts from zero.
+
+    The admin's "reenviar" action; the worker or the cron task sends them. One guarded UPDATE: a row that
+    is pending, being sent or sent meanwhile is left alone. Returns how many rows went back.
+    """
+    agora = timezone.now()
+    return envios.filter(status__in=[Status.FALHOU, Status.PULADO]).update(
+        status=Status.PENDENTE, tentativas=0, proxima_tentativa_em=agora, lease_expira_em=None, atualizado_em=agora,
+    )  # fmt: skip
+
+
 def _devida(agora: datetime) -> Q:
     return Q(status=Status.PENDENTE, proxima_tentativa_em__lte=agora) | Q(
         status=Status.ENVIANDO, lease_expira_em__lte=agora  # a worker died mid-send

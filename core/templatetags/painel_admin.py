@@ -9,7 +9,7 @@ from django import template
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 
-from core.admin import organizacao_do_admin
+from core.admin.base import organizacao_do_admin
 from core.consultas.painel_admin import organizacao_do_painel, organizacoes_para_escolher, painel_admin
 from core.graficos import Linha, Serie, barras_empilhadas, barras_horizontais
 

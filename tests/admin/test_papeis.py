@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from core.admin_papeis import AVISO_INATIVA
+from core.admin.base import AVISO_INATIVA
 from core.certificados import configuracao_da_organizacao
 from core.models import CertificadoDigital, ImportLog, Membro, Organizacao, PreferenciaNotificacao, Webhook
 from core.notifications.preferencias import atualizar_preferencias

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.admin_emails import reenviar
+from core.notifications.envio import reenviar
 
 from core.documentos.importacao import Entrada, importar, importar_bytes
 from core.geracao.documentos import gerar_cte, gerar_nfe

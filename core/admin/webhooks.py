@@ -21,7 +21,21 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .admin import (
+from ..eventos.catalogo import TIPOS
+from ..graficos import cor_da_taxa, porcentagem
+from ..models import Evento, Webhook, WebhookLog
+from ..models.webhooks import max_tentativas_padrao
+from ..tenancy import escopo, todas_as_organizacoes
+from ..webhooks.estatisticas import CONCLUIDAS
+from ..webhooks.gestao import (
+    OperacaoInvalida,
+    atualizar_webhook,
+    recuperar,
+    testar_webhook,
+    validar_eventos,
+)
+from ..webhooks.rede import url_segura
+from .base import (
     ApagadoSoEmCascataMixin,
     DaOrganizacaoAdmin,
     ListaEnxutaMixin,
@@ -29,14 +43,6 @@ from .admin import (
     coluna,
     organizacao_do_admin,
 )
-from .eventos.catalogo import TIPOS
-from .graficos import cor_da_taxa, porcentagem
-from .models import Evento, Webhook, WebhookLog
-from .models.webhooks import max_tentativas_padrao
-from .tenancy import escopo, todas_as_organizacoes
-from .webhooks.estatisticas import CONCLUIDAS
-from .webhooks.gestao import OperacaoInvalida, atualizar_webhook, recuperar, testar_webhook, validar_eventos
-from .webhooks.rede import url_segura
 
 Status = WebhookLog.Status
 JANELA_DE_SAUDE = timedelta(days=30)
@@ -154,7 +160,7 @@ class ReenvioForm(forms.Form):
 
 @admin.register(Webhook)
 class WebhookAdmin(DaOrganizacaoAdmin):
-    so_administradores = True  # changing, testing and resending (core/admin_papeis.py)
+    so_administradores = True  # changing, testing and resending (core/admin/base.py)
     list_display = ["nome", "endereco", "ativo", "taxa_de_sucesso", "ultima_entrega", "falhas_seguidas", "criado_em"]
     list_filter = ["ativo"]
     search_fields = ["nome"]

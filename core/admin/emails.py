@@ -2,24 +2,15 @@
 
 The list shows each e-mail's kind, recipient (the user, never their address: a plain address of the
 capture-problem notice is shown only on the detail page), status, attempts and last error. "Reenviar"
-puts failed or skipped rows back in the queue; the worker or the cron task sends them.
+puts failed or skipped rows back in the queue (core.notifications.envio.reenviar); the worker or the
+cron task sends them.
 """
 
 from django.contrib import admin, messages
-from django.utils import timezone
 
-from .admin import ApagadoSoEmCascataMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
-from .models import EnvioEmail
-
-Status = EnvioEmail.Status
-
-
-def reenviar(envios) -> int:
-    """Failed or skipped rows back to pending, due now, with their attempts counted from zero."""
-    return envios.filter(status__in=[Status.FALHOU, Status.PULADO]).update(
-        status=Status.PENDENTE, tentativas=0, proxima_tentativa_em=timezone.now(), lease_expira_em=None,
-        atualizado_em=timezone.now(),
-    )  # fmt: skip
+from ..models import EnvioEmail
+from ..notifications.envio import reenviar
+from .base import ApagadoSoEmCascataMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
 
 
 @admin.register(EnvioEmail)

@@ -8,11 +8,17 @@ change would make a token mean something else than what was handed out. Revoke i
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+import rest_framework.authtoken.admin  # noqa: F401  (registers TokenProxy first, so the unregister below holds)
+from rest_framework.authtoken.models import TokenProxy
 
-from .admin import ApagadoSoEmCascataMixin, DaOrganizacaoAdmin, organizacao_do_admin
-from .admin_papeis import e_administrador
-from .models import Membro, TokenDeAPI
-from .tokens import TokenInvalido, criar_token, revogar_token, validar_token
+from ..models import Membro, TokenDeAPI
+from ..tokens import TokenInvalido, criar_token, revogar_token, validar_token
+from .base import (
+    ApagadoSoEmCascataMixin,
+    DaOrganizacaoAdmin,
+    e_administrador,
+    organizacao_do_admin,
+)
 
 
 def administra_tokens(request) -> bool:
@@ -106,3 +112,7 @@ class TokenDeAPIAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
 
     def has_revogar_permission(self, request):
         return administra_tokens(request)
+
+
+# DRF's token admin lists every key in full; its tokens are no longer used (TokenDeAPIAdmin above replaces it).
+admin.site.unregister(TokenProxy)

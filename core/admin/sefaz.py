@@ -17,14 +17,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .admin import (
-    ApagadoSoEmCascataMixin,
-    DaOrganizacaoAdmin,
-    ListaEnxutaMixin,
-    SomenteLeituraMixin,
-    organizacao_do_admin,
-)
-from .certificados import (
+from ..certificados import (
     CertificadoInvalido,
     OpcaoInvalida,
     atualizar_certificado,
@@ -36,12 +29,36 @@ from .certificados import (
     preparar_certificado,
     validar_alteracao,
 )
-from .certificados.a1 import TAMANHO_MAXIMO_PFX
-from .certificados.opcoes import CAMPOS_DA_CONFIGURACAO, INTERVALO_MAXIMO_MINUTOS, sigla_da_uf, validar_configuracao
-from .documentos.chave import UF_POR_CODIGO
-from .models import Ambiente, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CursorDistribuicao, Organizacao
-from .models.sefaz import INTERVALO_MINIMO_MINUTOS, Manifestacao, Servico, TentativaDeManifestacao
-from .tenancy import escopo
+from ..certificados.a1 import TAMANHO_MAXIMO_PFX
+from ..certificados.opcoes import (
+    CAMPOS_DA_CONFIGURACAO,
+    INTERVALO_MAXIMO_MINUTOS,
+    sigla_da_uf,
+    validar_configuracao,
+)
+from ..documentos.chave import UF_POR_CODIGO
+from ..models import (
+    Ambiente,
+    CertificadoDigital,
+    ConfiguracaoConsulta,
+    ConsultaSEFAZ,
+    CursorDistribuicao,
+    Organizacao,
+)
+from ..models.sefaz import (
+    INTERVALO_MINIMO_MINUTOS,
+    Manifestacao,
+    Servico,
+    TentativaDeManifestacao,
+)
+from ..tenancy import escopo
+from .base import (
+    ApagadoSoEmCascataMixin,
+    DaOrganizacaoAdmin,
+    ListaEnxutaMixin,
+    SomenteLeituraMixin,
+    organizacao_do_admin,
+)
 
 OPCOES = ["nome", "uf", "ambiente", "consulta_automatica", "intervalo_minutos", "servicos", "ciencia_automatica"]
 AVISAR_COM_DIAS = 30
@@ -185,7 +202,7 @@ class PorValidade(admin.SimpleListFilter):
 
 @admin.register(CertificadoDigital)
 class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
-    so_administradores = True  # upload, options, deletion (core/admin_papeis.py)
+    so_administradores = True  # upload, options, deletion (core/admin/base.py)
     list_display = ["__str__", "nome", "validade", "consulta_automatica", "ambiente", "sigla_uf", "problema"]
     list_filter = [PorValidade, "consulta_automatica", "ambiente"]
     search_fields = ["nome", "titular", "=cnpj", "=cpf", "=thumbprint"]

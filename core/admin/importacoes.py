@@ -1,4 +1,5 @@
-"""The import log's admin extras: download what an attempt received, and reprocess it.
+"""Admin of the import log (`ImportLog`): read-only, with a download of what each attempt received and
+the "reprocessar" action.
 
 The action runs the same domain function as the API and the command (core.documentos.reprocessamento).
 """
@@ -14,8 +15,14 @@ from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .documentos.entrada import parece_zip
-from .documentos.reprocessamento import ReprocessamentoImpossivel, bytes_guardados, reprocessar_varios
+from ..documentos.entrada import parece_zip
+from ..documentos.reprocessamento import (
+    ReprocessamentoImpossivel,
+    bytes_guardados,
+    reprocessar_varios,
+)
+from ..models import ImportLog
+from .base import DaOrganizacaoAdmin, SomenteLeituraMixin
 
 LIMITE_DA_ACAO = 500  # files per click: each one is a full import, run inside the request
 
@@ -74,3 +81,13 @@ class ArquivoRecebidoMixin:
                           messages.WARNING if falhas else messages.SUCCESS)  # fmt: skip
         for falha in falhas[:20]:
             self.message_user(request, falha, messages.ERROR)
+
+
+@admin.register(ImportLog)
+class ImportLogAdmin(ArquivoRecebidoMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    list_display = ["criado_em", "arquivo", "chave", "tipo_xml", "status", "mensagem", "origem", "link_recebido"]
+    list_filter = ["status", "origem", "tipo_xml", "criado_em"]
+    search_fields = ["=chave", "arquivo", "mensagem"]
+    date_hierarchy = "criado_em"
+    readonly_fields = ["link_recebido"]
+    exclude = ["organizacao", "xml"]

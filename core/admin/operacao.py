@@ -15,20 +15,26 @@ from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .admin import (
+from ..models import (
+    APIRequestLog,
+    ExecucaoDeTarefa,
+    PreferenciaNotificacao,
+    RelatorioEnviado,
+    TravaDeTarefa,
+)
+from ..models.notificacoes import TIPOS_DE_NOTIFICACAO
+from ..notifications.preferencias import atualizar_preferencias
+from ..tenancy import escopo
+from .base import (
     ApagadoSoEmCascataMixin,
     ComOrganizacaoAdmin,
     DaOrganizacaoAdmin,
     SomenteLeituraMixin,
     SomenteSuperusuarioMixin,
     coluna,
+    e_administrador,
     organizacao_do_admin,
 )
-from .admin_papeis import e_administrador
-from .models import APIRequestLog, ExecucaoDeTarefa, PreferenciaNotificacao, RelatorioEnviado, TravaDeTarefa
-from .models.notificacoes import TIPOS_DE_NOTIFICACAO
-from .notifications.preferencias import atualizar_preferencias
-from .tenancy import escopo
 
 TIPOS = [nome for nome, _padrao, _rotulo in TIPOS_DE_NOTIFICACAO]
 FAIXAS_DE_STATUS = {
