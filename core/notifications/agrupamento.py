@@ -4,7 +4,9 @@ An upload, one run of `importar_xml` (its worker processes included) or a SEFAZ 
 (core/eventos/lotes.py): the events it records carry the lote's id and queue no e-mail of their own.
 When the block ends, one INSERT queues, per recipient, the few items as individual e-mails (at
 most FISCAL_NOTIFICACOES_LIMITE_INDIVIDUAL) or one digest row, rendered from the stored events when it
-is sent (core/notifications/fila.py). Nothing is buffered in memory: the events are the record.
+is sent (core/notifications/fila.py). Nothing is buffered in memory: the events are the record. The
+first batch that commits also writes the import's mark (fila.py), which the end deletes: a process that
+dies before its end leaves the mark, and the sender queues the e-mails of what committed a few minutes on.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from core.models import (
 from core.models.emails import agenda_de_emails
 from core.tenancy import SemOrganizacao, escopo, todas_as_organizacoes
 
-from .fila import eventos_do_lote, tipo_do_evento
+from .fila import eventos_do_lote, marca_de_importacao, retomar_importacao, tipo_do_evento
 from .preferencias import preferencias_de
 from .resumo import ITENS_POR_TIPO, ResumoImportacao
 from .servico import (
@@ -171,6 +171,12 @@ def enviar_pendentes(limite: int = LOTE_PADRAO, ids: list[int] | None = None) ->
 
 def _enviar_e_registrar(envio: EnvioEmail, conexao) -> bool:
     """Send one row and record the outcome; False when the mail server could not be reached at all."""
+    if marca_de_importacao(envio):  # not an e-mail: an import that may have died before its end (fila.py)
+        try:
+            retomar_importacao(envio)
+        except Exception as exc:  # a database error: retried on the schedule like a failed message
+            _falhou(envio, exc)
+        return True
     try:
         enviado = _enviar(envio, conexao)
     except Pulado as motivo:
