@@ -9,6 +9,7 @@ records the run; the functions themselves know nothing about either.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,22 +44,21 @@ def entregar_webhooks(*, simular: bool = False, escrever: Callable[[str], None] 
     """What the after-commit delivery and the worker left behind (up to ORCAMENTO_WEBHOOKS_SEGUNDOS)."""
     if simular:
         return f"entregar_webhooks (simulação): {entregas_devidas()} entrega(s) devida(s) agora."
-    from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas
+    from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas, resumo_de_entregas
 
     inicio = time.monotonic()
-    prazo, aviso, total = inicio + ORCAMENTO_WEBHOOKS_SEGUNDOS, inicio + PROGRESSO_SEGUNDOS, 0
+    prazo, aviso, contagem = inicio + ORCAMENTO_WEBHOOKS_SEGUNDOS, inicio + PROGRESSO_SEGUNDOS, Counter()
     while time.monotonic() < prazo:
         try:
-            entregues = entregar_pendentes(limite=LOTE_PADRAO)
+            tentadas = entregar_pendentes(limite=LOTE_PADRAO, contagem=contagem)
         finally:
             fechar_conexoes_velhas()
-        if not entregues:
+        if not tentadas:
             break
-        total += entregues
         if time.monotonic() >= aviso:
-            escrever(f"entregar_webhooks: {total} entrega(s) até agora...")
+            escrever(f"entregar_webhooks: {resumo_de_entregas(contagem)} até agora...")
             aviso = time.monotonic() + PROGRESSO_SEGUNDOS
-    return f"entregar_webhooks: {total} entrega(s) processada(s)."
+    return f"entregar_webhooks: {resumo_de_entregas(contagem)}."
 
 
 def entregas_devidas() -> int:

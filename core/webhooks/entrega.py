@@ -95,8 +95,18 @@ def entregar_um() -> bool:
     return entregar_pendentes(limite=1) > 0
 
 
-def entregar_pendentes(limite: int = 10, ids: list[int] | None = None, *, vigia=None) -> int:
+def resumo_de_entregas(contagem) -> str:
+    """ "N entrega(s) com sucesso, M com falha" from a `contagem` of entregar_pendentes(): a total of
+    attempts alone reads as success when every one failed."""
+    entregues = contagem[Status.SUCESSO]
+    return f"{entregues} entrega(s) com sucesso, {sum(contagem.values()) - entregues} com falha"
+
+
+def entregar_pendentes(limite: int = 10, ids: list[int] | None = None, *, vigia=None, contagem=None) -> int:
     """Claim up to `limite` due rows (optionally only `ids`), deliver them; return how many were attempted.
+
+    `contagem` (a collections.Counter), when given, counts the attempts by outcome (Status.SUCESSO or
+    the status of the failure), so a command can say how many were delivered and how many failed.
 
     Successes are recorded together (one transaction per run of successes, none waiting more than
     GRAVAR_SUCESSOS_APOS_SEGUNDOS); any other outcome is recorded at once, after the successes before
@@ -122,6 +132,8 @@ def entregar_pendentes(limite: int = 10, ids: list[int] | None = None, *, vigia=
             break
         tentadas += 1
         resultado = _entregar(log)
+        if contagem is not None:
+            contagem[resultado.status] += 1
         if resultado.status != Status.SUCESSO:
             _concluir_sucessos(sucessos)
             sucessos = []

@@ -256,7 +256,7 @@ def test_the_worker_with_nothing_due_returns_quickly(capsys):
     inicio = time.monotonic()
     call_command("webhook_worker")
     assert time.monotonic() - inicio < 1
-    assert "webhook_worker: 0 entrega(s)" in capsys.readouterr().out
+    assert "webhook_worker: 0 entrega(s) com sucesso, 0 com falha" in capsys.readouterr().out
     assert entregar_um() is False
 
 
@@ -268,8 +268,29 @@ def test_the_worker_delivers_everything_due(org, receptor, capsys):
 
     call_command("webhook_worker")
 
-    assert "webhook_worker: 2 entrega(s)" in capsys.readouterr().out
+    assert "webhook_worker: 2 entrega(s) com sucesso, 0 com falha" in capsys.readouterr().out
     assert len(receptor.recebidos) == 2
+
+
+@pytest.mark.django_db
+def test_the_worker_reports_delivered_and_failed_apart(org, receptor, capsys, settings):
+    """Issue 15: "1084 entrega(s) processada(s)" was printed when every one of them had failed."""
+    settings.WEBHOOK_RETRY_SCHEDULE = "3600"  # one attempt each in this run
+    quebrado = Receptor([(500, {})])
+    try:
+        criar_webhook(org, receptor.url)
+        criar_webhook(org, quebrado.url)
+        disparar_webhook("teste", {}, org)
+        disparar_webhook("teste", {}, org)
+
+        call_command("webhook_worker")
+    finally:
+        quebrado.fechar()
+
+    assert "webhook_worker: 2 entrega(s) com sucesso, 2 com falha; 0 e-mail(s) tentado(s)." in capsys.readouterr().out
+    assert len(receptor.recebidos) == 2 and len(quebrado.recebidos) == 2
+    registrados = [log.status for log in logs(org)]
+    assert registrados.count(Status.SUCESSO) == 2 and registrados.count(Status.FALHA) == 2
 
 
 @pytest.mark.django_db
@@ -279,7 +300,7 @@ def test_run_scheduled_tasks_delivers_webhooks(org, receptor, capsys):
 
     call_command("run_scheduled_tasks", "--task=entregar_webhooks")
 
-    assert "entregar_webhooks: 1 entrega(s)" in capsys.readouterr().out
+    assert "entregar_webhooks: 1 entrega(s) com sucesso, 0 com falha." in capsys.readouterr().out
     assert len(receptor.recebidos) == 1
 
 

@@ -13,12 +13,13 @@ delivery mostly waits on the receiver and the database; each thread has its own 
 import signal
 import threading
 import time
+from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from core.notifications.envio import enviar_pendentes as enviar_emails_pendentes
-from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas
+from core.webhooks.entrega import LOTE_PADRAO, entregar_pendentes, fechar_conexoes_velhas, resumo_de_entregas
 from core.webhooks.rede import reservar_conexoes
 
 
@@ -35,20 +36,21 @@ class Command(BaseCommand):
         self.shutdown = True
 
     def handle_one(self) -> bool:
+        contagem = Counter()
         try:
-            entregues = entregar_pendentes(limite=self.lote)
+            tentadas = entregar_pendentes(limite=self.lote, contagem=contagem)
             emails = enviar_emails_pendentes(limite=self.lote)
         finally:
             fechar_conexoes_velhas()
         with self.trava:
-            self.entregas += entregues
+            self.entregas.update(contagem)
             self.emails += emails
-        return entregues + emails > 0
+        return tentadas + emails > 0
 
     def handle(self, *args, loop=False, intervalo=2.0, threads=1, lote=LOTE_PADRAO, **options):
         if threads < 1 or lote < 1:
             raise CommandError("--threads e --lote devem ser pelo menos 1.")
-        self.shutdown, self.entregas, self.emails, self.lote, self.trava = False, 0, 0, lote, threading.Lock()
+        self.shutdown, self.entregas, self.emails, self.lote, self.trava = False, Counter(), 0, lote, threading.Lock()
         reservar_conexoes("webhook_worker", threads)
         anterior = signal.signal(signal.SIGTERM, self.on_sigterm)
         try:
@@ -58,7 +60,7 @@ class Command(BaseCommand):
                 self.trabalhar_em_threads(threads, loop, intervalo)
         finally:
             signal.signal(signal.SIGTERM, anterior)
-        return f"webhook_worker: {self.entregas} entrega(s) e {self.emails} e-mail(s) processado(s)."
+        return f"webhook_worker: {resumo_de_entregas(self.entregas)}; {self.emails} e-mail(s) tentado(s)."
 
     def trabalhar(self, loop: bool, intervalo: float) -> None:
         while not self.shutdown:
@@ -93,3 +95,4 @@ class Command(BaseCommand):
         fim = time.monotonic() + segundos
         while not self.shutdown and time.monotonic() < fim:  # small steps so SIGTERM is noticed at once
             time.sleep(min(0.2, max(0.0, fim - time.monotonic())))
+
