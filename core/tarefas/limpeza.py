@@ -4,6 +4,9 @@ reclaim the space.
 What goes (each period a setting, FISCAL_RETENCAO_*):
 - WebhookLog attempts older than 30 days that are closed (sucesso, falha, desistiu) and whose delivery
   (event + webhook) has no attempt still pending or being sent: an in-flight retry chain stays whole.
+- EnvioEmail (the e-mail queue) rows finished (enviado, pulado, falhou) and older than the same 30 days
+  (FISCAL_RETENCAO_WEBHOOKS_DIAS, the outbox's delivery records), by creation and last change: a row
+  still pending or being sent, or put back in the queue recently (the admin's "reenviar"), stays.
 - Evento rows older than 90 days (the feed promises integrators at least that, so the setting refuses
   less) that no WebhookLog references any more. With the webhook logs gone first this is every old
   event; one whose delivery is still retrying, or was re-sent recently, waits for its logs.
@@ -52,6 +55,7 @@ from core.models import (
     ArquivoXML,
     ConsultaSEFAZ,
     ContadorDeRequisicoes,
+    EnvioEmail,
     Evento,
     ExecucaoDeTarefa,
     ImportLog,
@@ -108,7 +112,7 @@ def limpar_logs(
     limpeza = Limpeza(simulacao=simular)
     # Built one at a time: each table's cut is found after the previous one was cleaned, so the
     # events freed by the webhook logs just deleted go in the same run.
-    for montar in (_webhooks, _eventos, _importacoes, _requisicoes, _contadores, _consultas, _execucoes):
+    for montar in (_webhooks, _emails, _eventos, _importacoes, _requisicoes, _contadores, _consultas, _execucoes):
         tabela = montar(agora)
         if simular:  # (events that the webhook logs' deletion would free are not counted: nothing is deleted)
             antigas = tabela.linhas.filter(**{f"{tabela.chave}__lt": tabela.teto}) if tabela.teto else None
@@ -135,6 +139,13 @@ def _webhooks(agora: datetime) -> Tabela:
                                 status__in=(Status.PENDENTE, Status.ENTREGANDO))  # fmt: skip
     linhas = todas.filter(criado_em__lt=corte, status__in=(Status.SUCESSO, Status.FALHA, Status.DESISTIU))
     return Tabela("WebhookLog", linhas.filter(~Exists(em_andamento)), _teto(todas, "criado_em", corte))
+
+
+def _emails(agora: datetime) -> Tabela:
+    corte, todas = _corte(agora, "FISCAL_RETENCAO_WEBHOOKS_DIAS"), todas_as_organizacoes(EnvioEmail)
+    concluidos = (EnvioEmail.Status.ENVIADO, EnvioEmail.Status.PULADO, EnvioEmail.Status.FALHOU)
+    linhas = todas.filter(status__in=concluidos, criado_em__lt=corte, atualizado_em__lt=corte)
+    return Tabela("EnvioEmail", linhas, _teto(todas, "criado_em", corte))
 
 
 def _eventos(agora: datetime) -> Tabela:
@@ -302,7 +313,7 @@ def _recuperar_espaco(limpeza: Limpeza) -> str:
             cursor.execute("VACUUM")
         return f"VACUUM em {time.monotonic() - inicio:.1f} s"
     if conexao.vendor == "postgresql":
-        modelos = {"WebhookLog": WebhookLog, "Evento": Evento, "ImportLog": ImportLog, "ArquivoXML": ArquivoXML,
+        modelos = {"WebhookLog": WebhookLog, "EnvioEmail": EnvioEmail, "Evento": Evento, "ImportLog": ImportLog, "ArquivoXML": ArquivoXML,
                    "APIRequestLog": APIRequestLog, "ContadorDeRequisicoes": ContadorDeRequisicoes,
                    "ConsultaSEFAZ": ConsultaSEFAZ,
                    "ExecucaoDeTarefa": ExecucaoDeTarefa}  # fmt: skip

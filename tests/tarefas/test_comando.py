@@ -207,7 +207,8 @@ def test_dry_run_reports_what_each_real_task_would_do_and_changes_nothing(org, n
     assert f"certificado {cert.pk} (11222333000181) vence em 6 dia(s): aviso de 7 dias" in saida.out
     assert "entregar_webhooks (simulação): 1 entrega(s) devida(s) agora." in saida.out
     assert f"(usuários {nova_org.usuario.pk})" in saida.out
-    assert "limpeza_logs (simulação): linhas seriam apagadas: WebhookLog 0, Evento 0, ImportLog 0, APIRequestLog 1" in saida.out
+    assert "limpeza_logs (simulação): linhas seriam apagadas: WebhookLog 0, EnvioEmail 0, Evento 0, ImportLog 0, " \
+           "APIRequestLog 1" in saida.out
     assert (APIRequestLog.objects.count(), list(escopo(WebhookLog, org).values_list("status", flat=True))) == antes
     assert escopo(CertificadoDigital, org).get().avisos_de_vencimento == []
     assert mail.outbox == [] and not RelatorioEnviado.objects.exists() and not TravaDeTarefa.objects.exists()

@@ -12,6 +12,7 @@ from core.models import (
     APIRequestLog,
     ConsultaSEFAZ,
     ContadorDeRequisicoes,
+    EnvioEmail,
     Evento,
     ExecucaoDeTarefa,
     ImportLog,
@@ -78,6 +79,32 @@ def test_it_deletes_closed_old_webhook_attempts_but_never_a_delivery_in_flight(o
     ficaram = set(escopo(WebhookLog, org).values_list("pk", flat=True))
     assert ficaram == {falha_em_voo.pk, falha_entregando.pk, pendente_velha.pk, entregando.pk, recente.pk}
     assert not ({ok.pk, desistiu.pk} & ficaram)
+
+
+def test_it_deletes_finished_old_emails_but_never_one_still_queued(org, settings):
+    # given: rows of every status, 40 days old, and a sent one from yesterday
+    def envio(status, criado_em, atualizado_em=None, chave=""):
+        linha = EnvioEmail.objects.create(organizacao=org, tipo="resumo_diario", chave=chave or f"{status}-{criado_em}",
+                                          endereco="contador@alfa.com.br", status=status, proxima_tentativa_em=criado_em)
+        EnvioEmail.objects.filter(pk=linha.pk).update(criado_em=criado_em, atualizado_em=atualizado_em or criado_em)
+        return linha.pk  # (auto_now fields: set by UPDATE)
+
+    velho = dias_atras(40)
+    apagados = [envio(status, velho) for status in ("enviado", "pulado", "falhou")]
+    ficam = [envio(status, velho) for status in ("pendente", "enviando")]
+    ficam.append(envio("enviado", velho, dias_atras(2), chave="reenviado"))  # re-sent two days ago
+    ficam.append(envio("enviado", dias_atras(1)))
+
+    # when
+    limpeza = limpar_logs()
+
+    # then
+    assert limpeza.por_tabela["EnvioEmail"] == 3
+    assert sorted(escopo(EnvioEmail, org).values_list("pk", flat=True)) == sorted(ficam)
+    assert not escopo(EnvioEmail, org).filter(pk__in=apagados).exists()
+    # and the retention is the webhooks' (the outbox's delivery records)
+    settings.FISCAL_RETENCAO_WEBHOOKS_DIAS = 1
+    assert limpar_logs().por_tabela["EnvioEmail"] == 2 and escopo(EnvioEmail, org).count() == 2
 
 
 def test_it_deletes_old_events_only_when_no_delivery_refers_to_them(org, settings):
@@ -188,7 +215,8 @@ def test_dry_run_counts_per_table_and_deletes_nothing(org):
     saida = rodar("--task=limpeza_logs", "--dry-run")
 
     assert saida.codigo == 0
-    assert "limpeza_logs (simulação): linhas seriam apagadas: WebhookLog 0, Evento 0, ImportLog 1, APIRequestLog 2" in saida.out
+    assert "limpeza_logs (simulação): linhas seriam apagadas: WebhookLog 0, EnvioEmail 0, Evento 0, ImportLog 1, " \
+           "APIRequestLog 2" in saida.out
     assert APIRequestLog.objects.count() == 2 and escopo(ImportLog, org).count() == 2
     assert ExecucaoDeTarefa.objects.get().simulacao is True
 
@@ -210,7 +238,7 @@ def test_the_summary_reports_rows_per_table():
 
     saida = rodar("--task=limpeza_logs")
 
-    assert "limpeza_logs: linhas apagadas: WebhookLog 0, Evento 0, ImportLog 0, ArquivoXML 0, APIRequestLog 1, " \
+    assert "limpeza_logs: linhas apagadas: WebhookLog 0, EnvioEmail 0, Evento 0, ImportLog 0, ArquivoXML 0, APIRequestLog 1, " \
            "ContadorDeRequisicoes 0, ConsultaSEFAZ 0, ExecucaoDeTarefa 0; 1 lote(s), maior transação" in saida.out  # fmt: skip
 
 
@@ -280,7 +308,7 @@ def test_a_batch_of_events_larger_than_sqlites_parameter_limit(org):
 
 def test_only_webhook_logs_point_to_the_cleaned_tables():
     # limpeza deletes without the ORM's collector: a new foreign key into these tables needs a rule there.
-    limpas = (WebhookLog, Evento, ImportLog, APIRequestLog, ContadorDeRequisicoes, ConsultaSEFAZ, ExecucaoDeTarefa)
+    limpas = (WebhookLog, EnvioEmail, Evento, ImportLog, APIRequestLog, ContadorDeRequisicoes, ConsultaSEFAZ, ExecucaoDeTarefa)
     relacoes = {
         (modelo.__name__, campo.name, campo.related_model.__name__)
         for modelo in apps.get_models()
