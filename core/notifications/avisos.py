@@ -1,7 +1,8 @@
 """Notices not tied to one event: they queue `EnvioEmail` rows; the sender (envio.py) renders and sends them.
 
-Both are called after the commit of what they tell (core.sefaz.distribuicao); queueing is one short
-transaction of INSERTs, no SMTP. Never raise: what they tell is already stored.
+Both are called after the commit of what they tell: the capture problem by core.sefaz.problemas, the
+finished SEFAZ run by core.sefaz.distribuicao (its data from core.sefaz.execucao.consulta_para_email).
+Queueing is one short transaction of INSERTs, no SMTP. Never raise: what they tell is already stored.
 """
 
 from __future__ import annotations
