@@ -7,9 +7,13 @@ Windows are aligned to the clock, as in the API rate limit, so a counter is one 
 key whose window is in its name. A successful login clears its account's counter (not its IP's: one
 good password must not reopen an address that is guessing others).
 
-The counters live in the RATE_LIMIT_CACHE alias (Redis in production: every process shares them; the
-default local-memory cache counts per process). If the cache is down, logins are not throttled (fail
-open, as the API rate limit does) and a warning is logged at most once a minute.
+The counters are counted where the API rate limit counts (core.limite.contadores), so the limits are
+exact across processes: an atomic INCR in RATE_LIMIT_CACHE when it is Redis or memcached, otherwise one
+UPSERT in the database's `ContadorDeRequisicoes` table (the default local-memory cache is per process:
+gunicorn's workers would each allow the limit). The rows are `login:...` keys with the login window's end,
+deleted with the rate limit's ended windows once that window is over. If the counter's store fails,
+logins are not throttled (fail open, as the API rate limit does) and a warning is logged at most once a
+minute.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from django.core.exceptions import ValidationError
 
 from .aviso_espacado import AvisoEspacado
 from .ip_do_cliente import ip_do_cliente
+from .limite.contadores import conta_no_cache, contar_no_banco
+from .models import ContadorDeRequisicoes
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +67,8 @@ def contadores_de(usuario: str | None, ip: str | None) -> list[tuple[str, int]]:
 
 def bloqueado(contadores) -> bool:
     try:
-        valores = _cache().get_many([_chave(contador) for contador, _ in contadores])
-    except Exception as erro:  # cache down: better an unthrottled login than no login at all
+        valores = _contagens([_chave(contador) for contador, _ in contadores])
+    except Exception as erro:  # store down: better an unthrottled login than no login at all
         _avisar_falha_de_cache(erro)
         return False
     return any(valores.get(_chave(contador), 0) >= limite for contador, limite in contadores)
@@ -79,8 +85,12 @@ def registrar_falha(contadores) -> None:
 
 
 def zerar(contadores) -> None:
+    chaves = [_chave(contador) for contador, _ in contadores]
     try:
-        _cache().delete_many([_chave(contador) for contador, _ in contadores])
+        if conta_no_cache(_cache()):
+            _cache().delete_many(chaves)
+        else:
+            ContadorDeRequisicoes.objects.filter(chave__in=chaves).delete()
     except Exception as erro:
         _avisar_falha_de_cache(erro)
 
@@ -111,9 +121,18 @@ def _chave(contador: str) -> str:
     return f"login:{_fim_da_janela()}:{contador}"
 
 
+def _contagens(chaves: list[str]) -> dict[str, int]:
+    if conta_no_cache(_cache()):
+        return _cache().get_many(chaves)
+    return dict(ContadorDeRequisicoes.objects.filter(chave__in=chaves).values_list("chave", "contagem"))
+
+
 def _contar(chave: str) -> int:
-    """Atomic increment; the key outlives its window by a minute (clock skew between processes)."""
+    """Atomic increment, shared by every process; a cache key outlives its window by a minute (clock
+    skew between processes), a database row is deleted with the rate limit's ended windows."""
     cache = _cache()
+    if not conta_no_cache(cache):
+        return contar_no_banco(chave, _fim_da_janela())
     try:
         return cache.incr(chave)
     except ValueError:  # the window's first failure
@@ -125,6 +144,11 @@ def _contar(chave: str) -> int:
 
 def _avisar_falha_de_cache(erro: Exception) -> None:
     _aviso_de_cache.avisar(
-        "limite de tentativas de login do admin desligado: o cache %r não respondeu (%s: %s); logins liberados",
-        settings.RATE_LIMIT_CACHE, type(erro).__name__, erro,
+        "limite de tentativas de login do admin desligado: %s não respondeu (%s: %s); logins liberados",
+        _onde_conta(), type(erro).__name__, erro,
     )  # fmt: skip
+
+
+def _onde_conta() -> str:
+    alias = settings.RATE_LIMIT_CACHE
+    return f"o cache {alias!r}" if conta_no_cache(caches[alias]) else "o banco (contadores de requisições)"

@@ -331,7 +331,8 @@ if APIREQUESTLOG_LOTE < 1 or APIREQUESTLOG_INTERVALO_SEGUNDOS <= 0:
     raise environ.ImproperlyConfigured("APIREQUESTLOG_LOTE must be 1 or more, APIREQUESTLOG_INTERVALO_SEGUNDOS above 0")
 # Admin login throttling (core/login.py): after this many failed logins of one username (from any IP),
 # or from one client IP (over any usernames), within a clock window of ADMIN_LOGIN_JANELA_SEGUNDOS,
-# the login form refuses even the right password until the window ends. Counted in RATE_LIMIT_CACHE.
+# the login form refuses even the right password until the window ends. Counted as the API rate limit
+# counts (core.limite.contadores): INCR when RATE_LIMIT_CACHE is Redis or memcached, else the database.
 ADMIN_LOGIN_FALHAS_POR_CONTA = env.int("ADMIN_LOGIN_FALHAS_POR_CONTA", default=5)
 ADMIN_LOGIN_FALHAS_POR_IP = env.int("ADMIN_LOGIN_FALHAS_POR_IP", default=20)
 ADMIN_LOGIN_JANELA_SEGUNDOS = env.int("ADMIN_LOGIN_JANELA_SEGUNDOS", default=900)

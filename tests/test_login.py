@@ -8,6 +8,8 @@ from django.core.cache import caches
 from django.test import Client
 
 import core.login
+from core.limite.contadores import janelas_encerradas
+from core.models import ContadorDeRequisicoes
 from tests.webhooks.receptor import porta_livre
 
 URL = "/admin/login/"
@@ -151,3 +153,60 @@ def test_when_the_cache_is_down_logins_pass_and_a_warning_is_logged(nova_org, se
     assert len(avisos) == 1
     assert "ConnectionError" in avisos[0].getMessage()
     assert EMAIL not in avisos[0].getMessage() and SENHA not in avisos[0].getMessage()
+
+
+# --- across processes ---------------------------------------------------------------------------------
+
+DOIS_TRABALHADORES = {  # two local-memory caches: what two gunicorn workers each have with the default
+    "trabalhador_1": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "trabalhador-1"},
+    "trabalhador_2": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "trabalhador-2"},
+}
+
+
+def no_trabalhador(settings, n: int) -> None:
+    settings.RATE_LIMIT_CACHE = f"trabalhador_{n}"
+
+
+def test_two_workers_with_their_own_local_memory_cache_share_one_count(nova_org, settings, relogio):
+    # given: two workers, each with its own local-memory cache; five failures spread over them (3 + 2)
+    settings.CACHES = {**settings.CACHES, **DOIS_TRABALHADORES}
+    for n in range(5):
+        no_trabalhador(settings, 1 + n % 2)
+        assert not bloqueado(entrar(EMAIL, "errada"))
+
+    # when: the right password, on either worker
+    respostas = []
+    for n in (1, 2):
+        no_trabalhador(settings, n)
+        respostas.append(entrar(EMAIL, SENHA))
+
+    # then: both refuse (each worker counting alone would have seen 3 and 2 failures and let it in)
+    assert all(bloqueado(r) and not entrou(r) for r in respostas)
+    assert caches["trabalhador_1"].get(core.login._chave("ip:203.0.113.10")) is None  # counted in the database
+
+
+def test_the_database_counters_go_with_the_ended_windows(nova_org, settings, relogio):
+    # given: a failure counted in the database (the default local-memory cache)
+    settings.CACHES = {**settings.CACHES, **DOIS_TRABALHADORES}
+    no_trabalhador(settings, 1)
+    entrar(EMAIL, "errada")
+    fim = core.login._fim_da_janela()
+    linhas = ContadorDeRequisicoes.objects.filter(chave__startswith=f"login:{fim}:")
+    assert sorted(linhas.values_list("contagem", "fim_da_janela")) == [(1, fim), (1, fim)]  # account, IP
+
+    # then: kept while the login window lasts (longer than the API's minute), deleted once it is over
+    assert not janelas_encerradas(fim - 1).filter(chave__startswith="login:").exists()
+    assert janelas_encerradas(fim + 61).filter(chave__startswith="login:").count() == 2
+
+
+def test_a_success_deletes_the_account_counter_in_the_database(nova_org, settings, relogio):
+    settings.CACHES = {**settings.CACHES, **DOIS_TRABALHADORES}
+    no_trabalhador(settings, 1)
+    entrar(EMAIL, "errada")
+
+    no_trabalhador(settings, 2)
+    assert entrou(entrar(EMAIL, SENHA))
+
+    # the account's counter is gone, the IP's stays (one good password must not reopen a guessing address)
+    restantes = ContadorDeRequisicoes.objects.filter(chave__startswith=f"login:{core.login._fim_da_janela()}:")
+    assert list(restantes.values_list("chave", flat=True)) == [core.login._chave("ip:203.0.113.10")]

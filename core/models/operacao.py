@@ -44,7 +44,8 @@ class ContadorDeRequisicoes(models.Model):
     Used when RATE_LIMIT_CACHE is not shared between processes (local memory, the default): each request
     is one atomic UPSERT (core.limite.contadores.contar_no_banco) and nothing else. Each process's request log
     writer thread deletes the ended windows once a minute, and the daily `limpeza_logs` whatever is left,
-    so the table holds about two minutes of callers.
+    so the table holds about two minutes of callers, plus the admin's failed logins (core/login.py,
+    `login:` keys) until their ADMIN_LOGIN_JANELA_SEGUNDOS window ends.
     """
 
     chave = models.CharField(max_length=120, primary_key=True)  # core.limite.contadores.chave_do_contador
