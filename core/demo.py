@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,28 +100,53 @@ def documentos_demo() -> list[tuple[str, bytes]]:
     )
 
 
+# Numbers the example notes take at random: a run of N notes draws N different ones.
+NUMEROS_DE_EXEMPLO = range(10_000, 1_000_000)
+
+
 def nfe_exemplo() -> DocumentoGerado:
     """A new NF-e from the demo supplier, issued a minute ago: a random number and key, so it was never
     imported anywhere and its first import is a `sucesso` (and a `nfe_importada` event)."""
-    rng = random.Random()  # seeded from the OS: a different key on every call
+    return next(nfes_exemplo(1))
+
+
+def nfes_exemplo(quantidade: int) -> Iterator[DocumentoGerado]:
+    """`quantidade` new example NF-e with different numbers (hence keys), made one at a time."""
+    rng = random.Random()  # seeded from the OS: different keys on every run
     emissao = timezone.localtime().replace(microsecond=0) - timedelta(minutes=1)
-    return gerar_nfe(certificado=fornecedor_demo(), rng=rng, numero=rng.randint(10_000, 999_999), data_emissao=emissao,
-                     reforma=True)  # fmt: skip
+    for numero in rng.sample(NUMEROS_DE_EXEMPLO, quantidade):
+        yield gerar_nfe(certificado=fornecedor_demo(), rng=rng, numero=numero, data_emissao=emissao, reforma=True)
 
 
 def gravar_nfe_exemplo(caminho: Path | str = NFE_EXEMPLO) -> DocumentoGerado:
-    """Writes a new `nfe_exemplo()` to `caminho` (parent folders created), atomically: whoever reads the
-    file sees the previous note or the new one, never half of one."""
+    """Writes a new `nfe_exemplo()` to `caminho` (parent folders created)."""
     caminho = Path(caminho)
     caminho.parent.mkdir(parents=True, exist_ok=True)
     nota = nfe_exemplo()
+    _gravar(caminho, nota.xml)
+    return nota
+
+
+def gravar_nfes_exemplo(pasta: Path | str, quantidade: int) -> Iterator[Path]:
+    """Writes `quantidade` new example NF-e into `pasta` as `<chave>.xml`, yielding each path as it lands
+    (one process and one certificate for all: a process per note cost a second of start-up each)."""
+    pasta = Path(pasta)
+    pasta.mkdir(parents=True, exist_ok=True)
+    for nota in nfes_exemplo(quantidade):
+        caminho = pasta / f"{nota.chave}.xml"
+        _gravar(caminho, nota.xml)
+        yield caminho
+
+
+def _gravar(caminho: Path, conteudo: bytes) -> None:
+    """Atomically: whoever reads the file (a folder watcher, say) sees the previous one or the whole new
+    one, never half of one."""
     descritor, temporario = tempfile.mkstemp(dir=caminho.parent, prefix=f".{caminho.name}.", suffix=".tmp")
     try:
         with os.fdopen(descritor, "wb") as arquivo:
-            arquivo.write(nota.xml)
+            arquivo.write(conteudo)
         os.chmod(temporario, 0o644)  # mkstemp makes it 0600; the note holds nothing secret
         os.replace(temporario, caminho)
     except BaseException:
         Path(temporario).unlink(missing_ok=True)
         raise
-    return nota

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from lxml import etree
 
 from core.demo import DEMO_SLUG
@@ -81,6 +81,38 @@ def test_gerar_nfe_exemplo_writes_a_new_note_each_time_without_touching_the_data
     assert chave_do_arquivo(tmp_path / "nota.xml") not in (chave, "")
     assert chave[6:20] == "11222333000181"  # the demo supplier, signed with its test certificate
     assert [p.name for p in padrao.parent.iterdir()] == ["nfe-exemplo.xml"]  # no temporary file left behind
+
+
+def test_gerar_nfe_exemplo_writes_n_new_notes_into_a_folder_in_one_process(capsys, tmp_path, monkeypatch):
+    """Issue 15: filling a watched folder took one process per note (0.8-2.6 s each)."""
+    import core.management.commands.gerar_nfe_exemplo as comando
+
+    monkeypatch.setattr(comando, "PROGRESSO_SEGUNDOS", 0)  # a progress line after every note
+
+    linhas = saida_de("gerar_nfe_exemplo", capsys, "--quantidade", "30", "--saida", str(tmp_path / "lote"))
+
+    arquivos = sorted((tmp_path / "lote").iterdir())
+    chaves = [chave_do_arquivo(arquivo) for arquivo in arquivos]
+    assert len(arquivos) == 30 and len(set(chaves)) == 30  # thirty different notes...
+    assert [arquivo.name for arquivo in arquivos] == [f"{chave}.xml" for chave in chaves]  # ...named by their key
+    assert linhas[0] == "1/30 NF-e gravadas..." and linhas[-2] == "29/30 NF-e gravadas..."
+    assert linhas[-1].startswith(f"30 NF-e de exemplo gravadas em {tmp_path / 'lote'} (")
+
+
+@pytest.mark.django_db
+def test_a_batch_of_example_notes_imports_as_that_many_successes(org, tmp_path):
+    call_command("gerar_nfe_exemplo", "--quantidade", "5", "--saida", str(tmp_path))
+
+    resultados = [importar_bytes(organizacao=org, nome=p.name, conteudo=p.read_bytes(), origem=Origem.UPLOAD)[0].status
+                  for p in tmp_path.iterdir()]  # fmt: skip
+
+    assert resultados == ["sucesso"] * 5
+
+
+@pytest.mark.parametrize("quantidade", ["0", "-3"])
+def test_gerar_nfe_exemplo_refuses_a_quantity_below_one(quantidade, tmp_path):
+    with pytest.raises(CommandError, match="--quantidade"):
+        call_command("gerar_nfe_exemplo", "--quantidade", quantidade, "--saida", str(tmp_path))
 
 
 @pytest.mark.django_db
