@@ -1,7 +1,8 @@
 """Cliente Python da API do fiscal (NF-e, CT-e, eventos, webhooks, certificados e SEFAZ).
 
-Um arquivo só, que depende apenas de `requests` (Python 3.10 ou mais novo): copie-o para o seu projeto
-ou importe-o do repositório.
+Um arquivo só, que depende apenas de `requests` (Python 3.10 ou mais novo): instale-o com pip a partir
+do repositório (`pip install .` na raiz, ou `pip install "git+<endereço do repositório>"`), ou copie-o
+para o seu projeto.
 
     from fiscal_api_client import FiscalAPIClient
 
