@@ -6,12 +6,13 @@ each test with that end switched off, as a killed process would have it.
 """
 
 import contextvars
+import os
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from core.documentos.importacao import Entrada, importar
@@ -148,3 +149,51 @@ def test_a_parallel_folder_import_shares_one_mark_that_its_end_deletes(org, dona
     assert escopo(NFe, org).count() == 20
     assert not marcas(org).exists()
     assert list(escopo(EnvioEmail, org).values_list("tipo", "usuario")) == [("resumo_importacao", dona.pk)]
+
+
+def test_an_import_that_ends_while_the_sender_holds_its_mark_is_queued_once(org, dona, emissor, mailoutbox, monkeypatch):
+    from core.notifications.envio import reivindicar
+    from core.notifications.fila import retomar_importacao
+
+    # given: the sender claimed the mark of an import that looked dead (no event for the grace period)...
+    importacao = Importacao(org, nfes(emissor, 12), tamanho_lote=5)
+    importacao.proximos(5)
+    monkeypatch.setattr(timezone, "now", lambda agora=timezone.now(): agora + GRACA_DA_IMPORTACAO + timedelta(seconds=1))
+    [marca] = reivindicar(10)
+    # ...and the import then reaches its end
+    importacao.ate_o_fim()
+
+    # when: the sender goes on with the mark it holds
+    assert retomar_importacao(marca) is False
+
+    # then: the end's e-mails only, once
+    enviar_emails()
+    assert [e.subject for e in mailoutbox] == ["Importação concluída: 12 NF-e"]
+    assert not marcas(org).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_import_process_is_emailed_from_what_it_committed(org, dona, emissor, mailoutbox, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("precisa de PostgreSQL: o banco SQLite dos testes fica em memória, invisível a outros processos")
+    documentos = nfes(emissor, 12)
+    # given: a child process that imports and is gone (os._exit: no finally, no atexit) after its first batch
+    connections.close_all()  # the child opens its own connection
+    pid = os.fork()
+    if pid == 0:
+        try:
+            importacao = Importacao(org, documentos, tamanho_lote=5)  # held: a collected generator would end
+            importacao.proximos(5)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert escopo(NFe, org).count() == 5 and marcas(org).count() == 1
+
+    # when: the cron task runs after the grace period
+    enviar_emails(timezone.now() + GRACA_DA_IMPORTACAO + timedelta(seconds=1), monkeypatch)
+
+    # then: one digest of exactly the five committed documents
+    [email] = mailoutbox
+    assert email.subject == "Importação concluída: 5 NF-e" and email.to == ["dona@alfa.com.br"]
+    assert all(formatar_chave(d.chave) in email.body for d in documentos[:5])
+    assert not any(formatar_chave(d.chave) in email.body for d in documentos[5:])
