@@ -158,7 +158,8 @@ def test_an_import_that_ends_while_the_sender_holds_its_mark_is_queued_once(org,
     # given: the sender claimed the mark of an import that looked dead (no event for the grace period)...
     importacao = Importacao(org, nfes(emissor, 12), tamanho_lote=5)
     importacao.proximos(5)
-    monkeypatch.setattr(timezone, "now", lambda agora=timezone.now(): agora + GRACA_DA_IMPORTACAO + timedelta(seconds=1))
+    depois = timezone.now() + GRACA_DA_IMPORTACAO + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: depois)
     [marca] = reivindicar(10)
     # ...and the import then reaches its end
     importacao.ate_o_fim()
