@@ -24,9 +24,21 @@ demo: migrate
 	$(DESENVOLVIMENTO) $(BIN)/python manage.py carregar_demo
 
 # Development only: DEBUG, and webhooks may go to receivers on this machine (INICIO_RAPIDO_INTEGRACOES.md).
+# That allowance and the address go to var/dev.env, which the settings read under DEBUG only, so a
+# command typed in another terminal (DEBUG=true manage.py importar_xml) delivers as the server does.
+# The webhook worker runs beside the server and stops with it (Ctrl+C, or runserver exiting).
+PORT ?= 8000
+ENV_DE_DESENVOLVIMENTO := var/dev.env
+
 run: demo
-	$(DESENVOLVIMENTO) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
-		$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@mkdir -p var
+	@printf '%s\n' "# Written by make run on every start (development only; read by fiscal_app/settings.py with DEBUG=true)." \
+		"WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}" \
+		"FISCAL_URL_PUBLICA=$${FISCAL_URL_PUBLICA:-http://127.0.0.1:$(PORT)}" > $(ENV_DE_DESENVOLVIMENTO)
+	@$(DESENVOLVIMENTO) $(BIN)/python manage.py webhook_worker --loop --intervalo 1 & trabalhador=$$!; \
+	trap 'kill $$trabalhador 2>/dev/null; wait $$trabalhador 2>/dev/null' EXIT INT TERM; \
+	echo "webhook_worker rodando (pid $$trabalhador); servidor em http://127.0.0.1:$(PORT)/"; \
+	$(DESENVOLVIMENTO) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(INSTALADO)
 	$(BIN)/python -m pytest

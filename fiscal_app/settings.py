@@ -17,6 +17,13 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Development only: `make run` writes var/dev.env (the receivers-on-this-machine allowance, its port),
+# so a command typed in another terminal with DEBUG=true (importar_xml, webhook_worker) runs as the
+# server does. Outside DEBUG it is never read: a production machine with a stray copy ignores it.
+# Precedence: the environment, then .env, then this file.
+ENV_DE_DESENVOLVIMENTO = BASE_DIR / "var" / "dev.env"
+if DEBUG and ENV_DE_DESENVOLVIMENTO.is_file():
+    environ.Env.read_env(ENV_DE_DESENVOLVIMENTO, overwrite=False)
 
 # Keys. Fail closed: outside DEBUG the process refuses to start without its own SECRET_KEY and
 # FIELD_ENCRYPTION_KEY, so a lost or forgotten .env never runs production on keys anyone can read
