@@ -1,6 +1,8 @@
 """One error shape for the whole API: {"erro": "<mensagem>", "detalhes": {...}}, in Portuguese."""
 
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -57,10 +59,33 @@ def _mensagem(excecao, detalhes) -> str:
 def nao_encontrado(request, exception=None):
     """handler404 for /api/ paths: JSON like every other API error; HTML elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"erro": "Endereço não encontrado.", "detalhes": {"caminho": request.path}}, status=404)
+        return _endereco_nao_encontrado(request)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # a 404 either way; without this a POST would get CSRF's 403 HTML page first
+def rota_inexistente(request, caminho=""):
+    """The last /api/ route. With it every /api/ path resolves, so CommonMiddleware's APPEND_SLASH never
+    fires there: a GET of a real route without its trailing slash is redirected here instead, and any
+    other method gets the 404 with a hint (a redirected POST would lose its body)."""
+    com_barra = not request.path.endswith("/") and _rota_real(request.path_info + "/")
+    if com_barra and request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return _endereco_nao_encontrado(request, dica=f"Use {request.path}/ (com a barra no fim)." if com_barra else None)
+
+
+def _rota_real(caminho: str) -> bool:
+    try:
+        return resolve(caminho).func is not rota_inexistente
+    except Resolver404:
+        return False
+
+
+def _endereco_nao_encontrado(request, dica: str | None = None) -> JsonResponse:
+    detalhes = {"caminho": request.path, **({"dica": dica} if dica else {})}
+    return JsonResponse({"erro": "Endereço não encontrado.", "detalhes": detalhes}, status=404)
 
 
 def erro_interno(request):

@@ -8,6 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError as ErroDeParametro
+from rest_framework.filters import OrderingFilter
 
 from core.consultas.reforma import com_reforma
 from core.documentos.chave import somente_documento
@@ -107,6 +109,21 @@ class DocumentoFilter(filtros.CharFilter):
 class UFFilter(filtros.ChoiceFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, choices=[(uf, uf) for uf in UFS], **kwargs)
+
+
+class OrdenacaoEstrita(OrderingFilter):
+    """`ordering=` with a field the view does not sort by answers 400 naming `ordering`; DRF drops it
+    silently, and a client then reads a list in an order it did not ask for."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        fields = [termo for termo in fields if termo]  # "ordering=numero," is not an error
+        validos = [campo for campo, _ in self.get_valid_fields(queryset, view, {"request": request})]
+        invalidos = [termo for termo in fields if termo.removeprefix("-") not in validos]
+        if invalidos:
+            aceitos = ", ".join(validos)
+            mensagem = "{!r} não é uma ordenação aceita; use {} (com - na frente, decrescente)."
+            raise ErroDeParametro({self.ordering_param: [mensagem.format(termo, aceitos) for termo in invalidos]})
+        return fields
 
 
 class DocumentoFiscalFilterSet(filtros.FilterSet):

@@ -1,9 +1,29 @@
-"""Cursor pagination by default (stable while documents keep arriving); limit/offset on request."""
+"""Cursor pagination by default (stable while documents keep arriving); limit/offset on request.
 
+`limit`, `offset` and `cursor` are strict: a value out of range or not a number answers 400 naming the
+parameter, where DRF would silently fall back to its default (or cap `limit` at the maximum).
+"""
+
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
 LIMITE_PADRAO = 50
 LIMITE_MAXIMO = 500
+
+
+def inteiro_do_pedido(request, nome: str, padrao: int, minimo: int, maximo: int | None = None) -> int:
+    """The integer query parameter `nome`, or `padrao` when absent or empty; 400 naming it otherwise."""
+    texto = request.query_params.get(nome, "").strip()
+    if not texto:
+        return padrao
+    try:
+        valor = int(texto)
+    except ValueError:
+        raise ValidationError({nome: [f"{texto!r} não é um número inteiro."]}) from None
+    if valor < minimo or (maximo is not None and valor > maximo):
+        faixa = f"de {minimo} a {maximo}" if maximo is not None else f"a partir de {minimo}"
+        raise ValidationError({nome: [f"{valor} está fora do intervalo aceito ({faixa})."]})
+    return valor
 
 
 class PaginacaoPorCursor(CursorPagination):
@@ -13,10 +33,27 @@ class PaginacaoPorCursor(CursorPagination):
     ordering = ("-data_emissao", "-id")
     cursor_query_param = "cursor"
 
+    def get_page_size(self, request):
+        return inteiro_do_pedido(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            # A 404 would read as "the list is gone"; the parameter is what is wrong.
+            mensagem = "Cursor inválido: use o endereço de `next` ou `previous` de uma resposta."
+            raise ValidationError({self.cursor_query_param: [mensagem]}) from None
+
 
 class PaginacaoPorDeslocamento(LimitOffsetPagination):
     default_limit = LIMITE_PADRAO
     max_limit = LIMITE_MAXIMO
+
+    def get_limit(self, request):
+        return inteiro_do_pedido(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
+
+    def get_offset(self, request):
+        return inteiro_do_pedido(request, self.offset_query_param, 0, 0)
 
 
 class PaginacaoDocumentos(PaginacaoPorCursor):

@@ -1,9 +1,10 @@
 """REST API routes (/api/...)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api.erros import rota_inexistente
 from api.views.busca import BuscaView
 from api.views.certificados import CertificadoViewSet
 from api.views.documentos import CTeViewSet, EventoPendenteViewSet, NFeViewSet, OutroDocumentoViewSet
@@ -17,6 +18,9 @@ from api.views.tokens import TokenViewSet
 from api.views.webhooks import DispararEventoView, TestarUrlView, WebhookLogsView, WebhookViewSet
 
 roteador = DefaultRouter(trailing_slash=True)
+# No `.json`/`.api` twins of every route: the views' actions take no `format` argument, so those paths
+# answered 500, and JSON is the only format anyway. Such a path now falls to `rota_inexistente` (404).
+roteador.include_format_suffixes = False
 roteador.register("nfes", NFeViewSet, basename="nfe")
 roteador.register("ctes", CTeViewSet, basename="cte")
 roteador.register("outros-documentos", OutroDocumentoViewSet, basename="outro-documento")
@@ -47,4 +51,7 @@ urlpatterns = [
     path("nfes/manifestar/", ManifestarLoteView.as_view(), name="nfe-manifestar-lote"),
     path("manifestacoes/", ManifestacoesView.as_view(), name="manifestacoes"),
     path("", include(roteador.urls)),
+    # Last: any other /api/ path is a 404 in the API's JSON shape, also with DEBUG=true (whose technical
+    # 404 page would otherwise replace handler404).
+    re_path(r"^(?P<caminho>.*)$", rota_inexistente, name="rota-inexistente"),
 ]

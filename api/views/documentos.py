@@ -6,11 +6,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from api.base import DaOrganizacaoMixin
-from api.filtros import CTeFilterSet, EventoPendenteFilterSet, NFeFilterSet, OutroDocumentoFilterSet
+from api.filtros import CTeFilterSet, EventoPendenteFilterSet, NFeFilterSet, OrdenacaoEstrita, OutroDocumentoFilterSet
 from api.paginacao import PaginacaoDocumentos, PaginacaoPorCursor
 from api.serializers import documentos as s
 from api.serializers.totais import TotaisCTeSerializer, TotaisNFeSerializer
@@ -26,7 +25,7 @@ class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "chave"
     lookup_value_regex = "[0-9A-Z]{44}"
     pagination_class = PaginacaoDocumentos
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, OrdenacaoEstrita]
     ordering = ["-data_emissao", "-id"]
     sufixo_xml = ""
     serializer_detalhe = None

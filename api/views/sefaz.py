@@ -12,6 +12,7 @@ from api.base import DaOrganizacaoMixin
 from api.filtros import ConsultaSEFAZFilterSet
 from api.paginacao import PaginacaoDocumentos
 from api.serializers import sefaz as s
+from core.documentos.manifestacao_estado import TIPOS_DE_MANIFESTACAO
 from core.models import CertificadoDigital, ConsultaSEFAZ
 from core.models.sefaz import Manifestacao
 from core.sefaz.manifestacao import manifestar
@@ -34,7 +35,7 @@ class ConsultasView(DaOrganizacaoMixin, generics.ListAPIView):
 
 class ManifestacaoFilterSet(filtros.FilterSet):
     situacao = filtros.ChoiceFilter(choices=Manifestacao.Situacao.choices, help_text="pendente: ainda não registrada")
-    tipo = filtros.CharFilter()
+    tipo = filtros.ChoiceFilter(choices=[(t, t) for t in TIPOS_DE_MANIFESTACAO.values()])  # a typo is a 400, not []
     chave = filtros.CharFilter()
 
     class Meta:

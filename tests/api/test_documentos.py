@@ -210,8 +210,9 @@ def test_offset_pagination_on_request(api, nfes):
     assert "offset=3" in resposta["next"]
 
 
-def test_limit_is_capped_at_500(api, nfes):
-    assert len(api.get("/api/nfes/", {"limit": 100000}).json()["results"]) == 5
+def test_a_limit_above_500_is_refused_not_capped(api, nfes):
+    resposta = api.get("/api/nfes/", {"limit": 100000})
+    assert resposta.status_code == 400 and list(resposta.json()["detalhes"]) == ["limit"]
 
 
 def test_a_summary_only_nfe_has_no_danfe_link(api, org, importar_docs):
