@@ -12,7 +12,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 
 from api.erros import Conflito
-from core.consultas.exportacao import csv_dos_documentos, zip_dos_xmls
+from core.consultas.exportacao import DIALETOS, csv_dos_documentos, zip_dos_xmls
 from core.documentos.pdf import (
     ErroPDF,
     SemXMLCompleto,
@@ -25,6 +25,7 @@ FORMATOS = {"csv": "text/csv; charset=utf-8", "zip": "application/zip"}
 
 class FormatoSerializer(serializers.Serializer):
     formato = serializers.ChoiceField(choices=list(FORMATOS), default="csv")
+    dialeto = serializers.ChoiceField(choices=list(DIALETOS), default="excel")
 
 
 class PDFIndisponivel(exceptions.APIException):
@@ -34,7 +35,7 @@ class PDFIndisponivel(exceptions.APIException):
 
 
 class ExportarMixin:
-    """`GET exportar/?formato=csv|zip`: the whole filtered list, streamed.
+    """`GET exportar/?formato=csv|zip&dialeto=excel|rfc4180`: the whole filtered list, streamed.
 
     The CSV has the list's columns (minus `links`); a list field that is not a column (`finalidade_nome`)
     comes from the expression the viewset names in `colunas_calculadas`.
@@ -46,11 +47,16 @@ class ExportarMixin:
         summary="Exporta os documentos filtrados (CSV ou ZIP dos XMLs originais)",
         description=(
             "Aceita os mesmos filtros e a mesma ordenação da listagem, sem paginação. `csv`: colunas da "
-            "listagem, separadas por vírgula, UTF-8 com BOM (abre direto no Excel), decimais com ponto. "
+            "listagem; com `dialeto=excel` (padrão), separadas por ponto e vírgula, decimais com vírgula, "
+            "UTF-8 com BOM (abre direto no Excel em português); com `dialeto=rfc4180`, separadas por "
+            "vírgula, decimais com ponto, UTF-8 sem BOM (para programas). "
             "`zip`: o XML original de cada documento, byte a byte, como `{chave}-procNFe.xml` ou "
             "`{chave}-procCTe.xml`. A resposta é enviada aos poucos (streaming)."
         ),
-        parameters=[OpenApiParameter("formato", str, enum=list(FORMATOS), default="csv")],
+        parameters=[
+            OpenApiParameter("formato", str, enum=list(FORMATOS), default="csv"),
+            OpenApiParameter("dialeto", str, enum=list(DIALETOS), default="excel", description="Só para `csv`"),
+        ],
         responses={
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/zip"): OpenApiTypes.BINARY,
@@ -60,14 +66,15 @@ class ExportarMixin:
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def exportar(self, request):
-        formato = FormatoSerializer(data=request.query_params)
-        formato.is_valid(raise_exception=True)
-        formato = formato.validated_data["formato"]
+        pedido = FormatoSerializer(data=request.query_params)
+        pedido.is_valid(raise_exception=True)
+        formato = pedido.validated_data["formato"]
         documentos = self.filter_queryset(self.get_queryset())  # validates the filters now: 400, not a broken file
         if formato == "csv":
             colunas = [c for c in self.serializer_class.Meta.fields if c != "links"]
             calculadas = {c: e for c, e in self.colunas_calculadas.items() if c in colunas}
-            corpo = csv_dos_documentos(documentos.annotate(**calculadas), colunas)
+            dialeto = DIALETOS[pedido.validated_data["dialeto"]]
+            corpo = csv_dos_documentos(documentos.annotate(**calculadas), colunas, dialeto)
         else:
             corpo = zip_dos_xmls(documentos, self.sufixo_xml)
         resposta = StreamingHttpResponse(corpo, content_type=FORMATOS[formato])

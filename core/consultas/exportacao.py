@@ -4,7 +4,7 @@ Memory stays flat however many documents match: rows come from the database with
 `.iterator(chunk_size=...)` (one query; the database cursor is read a chunk at a time) and each
 chunk of output is handed to the caller as soon as it is written, so a web server can send it.
 
-    StreamingHttpResponse(csv_dos_documentos(documentos, colunas), content_type="text/csv")
+    StreamingHttpResponse(csv_dos_documentos(documentos, colunas, EXCEL), content_type="text/csv")
     StreamingHttpResponse(zip_dos_xmls(documentos, "procNFe"), content_type="application/zip")
 """
 
@@ -16,6 +16,7 @@ import logging
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,15 +36,30 @@ _INICIO_DE_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 # -------------------------------------------------------------------------------------------- CSV
 
 
-def csv_dos_documentos(documentos: QuerySet, colunas: Sequence[str]) -> Iterator[bytes]:
-    """CSV (comma-separated, UTF-8 with BOM, header row) of `colunas` of every document, in order."""
+@dataclass(frozen=True)
+class DialetoCSV:
+    separador: str
+    decimal: str
+    bom: bool
+
+
+# Excel in Portuguese (Brazil) splits columns on ";" and reads "1520,40" as a number only with a comma;
+# without the BOM it guesses cp1252 and mangles accents. Programs want the plain comma/dot form.
+EXCEL = DialetoCSV(separador=";", decimal=",", bom=True)
+RFC4180 = DialetoCSV(separador=",", decimal=".", bom=False)
+DIALETOS = {"excel": EXCEL, "rfc4180": RFC4180}
+
+
+def csv_dos_documentos(documentos: QuerySet, colunas: Sequence[str], dialeto: DialetoCSV = EXCEL) -> Iterator[bytes]:
+    """CSV (header row, CRLF, UTF-8) of `colunas` of every document, in order, in `dialeto`."""
     saida = io.StringIO()
-    escritor = csv.writer(saida, lineterminator="\r\n")
-    saida.write(BOM_UTF8)
+    escritor = csv.writer(saida, delimiter=dialeto.separador, lineterminator="\r\n")
+    if dialeto.bom:
+        saida.write(BOM_UTF8)
     escritor.writerow(colunas)
     linhas = documentos.values_list(*colunas).iterator(chunk_size=LINHAS_POR_BLOCO)
     for numero, linha in enumerate(linhas, start=1):
-        escritor.writerow([celula_csv(valor) for valor in linha])
+        escritor.writerow([celula_csv(valor, dialeto.decimal) for valor in linha])
         if numero % LINHAS_POR_BLOCO == 0:
             yield _esvaziar(saida)
     yield _esvaziar(saida)
@@ -56,8 +72,9 @@ def nome_da_escolha(campo: str, escolhas) -> Case:
     return Case(*quando, default=Value(None), output_field=CharField())
 
 
-def celula_csv(valor) -> str:
-    """A value as the list endpoint shows it: ISO 8601 local datetimes, 2-place decimals, true/false."""
+def celula_csv(valor, decimal: str = ".") -> str:
+    """A value as the list endpoint shows it (ISO 8601 local datetimes, 2-place decimals, true/false),
+    with `decimal` as the decimal separator."""
     if valor is None:
         return ""
     if isinstance(valor, bool):
@@ -65,7 +82,9 @@ def celula_csv(valor) -> str:
     if isinstance(valor, datetime):
         texto = timezone.localtime(valor).isoformat()
         return texto[:-6] + "Z" if texto.endswith("+00:00") else texto
-    if isinstance(valor, (int, Decimal)):
+    if isinstance(valor, Decimal):
+        return str(valor).replace(".", decimal)
+    if isinstance(valor, int):
         return str(valor)
     if isinstance(valor, list):
         return " ".join(map(str, valor))

@@ -3,6 +3,7 @@
 import csv
 import io
 import zipfile
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -37,10 +38,15 @@ def conteudo(resposta) -> bytes:
     return b"".join(resposta.streaming_content)
 
 
-def ler_csv(resposta) -> list[list[str]]:
+def ler_csv(resposta, dialeto="rfc4180") -> list[list[str]]:
+    """The rows of a CSV in `dialeto`; the comparisons with the list use rfc4180, whose cells are the list's
+    values as they are (dot decimals)."""
     texto = conteudo(resposta).decode("utf-8")
-    assert texto.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(texto[1:])))
+    if dialeto == "excel":
+        assert texto.startswith("\ufeff")
+        return list(csv.reader(io.StringIO(texto[1:]), delimiter=";"))
+    assert not texto.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(texto)))
 
 
 def como_no_csv(valor) -> str:
@@ -72,7 +78,7 @@ def ler_zip(resposta) -> dict[str, bytes]:
 
 
 def test_the_csv_has_the_columns_and_rows_of_the_list(api, nfes):
-    resposta = api.get("/api/nfes/exportar/", {"formato": "csv"})
+    resposta = api.get("/api/nfes/exportar/", {"formato": "csv", "dialeto": "rfc4180"})
 
     assert resposta.status_code == 200
     assert resposta["Content-Type"] == "text/csv; charset=utf-8"
@@ -96,7 +102,7 @@ def test_the_csv_has_the_columns_and_rows_of_the_list(api, nfes):
 )
 def test_the_csv_honours_the_list_filters(api, nfes, parametros):
     _, esperadas = linhas_da_lista(api, "/api/nfes/", parametros)
-    _, *linhas = ler_csv(api.get("/api/nfes/exportar/", {"formato": "csv", **parametros}))
+    _, *linhas = ler_csv(api.get("/api/nfes/exportar/", {"formato": "csv", "dialeto": "rfc4180", **parametros}))
     assert linhas == esperadas
 
 
@@ -109,7 +115,7 @@ def test_the_cte_csv(api, org, transportadora, emissor, importar_docs):
     nfe = gerar_nfe(certificado=emissor)
     importar_docs(org, gerar_cte(certificado=transportadora, chaves_nfe=[nfe.chave]), gerar_cte(certificado=transportadora))
 
-    cabecalho, *linhas = ler_csv(api.get("/api/ctes/exportar/", {"formato": "csv"}))
+    cabecalho, *linhas = ler_csv(api.get("/api/ctes/exportar/", {"formato": "csv", "dialeto": "rfc4180"}))
 
     colunas, esperadas = linhas_da_lista(api, "/api/ctes/")
     assert cabecalho == colunas and "chaves_nfe" in cabecalho
@@ -161,7 +167,7 @@ def test_the_zip_is_sent_in_pieces(api, nfes, monkeypatch):
 
 
 def test_another_organizations_documents_are_absent(api_outra, nfes):
-    _, *linhas = ler_csv(api_outra.get("/api/nfes/exportar/", {"formato": "csv"}))
+    _, *linhas = ler_csv(api_outra.get("/api/nfes/exportar/", {"formato": "csv"}), "excel")
     entradas = ler_zip(api_outra.get("/api/nfes/exportar/", {"formato": "zip"}))
 
     nossas = {d.chave for d in nfes}
@@ -209,3 +215,86 @@ def test_the_number_of_queries_does_not_grow_with_the_documents(api, org, emisso
 
     assert tamanho_muitas > 5 * tamanho_poucas  # the 60 documents really were exported
     assert muitas == poucas <= 4
+
+
+# -- dialects --------------------------------------------------------------------------------------
+
+
+def _campo_decimal(modelo, coluna) -> bool:
+    try:
+        return modelo._meta.get_field(coluna).get_internal_type() == "DecimalField"
+    except Exception:  # a computed column (finalidade_nome)
+        return False
+
+
+def test_the_default_csv_is_for_brazilian_excel(api, org, nfes):
+    from core.models import NFe
+
+    resposta = api.get("/api/nfes/exportar/")
+
+    assert resposta["Content-Type"] == "text/csv; charset=utf-8"
+    cabecalho, *linhas = ler_csv(resposta, "excel")
+    assert cabecalho[0] == "chave" and len(linhas) == 5 and all(len(linha) == len(cabecalho) for linha in linhas)
+    decimais = [c for c in cabecalho if _campo_decimal(NFe, c)]
+    assert {"valor_total", "valor_icms", "valor_nf"} <= set(decimais)
+    guardadas = {n.chave: n for n in NFe.objects.filter(organizacao=org)}
+    for linha in linhas:
+        celulas = dict(zip(cabecalho, linha, strict=True))
+        nfe = guardadas[celulas["chave"]]
+        for coluna in decimais:
+            esperado = getattr(nfe, coluna)
+            if esperado is None:
+                assert celulas[coluna] == ""
+            else:
+                assert celulas[coluna] == f"{esperado:.2f}".replace(".", ",")  # to the cent, decimal comma
+                assert Decimal(celulas[coluna].replace(",", ".")) == esperado
+    assert any(Decimal(linha[cabecalho.index("valor_total")].replace(",", ".")) % 1 for linha in linhas)
+
+
+def test_the_rfc4180_csv_is_comma_and_dot_without_bom(api, org, nfes):
+    from core.models import NFe
+
+    resposta = api.get("/api/nfes/exportar/", {"dialeto": "rfc4180"})
+
+    assert resposta["Content-Type"] == "text/csv; charset=utf-8"
+    cabecalho, *linhas = ler_csv(resposta, "rfc4180")
+    guardadas = {n.chave: n for n in NFe.objects.filter(organizacao=org)}
+    for linha in linhas:
+        celulas = dict(zip(cabecalho, linha, strict=True))
+        assert Decimal(celulas["valor_total"]) == guardadas[celulas["chave"]].valor_total
+        assert celulas["valor_total"] == f"{guardadas[celulas['chave']].valor_total:.2f}"
+
+
+def test_both_dialects_carry_the_same_cells_but_the_decimal_separator(api, nfes):
+    from core.models import NFe
+
+    cabecalho, *excel = ler_csv(api.get("/api/nfes/exportar/", {"dialeto": "excel", "ordering": "numero"}), "excel")
+    _, *maquina = ler_csv(api.get("/api/nfes/exportar/", {"dialeto": "rfc4180", "ordering": "numero"}), "rfc4180")
+    decimais = {i for i, c in enumerate(cabecalho) if _campo_decimal(NFe, c)}
+    convertidas = [[c.replace(".", ",") if i in decimais else c for i, c in enumerate(linha)] for linha in maquina]
+    assert excel == convertidas
+    assert any("-" in c for linha in excel for c in linha)  # dates and keys untouched: ISO 8601 as in the list
+
+
+def test_a_cell_with_the_separator_is_quoted():
+    escrito = b"".join(exportacao.csv_dos_documentos(_Linhas([("A;B", Decimal("1.50"))]), ["nome", "valor"]))
+    assert list(csv.reader(io.StringIO(escrito.decode("utf-8")[1:]), delimiter=";")) == [["nome", "valor"], ["A;B", "1,50"]]
+
+
+class _Linhas:
+    """Just enough of a queryset for csv_dos_documentos."""
+
+    def __init__(self, linhas):
+        self.linhas = linhas
+
+    def values_list(self, *_colunas):
+        return self
+
+    def iterator(self, chunk_size):
+        return iter(self.linhas)
+
+
+@pytest.mark.parametrize("caminho", ["/api/nfes/exportar/", "/api/ctes/exportar/"])
+def test_a_bad_dialect_answers_400_naming_it(api, caminho):
+    resposta = api.get(caminho, {"dialeto": "libreoffice"})
+    assert resposta.status_code == 400 and list(resposta.json()["detalhes"]) == ["dialeto"]

@@ -342,12 +342,11 @@ def test_the_dashboard_counts_operations_and_shows_the_months_split(api, org, em
 
 def _csv(resposta) -> list[dict]:
     assert resposta.status_code == 200
-    texto_csv = b"".join(resposta.streaming_content).decode("utf-8").lstrip("\ufeff")
-    return list(csv.DictReader(io.StringIO(texto_csv)))
+    return list(csv.DictReader(io.StringIO(b"".join(resposta.streaming_content).decode("utf-8"))))  # rfc4180: no BOM
 
 
 def test_the_csv_has_the_reform_columns_and_empty_cells_for_null(api, mistura):
-    linhas = {linha["chave"]: linha for linha in _csv(api.get("/api/nfes/exportar/", {"formato": "csv"}))}
+    linhas = {linha["chave"]: linha for linha in _csv(api.get("/api/nfes/exportar/", {"formato": "csv", "dialeto": "rfc4180"}))}
     venda, antiga = linhas[mistura["venda"].chave], linhas[mistura["antiga"].chave]
     xml = _totais_do_xml(mistura["venda"])
 
@@ -365,7 +364,7 @@ def test_the_cte_csv_has_ibs_cbs_and_vtotdfe(api, org, transportadora, importar_
     importar_docs(org, com, sem)
     raiz = etree.fromstring(com.xml)
 
-    linhas = {linha["chave"]: linha for linha in _csv(api.get("/api/ctes/exportar/"))}
+    linhas = {linha["chave"]: linha for linha in _csv(api.get("/api/ctes/exportar/", {"dialeto": "rfc4180"}))}
 
     for campo in ("valor_ibs", "valor_cbs", "valor_total_dfe"):
         assert linhas[com.chave][campo] == texto(raiz, CAMINHOS_CTE[campo], C)
