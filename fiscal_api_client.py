@@ -38,7 +38,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -62,7 +62,7 @@ __all__ = [
     "verificar_webhook",
 ]
 
-__version__ = "1.0"
+__version__ = "1.1"
 
 CaminhoDeArquivo = Union[str, "os.PathLike[str]"]
 
@@ -176,6 +176,10 @@ class FiscalAPIClient:
         espera_maxima: maior `Retry-After` que o cliente aceita esperar, em segundos.
         backoff: espera base (segundos) da espera exponencial: backoff, 2×backoff, 4×backoff...
         session: uma `requests.Session` própria (proxy, certificados); por padrão, uma nova.
+        respeitar_cota: com `True`, quando a última resposta disse `X-RateLimit-Remaining: 0`, a próxima
+            requisição espera o fim da janela (`X-RateLimit-Reset`, até `espera_maxima`) em vez de levar um 429.
+        ao_esperar: chamada como `ao_esperar(segundos, motivo)` antes de cada espera do cliente (cota,
+            `Retry-After` de um 429 ou 503, nova tentativa depois de uma falha), para avisar quem espera.
     """
 
     def __init__(
@@ -188,6 +192,8 @@ class FiscalAPIClient:
         espera_maxima: float = 60.0,
         backoff: float = 0.5,
         session: requests.Session | None = None,
+        respeitar_cota: bool = False,
+        ao_esperar: Callable[[float, str], None] | None = None,
     ):
         if not base_url or not token:
             raise ValueError("base_url e token são obrigatórios")
@@ -198,6 +204,8 @@ class FiscalAPIClient:
         self.espera_maxima = espera_maxima
         self.backoff = backoff
         self.ultima_cota: Cota | None = None
+        self.respeitar_cota = respeitar_cota
+        self.ao_esperar = ao_esperar
         # One session: its connection pool keeps the TCP/TLS connection alive between calls.
         self.session = session or requests.Session()
         self.session.headers.update(
@@ -337,6 +345,24 @@ class FiscalAPIClient:
         return conteudo
 
     baixar_dacte = baixar_danfe
+
+    def exportar_nfes(
+        self, destino: CaminhoDeArquivo | None = None, *, formato: str = "csv", dialeto: str = "excel", **filtros: Any
+    ) -> bytes:
+        """Todas as NF-e que atendem aos filtros (os de `listar_nfes`, com `ordering`) num só arquivo.
+
+        `formato="csv"`: as colunas da lista; `dialeto="excel"` (padrão) separa com `;`, usa vírgula decimal e
+        UTF-8 com BOM (abre direto no Excel em português); `dialeto="rfc4180"` separa com vírgula, usa ponto
+        decimal e UTF-8 sem BOM (para programas: `csv.DictReader`). `formato="zip"`: os XMLs originais.
+        Com `destino`, grava também: numa pasta existente como `nfes.csv` (ou `nfes.zip`), senão no caminho dado.
+        """
+        return self._exportar("nfes", destino, formato, dialeto, filtros)
+
+    def exportar_ctes(
+        self, destino: CaminhoDeArquivo | None = None, *, formato: str = "csv", dialeto: str = "excel", **filtros: Any
+    ) -> bytes:
+        """Todos os CT-e que atendem aos filtros (os de `listar_ctes`) num só arquivo; como `exportar_nfes`."""
+        return self._exportar("ctes", destino, formato, dialeto, filtros)
 
     def importar_xml(self, caminho: CaminhoDeArquivo, *outros: CaminhoDeArquivo) -> dict:
         """Envia um ou mais arquivos XML ou ZIP: `{"resumo": {...}, "resultados": [...]}`.
@@ -609,6 +635,13 @@ class FiscalAPIClient:
         resposta = self._requisitar("GET", caminho, cabecalhos={"Accept": "*/*"})
         return resposta.content
 
+    def _exportar(self, colecao: str, destino: CaminhoDeArquivo | None, formato: str, dialeto: str,
+                  filtros: Mapping[str, Any]) -> bytes:  # fmt: skip
+        parametros = {**filtros, "formato": formato, "dialeto": dialeto if formato == "csv" else None}
+        resposta = self._requisitar("GET", f"{colecao}/exportar/", params=_parametros(parametros), cabecalhos={"Accept": "*/*"})
+        _gravar(resposta.content, destino, f"{colecao}.{formato}")
+        return resposta.content
+
     def _iterar(self, caminho: str, filtros: Mapping[str, Any]) -> Iterator[dict]:
         parametros = _parametros({"limit": POR_PAGINA_AO_ITERAR, **filtros})
         while True:
@@ -645,6 +678,7 @@ class FiscalAPIClient:
         while True:
             for _campo, (_nome, arquivo, _tipo) in arquivos or []:
                 arquivo.seek(0)  # a retry sends the whole file again
+            self._aguardar_cota()
             try:
                 resposta = self.session.request(
                     metodo, url, params=params, json=json, data=data, files=arquivos, headers=cabecalhos,
@@ -682,10 +716,27 @@ class FiscalAPIClient:
 
     def _esperar(self, tentativa: int, retry_after: float | None) -> None:
         if retry_after is not None:
-            segundos = retry_after
+            segundos, motivo = retry_after, "o servidor pediu (Retry-After)"
         else:
             # Full jitter: clients that failed together do not all come back at the same instant.
             segundos = random.uniform(0, min(ESPERA_BACKOFF_MAXIMA, self.backoff * 2**tentativa))
+            motivo = f"falha transitória, nova tentativa {tentativa + 1} de {self.max_retries}"
+        self._avisar_e_dormir(segundos, motivo)
+
+    def _aguardar_cota(self) -> None:
+        """With respeitar_cota, wait out a spent window instead of spending a request on a 429."""
+        cota = self.ultima_cota
+        if not self.respeitar_cota or cota is None or cota.restantes > 0:
+            return
+        self.ultima_cota = None  # one wait per spent window
+        # The reset is the server's clock; a local clock far off must not make the wait absurd.
+        segundos = min(cota.reinicia_em - time.time(), self.espera_maxima)
+        if segundos > 0:
+            self._avisar_e_dormir(segundos, f"limite de {cota.limite} requisições por minuto atingido (X-RateLimit-Reset)")
+
+    def _avisar_e_dormir(self, segundos: float, motivo: str) -> None:
+        if self.ao_esperar is not None:
+            self.ao_esperar(segundos, motivo)
         self._dormir(segundos)
 
     def _dormir(self, segundos: float) -> None:
