@@ -13,6 +13,10 @@ Como acompanha: a primeira execução lista todos os documentos completos (ou os
 partir do cursor guardado no arquivo de estado (`--estado`, padrão `PASTA/.sync_nfes.json`). Uma
 execução interrompida retoma do último evento processado; apagar o arquivo de estado refaz a carga
 inicial (os XMLs que já estão na pasta não são baixados de novo).
+
+Limite de requisições: quando a resposta diz `X-RateLimit-Remaining: 0`, a próxima requisição espera o
+fim da janela (`X-RateLimit-Reset`) em vez de levar um 429; toda espera (a cota, um `Retry-After`, uma
+nova tentativa depois de uma falha) é dita no log, com quanto tempo e por quê.
 """
 
 from __future__ import annotations
@@ -154,6 +158,11 @@ def gravar_atomicamente(destino: Path, conteudo: bytes) -> None:
         raise
 
 
+def avisar_espera(segundos: float, motivo: str) -> None:
+    """A sync that goes quiet for a minute looks stuck: say that it waits, how long and why."""
+    logger.info("esperando %.1f s: %s", segundos, motivo)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Mantém uma pasta com os XMLs das NF-e e CT-e do fiscal.")
     parser.add_argument(
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         parser.error("defina FISCAL_TOKEN com o token de API")
 
-    with FiscalAPIClient(argumentos.url, token) as cliente:
+    with FiscalAPIClient(argumentos.url, token, respeitar_cota=True, ao_esperar=avisar_espera) as cliente:
         sincronizador = Sincronizador(
             cliente, argumentos.pasta, argumentos.estado or argumentos.pasta / ".sync_nfes.json", argumentos.desde
         )

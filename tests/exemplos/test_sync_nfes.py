@@ -1,9 +1,12 @@
 """exemplos/sync_nfes.py, run as a subprocess with --once against the live server."""
 
+import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -101,3 +104,47 @@ def test_a_wrong_token_stops_the_run_with_an_error(live_server, tmp_path):
 
     assert execucao.returncode == 1 and "HTTP 401" in execucao.stderr
     assert not (tmp_path / "xmls" / ".sync_nfes.json").exists()  # the next run starts from the beginning
+
+
+def test_it_waits_for_the_rate_limit_window_and_says_so(live_server, nova_org, importar, gerador, tmp_path, settings,
+                                                         monkeypatch, caplog):  # fmt: skip
+    """Issue 15: the sync sat silent on the rate limit. Run in this process (its sleeps advance the server's
+    clock instead of passing), with a limit of 3 requests a minute: 2 listings + 2 downloads + the feed."""
+    import core.limite.contadores
+    import fiscal_api_client
+    from core.middleware import esquecer_tokens
+    from tests.cliente.conftest import Relogio
+
+    # given
+    settings.FISCAL_EVENTOS_ATRASO_SEGUNDOS, settings.RATE_LIMIT_PER_MINUTE = 0, 3
+    esquecer_tokens()
+    relogio = Relogio(time.time() + 5)  # the server's clock, 5 s ahead: its reset is 5 to 65 s from now here
+    monkeypatch.setattr(core.limite.contadores, "relogio", relogio)
+    esperas = []
+    monkeypatch.setattr(fiscal_api_client.FiscalAPIClient, "_dormir",
+                        lambda _cliente, segundos: (esperas.append(segundos), relogio.avancar(segundos)))  # fmt: skip
+    nfes = [gerador.nfe(numero=n) for n in (1, 2)]
+    importar(*nfes)
+    monkeypatch.setenv("FISCAL_URL", live_server.url)
+    monkeypatch.setenv("FISCAL_TOKEN", nova_org.token)
+    sync_nfes = _modulo_sync_nfes(monkeypatch)
+    caplog.set_level(logging.INFO, logger="sync_nfes")
+
+    # when
+    assert sync_nfes.main(["--once", "--pasta", str(tmp_path / "xmls")]) == 0
+
+    # then: every document arrived, after one announced wait for the window and no 429
+    assert set(arquivos(tmp_path / "xmls")) == {f"{nfe.chave}-procNFe.xml" for nfe in nfes}
+    [espera] = esperas
+    assert 0 < espera <= 60
+    assert f"esperando {espera:.1f} s: limite de 3 requisições por minuto atingido (X-RateLimit-Reset)" in caplog.messages
+    assert "Retry-After" not in caplog.text
+
+
+def _modulo_sync_nfes(monkeypatch):
+    especificacao = importlib.util.spec_from_file_location("sync_nfes", EXEMPLOS / "sync_nfes.py")
+    modulo = importlib.util.module_from_spec(especificacao)
+    monkeypatch.setitem(sys.modules, "sync_nfes", modulo)  # its dataclass looks itself up there
+    especificacao.loader.exec_module(modulo)
+    monkeypatch.setattr(modulo.signal, "signal", lambda *_: None)  # pytest keeps its own Ctrl+C handler
+    return modulo
