@@ -1,12 +1,15 @@
 """The client's document, file, panel and search methods, through HTTP against a live server."""
 
+import codecs
+import csv
 import io
 import zipfile
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
-from fiscal_api_client import NaoEncontradoError
+from fiscal_api_client import NaoEncontradoError, ValidacaoError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,6 +94,30 @@ def test_downloads_are_the_original_bytes_and_pdfs(cliente, documentos, tmp_path
     assert cliente.baixar_danfe(nfes[0].chave, destino=pasta).startswith(b"%PDF")
     assert (pasta / f"{nfes[0].chave}-danfe.pdf").read_bytes().startswith(b"%PDF")
     assert cliente.baixar_dacte(cte.chave).startswith(b"%PDF")
+
+
+def test_exports_in_both_csv_dialects_and_as_a_zip(cliente, documentos, tmp_path):
+    nfes, cte = documentos
+    cliente.importar_xml(tmp_path / "nota.xml", tmp_path / "lote.zip")
+    valores = {n["chave"]: Decimal(n["valor_total"]) for n in cliente.iterar_nfes()}
+
+    excel = cliente.exportar_nfes(destino=tmp_path, ordering="numero")
+    assert (tmp_path / "nfes.csv").read_bytes() == excel and excel.startswith(codecs.BOM_UTF8)
+    linhas = list(csv.DictReader(io.StringIO(excel.decode("utf-8-sig")), delimiter=";"))
+    assert [linha["numero"] for linha in linhas] == ["101", "102"]
+    assert {linha["chave"]: Decimal(linha["valor_total"].replace(",", ".")) for linha in linhas} == valores
+    assert all("," in linha["valor_total"] and "." not in linha["valor_total"] for linha in linhas)
+
+    maquina = cliente.exportar_ctes(dialeto="rfc4180", numero=7)
+    [linha] = list(csv.DictReader(io.StringIO(maquina.decode("utf-8"))))
+    assert not maquina.startswith(codecs.BOM_UTF8)
+    assert (linha["chave"], linha["valor_prestacao"]) == (cte.chave, cliente.buscar_cte(cte.chave)["valor_prestacao"])
+
+    with zipfile.ZipFile(io.BytesIO(cliente.exportar_nfes(formato="zip", numero=101))) as arquivo:
+        assert arquivo.namelist() == [f"{nfes[0].chave}-procNFe.xml"]
+    with pytest.raises(ValidacaoError) as erro:
+        cliente.exportar_nfes(dialeto="libreoffice")
+    assert "dialeto" in erro.value.detalhes
 
 
 def test_panel_statistics_and_search(cliente, documentos, tmp_path):
