@@ -32,6 +32,8 @@ class PaginacaoPorCursor(CursorPagination):
     max_page_size = LIMITE_MAXIMO
     ordering = ("-data_emissao", "-id")
     cursor_query_param = "cursor"
+    page_size_query_description = f"Itens por página, de 1 a {LIMITE_MAXIMO} (padrão {LIMITE_PADRAO}); fora disso, 400."
+    cursor_query_description = "O cursor de `next` ou `previous` de uma resposta anterior; outro valor, 400."
 
     def get_page_size(self, request):
         return inteiro_do_pedido(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)
@@ -48,6 +50,7 @@ class PaginacaoPorCursor(CursorPagination):
 class PaginacaoPorDeslocamento(LimitOffsetPagination):
     default_limit = LIMITE_PADRAO
     max_limit = LIMITE_MAXIMO
+    offset_query_description = "Quantos itens pular (0 ou mais): páginas numeradas, e a resposta traz `count`."
 
     def get_limit(self, request):
         return inteiro_do_pedido(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
