@@ -73,6 +73,10 @@ class TipoDeEventoSerializer(serializers.Serializer):
     cancela = serializers.ListField(child=serializers.CharField(), help_text="Tipos de evento que este cancela")
 
 
+class ParametrosTiposDeEvento(serializers.Serializer):
+    documento = serializers.ChoiceField(choices=["nfe", "cte"], required=False, allow_blank=True)
+
+
 class TiposDeEventoView(APIView):
     """Os tipos de evento fiscal (NF-e e CT-e) que o fiscal reconhece, com nome, significado e categoria."""
 
@@ -81,6 +85,8 @@ class TiposDeEventoView(APIView):
         responses=inline_serializer("TiposDeEvento", {"tipos_de_evento": TipoDeEventoSerializer(many=True)}),
     )
     def get(self, request):
-        documento = request.query_params.get("documento", "")
+        parametros = ParametrosTiposDeEvento(data=request.query_params)
+        parametros.is_valid(raise_exception=True)  # "documento=nf-e" is a 400, not an empty list
+        documento = parametros.validated_data.get("documento", "")
         tipos = [t for t in TIPOS_DE_EVENTO.values() if documento in ("", t.documento)]
         return Response({"tipos_de_evento": TipoDeEventoSerializer(tipos, many=True).data})

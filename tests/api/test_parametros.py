@@ -141,3 +141,24 @@ def test_every_accepted_ordering_sorts(api, org, emissor, importar_docs):
 
 def test_unknown_parameters_are_left_alone(api):
     assert api.get("/api/nfes/", {"utm_source": "planilha", "pagina": "3"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "caminho, parametros, nome",
+    [
+        ("/api/integracoes/tipos-de-evento/", {"documento": "nf-e"}, "documento"),
+        ("/api/eventos/", {"limit": "1000"}, "limit"),
+        ("/api/eventos/", {"tipo": "nfe_sumiu"}, "tipo"),
+        ("/api/buscar/", {"q": "acme", "limite": "dez"}, "limite"),
+        ("/api/estatisticas/", {"agrupar": "ano"}, "agrupar"),
+        ("/api/webhooks/estatisticas/", {"desde": "ontem"}, "desde"),
+    ],
+)
+def test_the_other_views_parameters_are_strict_too(api, caminho, parametros, nome):
+    _confere_400(api.get(caminho, parametros), nome)
+
+
+def test_event_types_still_filter_by_document(api):
+    tipos = api.get("/api/integracoes/tipos-de-evento/", {"documento": "cte"}).json()["tipos_de_evento"]
+    assert tipos and {t["documento"] for t in tipos} == {"cte"}
+    assert len(api.get("/api/integracoes/tipos-de-evento/", {"documento": ""}).json()["tipos_de_evento"]) > len(tipos)
