@@ -9,13 +9,19 @@ Rotas:
     GET  /health    {"status": "ok", ...}
 
 Cada evento vira uma mensagem com a cor do tipo (verde NF-e, azul CT-e, vermelho erro ou cancelamento,
-amarelo certificado vencendo), os campos principais e um link para o documento. Se o Slack falhar, a
-resposta é 502 e o fiscal entrega o evento de novo mais tarde; uma entrega repetida (mesmo
-`webhook-id`) que já virou mensagem não é postada de novo.
+amarelo certificado vencendo), os campos principais e um link para o documento. Uma importação grande
+não vira centenas de mensagens: os eventos que chegam juntos (sem uma pausa de FISCAL_SLACK_JANELA_SEGUNDOS
+entre um e outro) formam um lote; um tipo de evento com FISCAL_SLACK_LIMITE_LOTE ou mais eventos no lote
+vira uma mensagem só, com a quantidade e o valor total; abaixo disso, uma mensagem por documento.
+
+Cada entrega é respondida na hora (200) e a mensagem sai quando o lote fecha. Se o Slack falhar, o
+notificador tenta de novo sozinho (espera crescente, até 5 minutos entre tentativas) enquanto estiver
+no ar; uma entrega repetida (mesmo `webhook-id`) não é postada de novo.
 
 Variáveis opcionais: FISCAL_LINK_DOCUMENTO, um modelo de link com {chave} e {tipo} (nfe ou cte), por
 exemplo `https://fiscal.suaempresa.com.br/admin/core/{tipo}/?q={chave}`; sem ele, o link é o da API
-que vem no evento (`dados.links.detalhe`).
+que vem no evento (`dados.links.detalhe`). FISCAL_SLACK_JANELA_SEGUNDOS (padrão 3) e
+FISCAL_SLACK_LIMITE_LOTE (padrão 5), acima.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -41,6 +48,10 @@ logger = logging.getLogger("slack_notifier")
 MAXIMO_CORPO_BYTES = 1024 * 1024
 TIMEOUT_SLACK_SEGUNDOS = 10
 IDS_LEMBRADOS = 10_000
+JANELA_SEGUNDOS = 3.0  # a pause this long between deliveries closes a batch
+JANELA_MAXIMA_SEGUNDOS = 60.0  # a batch that never pauses is still posted this often
+LIMITE_LOTE = 5  # events of one type in a batch from which they become one summary message
+ESPERA_MAXIMA_SLACK_SEGUNDOS = 300.0
 
 CORES = {
     "nfe_importada": "#2EB67D",  # green
@@ -60,6 +71,12 @@ TITULOS = {
     "consulta_concluida": "Consulta à SEFAZ concluída",
     "certificado_vencendo": "Certificado A1 vencendo",
     "teste": "Teste do fiscal",
+}
+TITULOS_DO_LOTE = {  # "<n> NF-e recebidas"
+    "nfe_importada": "NF-e recebidas",
+    "cte_importado": "CT-e recebidos",
+    "documento_atualizado": "documentos atualizados",
+    "erro_importacao": "erros de importação",
 }
 MOTIVOS = {
     "xml_completo": "XML completo recebido",
@@ -86,17 +103,74 @@ class IdsVistos:
                 self.ids.popitem(last=False)
 
 
+class Agrupador:
+    """Collects the events that arrive together and posts them when the batch closes, in a thread.
+
+    Why a pause closes the batch: the fiscal delivers an import's events one after another, a few ms
+    apart; the events carry no batch id and no batch size, so the quiet after them is the only sign
+    that the import ended. The deliveries were already answered 200, so a Slack failure is retried
+    here (in memory: a notifier stopped with messages pending loses them, and says so in its log).
+    """
+
+    def __init__(self, postar_mensagem, link_documento: str, janela: float, limite: int):
+        self.postar_mensagem, self.link_documento, self.janela, self.limite = postar_mensagem, link_documento, janela, limite
+        self.eventos: list[dict] = []
+        self.primeiro = self.ultimo = 0.0
+        self.postados = 0
+        self.condicao = threading.Condition()
+        threading.Thread(target=self._rodar, name="slack-agrupador", daemon=True).start()
+
+    def adicionar(self, evento: dict) -> None:
+        with self.condicao:
+            if not self.eventos:
+                self.primeiro = time.monotonic()
+            self.eventos.append(evento)
+            self.ultimo = time.monotonic()
+            self.condicao.notify()
+
+    def _rodar(self) -> None:
+        while True:
+            lote = self._esperar_lote()
+            for corpo, quantos in mensagens_do_lote(lote, self.limite, self.link_documento):
+                self._postar_ate_conseguir(corpo)
+                with self.condicao:
+                    self.postados += quantos
+
+    def _esperar_lote(self) -> list[dict]:
+        with self.condicao:
+            while True:
+                if self.eventos:
+                    agora = time.monotonic()
+                    fecha_em = min(self.ultimo + self.janela, self.primeiro + JANELA_MAXIMA_SEGUNDOS)
+                    if agora >= fecha_em:
+                        lote, self.eventos = self.eventos, []
+                        return lote
+                    self.condicao.wait(fecha_em - agora)
+                else:
+                    self.condicao.wait()
+
+    def _postar_ate_conseguir(self, corpo: dict) -> None:
+        espera = 1.0
+        while falha := self.postar_mensagem(corpo):
+            logger.error("Slack não aceitou a mensagem: %s; nova tentativa em %.0f s", falha, espera)
+            time.sleep(espera)
+            espera = min(espera * 2, ESPERA_MAXIMA_SLACK_SEGUNDOS)
+
+
 def criar_app(segredo: str | None = None, slack_url: str | None = None, link_documento: str | None = None) -> Flask:
-    """O app Flask; sem argumentos, lê FISCAL_WEBHOOK_SEGREDO, SLACK_WEBHOOK_URL e FISCAL_LINK_DOCUMENTO."""
+    """O app Flask; sem argumentos, lê FISCAL_WEBHOOK_SEGREDO, SLACK_WEBHOOK_URL, FISCAL_LINK_DOCUMENTO,
+    FISCAL_SLACK_JANELA_SEGUNDOS e FISCAL_SLACK_LIMITE_LOTE."""
     segredo = segredo or os.environ.get("FISCAL_WEBHOOK_SEGREDO", "")
     slack_url = slack_url or os.environ.get("SLACK_WEBHOOK_URL", "")
     link_documento = link_documento or os.environ.get("FISCAL_LINK_DOCUMENTO", "")
     if not segredo or not slack_url:
         raise SystemExit("defina FISCAL_WEBHOOK_SEGREDO (whsec_...) e SLACK_WEBHOOK_URL")
+    janela = float(os.environ.get("FISCAL_SLACK_JANELA_SEGUNDOS", JANELA_SEGUNDOS))
+    limite = int(os.environ.get("FISCAL_SLACK_LIMITE_LOTE", LIMITE_LOTE))
     vistos, slack = IdsVistos(), requests.Session()
-    # Two deliveries of the same event at once must not both post. One lock per process serializes the
-    # posts, which is fine: Slack takes about one message per second per incoming webhook anyway.
-    postando = threading.Lock()
+    agrupador = Agrupador(lambda corpo: postar(slack, slack_url, corpo), link_documento, janela, limite)
+    # Two deliveries of the same event at once must not both be queued.
+    recebendo = threading.Lock()
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAXIMO_CORPO_BYTES
@@ -109,21 +183,19 @@ def criar_app(segredo: str | None = None, slack_url: str | None = None, link_doc
             logger.warning("entrega recusada: %s", erro)
             return jsonify(erro=str(erro)), 401
         webhook_id = request.headers["webhook-id"]
-        with postando:
+        with recebendo:
             if webhook_id in vistos:
                 return jsonify(recebido=True, duplicado=True)
-            falha = postar(slack, slack_url, mensagem(evento, link_documento))
-            if falha:
-                # Not 2xx: the fiscal keeps the event and tries again later (its retry schedule).
-                logger.error("Slack não aceitou o evento %s: %s", webhook_id, falha)
-                return jsonify(erro="Slack indisponível; tente de novo"), 502
             vistos.adicionar(webhook_id)
-        logger.info("evento %s (%s) postado no Slack", webhook_id, evento.get("evento"))
+            agrupador.adicionar(evento)
+        logger.info("evento %s (%s) recebido", webhook_id, evento.get("evento"))
         return jsonify(recebido=True, duplicado=False)
 
     @app.get("/health")
     def saude():
-        return jsonify(status="ok", eventos_postados=len(vistos.ids))
+        with agrupador.condicao:
+            return jsonify(status="ok", eventos_recebidos=len(vistos.ids), eventos_postados=agrupador.postados,
+                           eventos_aguardando=len(agrupador.eventos))  # fmt: skip
 
     return app
 
@@ -143,6 +215,48 @@ def postar(slack: requests.Session, url: str, corpo: dict) -> str:
 
 
 # --- Formatação -------------------------------------------------------------------------------------
+
+
+def mensagens_do_lote(lote: list[dict], limite: int, link_documento: str = "") -> list[tuple[dict, int]]:
+    """(message, events it covers) for a closed batch: per event type, in order of arrival, one summary
+    when the type has `limite` events or more, one message per event below that."""
+    por_tipo: dict[str, list[dict]] = {}
+    for evento in lote:
+        por_tipo.setdefault(str(evento.get("evento", "")), []).append(evento)
+    mensagens = []
+    for tipo, eventos in por_tipo.items():
+        if len(eventos) >= limite:
+            mensagens.append((resumo_do_lote(tipo, eventos), len(eventos)))
+        else:
+            mensagens += [(mensagem(evento, link_documento), 1) for evento in eventos]
+    return mensagens
+
+
+def resumo_do_lote(tipo: str, eventos: list[dict]) -> dict:
+    """One message for many events of a type: how many, and the total value when they are documents."""
+    titulo = f"{len(eventos)} {TITULOS_DO_LOTE.get(tipo, f'eventos {tipo}')}"
+    valores = [_valor(evento.get("dados") or {}) for evento in eventos]
+    total = sum((v for v in valores if v is not None), Decimal(0))
+    texto = f"*{titulo}*"
+    campos = [{"title": "Quantidade", "value": str(len(eventos)), "short": True}]
+    if any(v is not None for v in valores):
+        texto += f" — total {_reais(total)}"
+        campos.append({"title": "Valor total", "value": _reais(total), "short": True})
+    emitentes = {((evento.get("dados") or {}).get("emitente") or {}).get("nome") for evento in eventos} - {None, ""}
+    if emitentes:
+        campos.append({"title": "Emitentes", "value": str(len(emitentes)), "short": True})
+    anexo = {"color": CORES.get(tipo, "#9CA3AF"), "title": titulo, "fields": campos, "fallback": texto.replace("*", ""),
+             "footer": f"fiscal · {eventos[0].get('id', '')} … {eventos[-1].get('id', '')}"}  # fmt: skip
+    return {"text": texto, "attachments": [anexo]}
+
+
+def _valor(dados: dict) -> Decimal | None:
+    valores = dados.get("valores") or {}
+    valor = valores.get("total", valores.get("prestacao"))
+    try:
+        return Decimal(str(valor)) if valor is not None else None
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def mensagem(evento: dict, link_documento: str = "") -> dict:

@@ -82,7 +82,7 @@ def test_make_run_serves_on_port_runs_a_worker_and_another_terminal_delivers_loc
         assert esperar(lambda: _responde(url) or make.poll() is not None, prazo=90), "make run não subiu"
         assert make.poll() is None, (tmp_path / "make.err").read_text()
         assert f"FISCAL_URL_PUBLICA=http://127.0.0.1:{porta}" in (repositorio / "var" / "dev.env").read_text()
-        [token] = re.findall(r"^fsc_\S+$", (tmp_path / "make.out").read_text(), re.M)
+        [token] = re.findall(r"^fsc_\S+$", (tmp_path / "make.out").read_text(), re.MULTILINE)
         cabecalhos = {"Authorization": f"Token {token}"}
         resposta = requests.post(f"{url}/api/webhooks/", json={"nome": "Local", "url": receptor.url}, headers=cabecalhos,
                                  timeout=10)  # fmt: skip
