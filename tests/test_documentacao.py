@@ -1,7 +1,8 @@
 """Every snippet marked `<!-- executar -->` in the integration docs runs, as written, against a live server.
 
 A file's bash blocks run in order in one shell (later blocks use what earlier ones exported, as a reader
-following the guide would), from a scratch folder that looks like the repository (its top-level entries
+following the guide would; in the quick start each block after the first runs as in a new terminal, with
+none of the earlier blocks' variables nor FISCAL_URL and TOKEN), from a scratch folder that looks like the repository (its top-level entries
 are linked there, so files the snippets download land in the scratch folder). Its Python blocks then run
 each in a fresh interpreter with the environment the shell ended with. Each `<!-- resposta -->` example
 is compared with what the bash block above it printed. Background processes a guide starts (the example
@@ -47,6 +48,15 @@ from tests.documentacao import (
 from tests.webhooks.receptor import Receptor, porta_livre
 
 SEPARADOR = "@@fim-do-bloco@@"
+# Guides whose steps must each run in a new terminal (issue 15: step 5 of the quick start crashed with
+# KeyError: 'FISCAL_WEBHOOK_SEGREDO' there). Between blocks the shell forgets every variable it did not
+# start with, and FISCAL_URL and TOKEN, which only the first terminal has.
+CADA_BLOCO_NUM_TERMINAL_NOVO = {"INICIO_RAPIDO_INTEGRACOES.md"}
+_INICIAIS = '__iniciais=" $(compgen -v | tr "\\n" " ") __iniciais __v "'
+_TERMINAL_NOVO = (
+    'for __v in $(compgen -v); do case "$__iniciais" in *" $__v "*) ;; *) unset "$__v" 2>/dev/null || true;; esac; done\n'
+    "unset FISCAL_URL TOKEN\n"
+)
 
 
 def test_the_quickstart_has_runnable_snippets():
@@ -102,9 +112,14 @@ def test_marked_snippets_run_against_a_live_server(documento, live_server, nova_
 
 def _rodar_bash(documento, pasta, ambiente, tmp_path) -> list[str]:
     """Runs the file's bash blocks in one shell; returns what each one printed."""
-    corpo = "".join(f"{b.codigo}\nprintf '\\n{SEPARADOR}\\n'\n" for b in executaveis(documento, "bash"))
+    novo_terminal = _TERMINAL_NOVO if documento in CADA_BLOCO_NUM_TERMINAL_NOVO else ""
+    corpo = "".join(
+        f"{novo_terminal if indice else ''}{b.codigo}\nprintf '\\n{SEPARADOR}\\n'\n"
+        for indice, b in enumerate(executaveis(documento, "bash"))
+    )
     # Whatever the guide started in the background is killed with the shell's process group.
-    roteiro = f"set -euo pipefail\ncd {pasta}\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{corpo}env -0 > {tmp_path}/ambiente"
+    roteiro = (f"set -euo pipefail\ncd {pasta}\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{_INICIAIS}\n{corpo}"
+               f"env -0 > {tmp_path}/ambiente")  # fmt: skip
     processo = subprocess.Popen(["bash", "-c", roteiro], cwd=tmp_path, env=ambiente, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     try:
