@@ -29,7 +29,6 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connections, router, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -43,6 +42,7 @@ from core.models import (
     TipoDeEmail,
     Webhook,
 )
+from core import filas
 from core.models.emails import agenda_de_emails
 from core.tenancy import SemOrganizacao, escopo, todas_as_organizacoes
 
@@ -94,46 +94,21 @@ def reenviar(envios) -> int:
 
 
 def _devida(agora: datetime) -> Q:
-    return Q(status=Status.PENDENTE, proxima_tentativa_em__lte=agora) | Q(
-        status=Status.ENVIANDO, lease_expira_em__lte=agora  # a worker died mid-send
-    )
+    return filas.devida(Status.PENDENTE, Status.ENVIANDO, agora)
 
 
 def reivindicar(limite: int, ids: list[int] | None = None) -> list[EnvioEmail]:
     """Mark up to `limite` due rows `enviando` with a lease, in a short transaction, and return them."""
-    agora = timezone.now()
-    lease = agora + timedelta(seconds=LEASE_SEGUNDOS)
-    banco = router.db_for_write(EnvioEmail)
-    travar = connections[banco].vendor == "postgresql"
-    with transaction.atomic(using=banco):
-        escolhidas = _candidatas(agora, limite, ids, travar=travar)
-        if escolhidas:
-            todas_as_organizacoes(EnvioEmail).filter(_devida(agora), pk__in=escolhidas).update(
-                status=Status.ENVIANDO, lease_expira_em=lease, atualizado_em=agora
-            )
-    if not escolhidas:
+    reivindicacao = filas.reivindicar(
+        fila_de_envio(), limite, ids=ids, pendente=Status.PENDENTE, em_andamento=Status.ENVIANDO,
+        lease_segundos=LEASE_SEGUNDOS,
+    )  # fmt: skip
+    if not reivindicacao.ids:
         return []
-    linhas = todas_as_organizacoes(EnvioEmail).filter(pk__in=escolhidas, status=Status.ENVIANDO, lease_expira_em=lease)
-    return list(linhas.select_related("organizacao", "usuario").order_by("id"))
-
-
-def _candidatas(agora: datetime, limite: int, ids: list[int] | None, *, travar: bool) -> list[int]:
-    """Expired leases first, then due pending rows, oldest first: two index range scans (see webhooks)."""
-    fila = fila_de_envio()
-    if ids is not None:
-        fila = fila.filter(pk__in=ids)
-    consultas = (
-        fila.filter(status=Status.ENVIANDO, lease_expira_em__lte=agora).order_by("lease_expira_em"),
-        fila.filter(status=Status.PENDENTE, proxima_tentativa_em__lte=agora).order_by("proxima_tentativa_em"),
+    linhas = todas_as_organizacoes(EnvioEmail).filter(
+        pk__in=reivindicacao.ids, status=Status.ENVIANDO, lease_expira_em=reivindicacao.lease
     )
-    escolhidas = []
-    for consulta in consultas:
-        if travar:
-            consulta = consulta.select_for_update(skip_locked=True)
-        escolhidas += consulta.values_list("pk", flat=True)[: limite - len(escolhidas)]
-        if len(escolhidas) >= limite:
-            break
-    return escolhidas
+    return list(linhas.select_related("organizacao", "usuario").order_by("id"))
 
 
 # --- Sending -----------------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connections, router, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import filas
 from core.eventos.emissao import disparar_webhook
 from core.models import ClasseDeFalha, Evento, Organizacao, Webhook, WebhookLog
 from core.models.webhooks import agenda_de_tentativas
@@ -152,22 +153,15 @@ def entregar_pendentes(limite: int = 10, ids: list[int] | None = None, *, vigia=
 
 def reivindicar(limite: int, ids: list[int] | None = None) -> list[WebhookLog]:
     """Mark due rows `entregando` with a lease, in a short transaction, and return them."""
-    agora = timezone.now()
-    lease = agora + timedelta(seconds=_lease_segundos())
-    banco = router.db_for_write(WebhookLog)
-    # PostgreSQL: concurrent workers skip each other's locked rows instead of queueing behind them.
-    # SQLite has no row locks, but its write transactions run one at a time (BEGIN IMMEDIATE), so
-    # the guarded UPDATE below is a compare-and-swap that no other worker can interleave with.
-    travar = connections[banco].vendor == "postgresql"
-    with transaction.atomic(using=banco):
-        escolhidas = _candidatas(agora, limite, ids, travar=travar)
-        if escolhidas:
-            todas_as_organizacoes(WebhookLog).filter(_devida(agora), pk__in=escolhidas).update(
-                status=Status.ENTREGANDO, lease_expira_em=lease, atualizado_em=agora
-            )
-    if not escolhidas:
+    reivindicacao = filas.reivindicar(
+        fila_de_entrega(), limite, ids=ids, pendente=Status.PENDENTE, em_andamento=Status.ENTREGANDO,
+        lease_segundos=_lease_segundos(),
+    )  # fmt: skip
+    if not reivindicacao.ids:
         return []
-    linhas = todas_as_organizacoes(WebhookLog).filter(pk__in=escolhidas, status=Status.ENTREGANDO, lease_expira_em=lease)
+    linhas = todas_as_organizacoes(WebhookLog).filter(
+        pk__in=reivindicacao.ids, status=Status.ENTREGANDO, lease_expira_em=reivindicacao.lease
+    )
     linhas = list(linhas.select_related("organizacao", "evento").order_by("id"))
     # One instance per webhook across the batch, loaded (and its secrets decrypted) once: when a 410
     # disables it, the rows after it see that.
@@ -175,37 +169,6 @@ def reivindicar(limite: int, ids: list[int] | None = None) -> list[WebhookLog]:
     for log in linhas:
         log.webhook = webhooks.get(log.webhook_id)
     return [log for log in linhas if log.webhook is not None]  # a webhook deleted meanwhile took its rows
-
-
-def _devida(agora: datetime) -> Q:
-    return Q(status=Status.PENDENTE, proxima_tentativa_em__lte=agora) | Q(
-        status=Status.ENTREGANDO, lease_expira_em__lte=agora  # a worker died mid-send
-    )
-
-
-def _candidatas(agora: datetime, limite: int, ids: list[int] | None, *, travar: bool) -> list[int]:
-    """Rows whose lease expired first, then due pending rows, oldest first.
-
-    Two index range scans (webhooklog_lease_idx, webhooklog_fila_idx) that stop after `limite` rows,
-    rather than one OR, with which the database read and sorted every due row to return the first few:
-    each claim got slower as the backlog grew. No tie-break on id for the same reason: one import
-    queues thousands of rows with the same `proxima_tentativa_em`, and PostgreSQL would sort them all.
-    """
-    fila = fila_de_entrega()
-    if ids is not None:
-        fila = fila.filter(pk__in=ids)
-    consultas = (
-        fila.filter(status=Status.ENTREGANDO, lease_expira_em__lte=agora).order_by("lease_expira_em"),
-        fila.filter(status=Status.PENDENTE, proxima_tentativa_em__lte=agora).order_by("proxima_tentativa_em"),
-    )
-    escolhidas = []
-    for consulta in consultas:
-        if travar:
-            consulta = consulta.select_for_update(skip_locked=True)
-        escolhidas += consulta.values_list("pk", flat=True)[: limite - len(escolhidas)]
-        if len(escolhidas) >= limite:
-            break
-    return escolhidas
 
 
 def fila_de_entrega():
