@@ -16,7 +16,7 @@ from core.webhooks.entrega import entregar_pendentes
 
 pytestmark = pytest.mark.django_db
 
-FORA_DO_ESCOPO = {"schema", "docs", "login", "logout"}  # public or not tenant data
+FORA_DO_ESCOPO = {"schema", "docs", "login", "logout", "rota-inexistente"}  # public, not tenant data, or the 404
 PARAMETROS = {
     "buscar": {"q": "SEGREDO ALFA"},
     "nfe-exportar": {"formato": "csv"},
