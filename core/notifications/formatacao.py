@@ -1,6 +1,7 @@
-"""How fiscal data reads in an e-mail: masks, money and dates the Brazilian way.
+"""How fiscal data reads in an e-mail: the template contexts of a document and of a failed import.
 
-Everything here is pure (no database): the e-mails are built from the same summary the events carry
+The masks, money and dates come from `core.formatacao`, shared with the admin. Everything here is pure
+(no database): the e-mails are built from the same summary the events carry
 (`core.eventos.documentos.dados_do_documento`), so a document known only from a stored `Evento`
 payload (the multi-process import) reads exactly like one just imported in this process.
 """
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-
-from core.models import Situacao
-
-MODELOS = {"55": "NF-e", "65": "NFC-e", "57": "CT-e", "67": "CT-e OS"}
-SITUACOES = dict(Situacao.choices)
+# Re-exported: e-mail code and tests import them from here.
+from core.formatacao import (  # noqa: F401
+    MODELOS,
+    SITUACOES,
+    formatar_chave,
+    formatar_data,
+    formatar_data_hora,
+    formatar_documento,
+    formatar_moeda,
+    formatar_numero,
+)
 
 
 def campo(objeto, nome: str, padrao=None):
@@ -28,64 +31,6 @@ def campo(objeto, nome: str, padrao=None):
     else:
         valor = getattr(objeto, nome, padrao)
     return padrao if valor is None else valor
-
-
-def formatar_chave(chave: str) -> str:
-    """44 characters in groups of four, as printed on the DANFE/DACTE."""
-    chave = (chave or "").strip()
-    return " ".join(chave[i : i + 4] for i in range(0, len(chave), 4))
-
-
-def formatar_documento(documento: str) -> str:
-    """CNPJ 11.222.333/0001-81 (alphanumeric CNPJ too) or CPF 123.456.789-09; anything else as is."""
-    documento = (documento or "").strip()
-    if len(documento) == 14:
-        return f"{documento[:2]}.{documento[2:5]}.{documento[5:8]}/{documento[8:12]}-{documento[12:]}"
-    if len(documento) == 11 and documento.isdigit():
-        return f"{documento[:3]}.{documento[3:6]}.{documento[6:9]}-{documento[9:]}"
-    return documento
-
-
-def formatar_moeda(valor) -> str:
-    """R$ 1.234,56 (values arrive as Decimal, number or the "1234.56" strings of the payloads)."""
-    try:
-        numero = Decimal(str(valor if valor not in (None, "") else 0))
-    except InvalidOperation:
-        return str(valor)
-    texto = f"{abs(numero):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"-R$ {texto}" if numero < 0 else f"R$ {texto}"
-
-
-def formatar_numero(valor) -> str:
-    """1.234 (thousands with dots)."""
-    return f"{int(valor or 0):,}".replace(",", ".")
-
-
-def formatar_data_hora(valor) -> str:
-    """dd/mm/aaaa hh:mm in settings.TIME_ZONE; dates as dd/mm/aaaa; "" when absent."""
-    valor = _data_ou_data_hora(valor)
-    if isinstance(valor, datetime):
-        if timezone.is_aware(valor):
-            valor = timezone.localtime(valor, timezone.get_default_timezone())
-        return valor.strftime("%d/%m/%Y %H:%M")
-    if isinstance(valor, date):
-        return valor.strftime("%d/%m/%Y")
-    return str(valor or "")
-
-
-def formatar_data(valor) -> str:
-    valor = _data_ou_data_hora(valor)
-    if isinstance(valor, datetime):
-        if timezone.is_aware(valor):
-            valor = timezone.localtime(valor, timezone.get_default_timezone())
-        valor = valor.date()
-    return valor.strftime("%d/%m/%Y") if isinstance(valor, date) else str(valor or "")
-
-
-def _data_ou_data_hora(valor):
-    if isinstance(valor, str) and valor:
-        return parse_datetime(valor) or parse_date(valor) or valor
-    return valor
 
 
 def linha_unica(texto: str, limite: int = 180) -> str:
