@@ -1,7 +1,7 @@
 """Query-string filters of the document lists (django-filter). Bad values answer 400 naming the field."""
 
 from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 import django_filters as filtros
 from django import forms
@@ -59,7 +59,7 @@ class DataOuDataHoraField(forms.CharField):
             raise ValidationError("%(valor)r está fora do intervalo aceito (anos 1900 a 2999)", params={"valor": value})
         momento = momento if timezone.is_aware(momento) else timezone.make_aware(momento)
         # In UTC: PostgreSQL refuses exotic offsets such as -20:28 that Python parses happily.
-        return momento.astimezone(dt_timezone.utc)
+        return momento.astimezone(UTC)
 
 
 def _data(texto):

@@ -124,7 +124,7 @@ class Cronometro:
     @contextmanager
     def medindo(self, alvos: list[tuple[object, str, str]]):
         originais = [(dono, atributo, getattr(dono, atributo)) for dono, atributo, _ in alvos]
-        for (dono, atributo, nome), (_, _, original) in zip(alvos, originais):
+        for (dono, atributo, nome), (_, _, original) in zip(alvos, originais, strict=False):
             setattr(dono, atributo, self.envolver(nome, original))
         try:
             yield self

@@ -41,7 +41,7 @@ from flask import Flask, jsonify, request
 
 # The client is one file at the repository root; copy it next to this file in your own project.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fiscal_api_client import AssinaturaInvalidaError, verificar_webhook  # noqa: E402
+from fiscal_api_client import AssinaturaInvalidaError, verificar_webhook
 
 logger = logging.getLogger("slack_notifier")
 

@@ -30,12 +30,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 # The client is one file at the repository root; copy it next to this file in your own project.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fiscal_api_client import FiscalAPIClient, FiscalAPIError, NaoEncontradoError  # noqa: E402
+from fiscal_api_client import FiscalAPIClient, FiscalAPIError, NaoEncontradoError
 
 logger = logging.getLogger("sync_nfes")
 
@@ -141,7 +141,7 @@ class Sincronizador:
         return json.loads(self.caminho_estado.read_text(encoding="utf-8"))
 
     def salvar_estado(self, estado: dict) -> None:
-        estado = {**estado, "atualizado_em": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        estado = {**estado, "atualizado_em": datetime.now(UTC).isoformat(timespec="seconds")}
         gravar_atomicamente(self.caminho_estado, json.dumps(estado, indent=2).encode("utf-8"))
 
 

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import sys
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,7 +30,7 @@ from flask import Flask, Response, jsonify, request
 
 # The client is one file at the repository root; copy it next to this file in your own project.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fiscal_api_client import AssinaturaInvalidaError, verificar_webhook  # noqa: E402
+from fiscal_api_client import AssinaturaInvalidaError, verificar_webhook
 
 logger = logging.getLogger("webhook_receiver")
 
@@ -127,7 +127,7 @@ def registrar(banco: str, webhook_id: str, evento: dict, corpo: bytes) -> bool:
     Processe o evento dentro da mesma transação (em `processar`): se ele falhar, nada fica gravado,
     a resposta é 500 e o fiscal entrega de novo mais tarde.
     """
-    agora = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    agora = datetime.now(UTC).isoformat(timespec="seconds")
     conexao = conectar(banco)
     try:
         conexao.execute("BEGIN IMMEDIATE")  # two deliveries of the same event at once: one waits, then sees it

@@ -10,4 +10,4 @@ import os
 
 os.environ["FISCAL_CHAVE_DE_DESENVOLVIMENTO"] = "true"
 
-from fiscal_app.settings import *  # noqa: E402,F401,F403
+from fiscal_app.settings import *  # noqa: F403

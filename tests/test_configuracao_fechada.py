@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.test_implantacao import Gunicorn, ambiente_de_producao
 from tests.test_settings import todas_as_variaveis

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -158,7 +158,7 @@ def _preparar_inicio_rapido(request, nova_org, ambiente, pasta):
         # The guide's promise: a verified webhook reached the example receiver...
         assert '"sucesso": true' in texto and '"evento": "teste"' in texto
         # ...then the note it generated was imported and arrived there under the same key.
-        [importacao] = [saida for bloco, saida in zip(executaveis("INICIO_RAPIDO_INTEGRACOES.md", "bash"), saidas)
+        [importacao] = [saida for bloco, saida in zip(executaveis("INICIO_RAPIDO_INTEGRACOES.md", "bash"), saidas, strict=False)
                         if "gerar_nfe_exemplo" in bloco.codigo]  # fmt: skip
         importada, recebida = documentos_json(importacao)
         chave = importada["chave"]
@@ -254,7 +254,7 @@ def test_the_docs_flask_receivers_accept_a_signed_delivery_and_refuse_a_forged_o
 
     # when: a delivery signed as the fiscal signs it, then the same with the body changed
     evento = json.dumps({"id": "evt_1", "evento": "nfe_importada", "dados": {"chave": "1" * 44}})
-    assinatura = StandardWebhook(segredo).sign("evt_1", datetime.now(dt_timezone.utc), evento)
+    assinatura = StandardWebhook(segredo).sign("evt_1", datetime.now(UTC), evento)
     cabecalhos = {"webhook-id": "evt_1", "webhook-timestamp": str(int(time.time())), "webhook-signature": assinatura}
 
     # then

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -107,7 +107,7 @@ class A1:
 
 def dias_para_vencer(validade_fim: datetime, agora: datetime | None = None) -> int:
     """Whole days left until `validade_fim`; negative once it has passed."""
-    return (validade_fim - (agora or datetime.now(timezone.utc))).days
+    return (validade_fim - (agora or datetime.now(UTC))).days
 
 
 @sensitive_variables("pfx", "senha")
@@ -124,7 +124,7 @@ def carregar_pfx(
     chave, certificado, outros = _abrir(pfx, senha)
     certificado, cadeia = _separar_certificado(chave, certificado, outros)
     if verificar_validade:
-        _verificar_validade(certificado, agora or datetime.now(timezone.utc))
+        _verificar_validade(certificado, agora or datetime.now(UTC))
     cnpj, cpf = documentos_do_certificado(certificado)
     if not (cnpj or cpf):
         raise CertificadoInvalido(

@@ -49,7 +49,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from functools import lru_cache
 from pathlib import Path
 
@@ -464,7 +464,7 @@ def _digest(certificado: x509.Certificate) -> bytes:
 def _em_utc(momento: datetime | None) -> datetime | None:
     if momento is None:
         return None
-    return momento.replace(tzinfo=timezone.utc) if momento.tzinfo is None else momento.astimezone(timezone.utc)
+    return momento.replace(tzinfo=UTC) if momento.tzinfo is None else momento.astimezone(UTC)
 
 
 def _sujeito(certificado: x509.Certificate) -> str:

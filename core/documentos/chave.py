@@ -51,7 +51,7 @@ class ChaveDecomposta:
 
 
 def _mod11(valores: str, pesos) -> int:
-    soma = sum((ord(c) - 48) * p for c, p in zip(valores, pesos))
+    soma = sum((ord(c) - 48) * p for c, p in zip(valores, pesos, strict=False))
     resto = soma % 11
     return 0 if resto < 2 else 11 - resto
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import datetime, timedelta, UTC
+from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,8 +26,8 @@ OID_CNPJ = x509.ObjectIdentifier("2.16.76.1.3.3")
 OID_DADOS_RESPONSAVEL = x509.ObjectIdentifier("2.16.76.1.3.4")
 
 _NOME_AC = "AC TESTE FISCAL"
-_INICIO_AC = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_FIM_AC = datetime(2099, 12, 31, tzinfo=timezone.utc)
+_INICIO_AC = datetime(2000, 1, 1, tzinfo=UTC)
+_FIM_AC = datetime(2099, 12, 31, tzinfo=UTC)
 # Fixed responsible person / holder data: birth date (8), CPF (11), NIS (11), RG (15), issuer+UF (6).
 _NASCIMENTO = "01011980"
 _CPF_RESPONSAVEL = "52998224725"
@@ -82,7 +82,7 @@ def gerar_certificado(
     documento = somente_documento(cpf if e_cpf else cnpj or "")
     if not documento:
         raise ValueError("informe cnpj ou cpf")
-    inicio = inicio or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=90)
+    inicio = inicio or datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
     chave = _chave_rsa(chave_bits, rotulo_chave)
     titular = _nome_titular(nome, documento)
     chave_ac, certificado_ac = (chave, None) if autoassinado else (emissor or _ac(chave_bits))
@@ -116,13 +116,13 @@ def gerar_certificado(
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _chave_rsa(bits: int, rotulo: str) -> rsa.RSAPrivateKey:
     # RSA generation costs 50-500 ms; tests create many certificates, so one key per (bits, label).
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ac(bits: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     return _autoridade(_NOME_AC, _chave_rsa(bits, "ac"), None, path_length=0, serial=1)
 
@@ -259,7 +259,7 @@ def gerar_certificado_servidor(
     """A TLS server certificate (SAN DNS ``nomes`` + IP ``ips``) issued by the test CA, for local simulators."""
     chave_ac, certificado_ac = _ac(chave_bits)
     chave = _chave_rsa(chave_bits, "servidor-tls")
-    inicio = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+    inicio = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     nomes_alternativos: list[x509.GeneralName] = [x509.DNSName(nome) for nome in nomes]
     nomes_alternativos += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     certificado = (

@@ -32,8 +32,8 @@ def painel_admin_do_usuario(context):
     return {
         **painel,
         "organizacoes": organizacoes_para_escolher(usuario),
-        "grafico_documentos": mark_safe(_grafico_documentos(painel["dias"])),  # noqa: S308
-        "grafico_webhooks": mark_safe(_grafico_webhooks(painel["webhooks"])) if painel["webhooks"] else "",  # noqa: S308
+        "grafico_documentos": mark_safe(_grafico_documentos(painel["dias"])),
+        "grafico_webhooks": mark_safe(_grafico_webhooks(painel["webhooks"])) if painel["webhooks"] else "",
     }
 
 

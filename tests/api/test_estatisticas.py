@@ -48,7 +48,8 @@ def ponto(quantidade: int, valor: str, ibs: str = "0.00", cbs: str = "0.00") -> 
 @pytest.fixture
 def marco(org, outra_org, transportadora, importar_docs):
     """NF-e and CT-e of `org` in and around 2026-03-01..05 (local time), plus some of `outra_org`."""
-    d = lambda dia: date(2026, 3, dia)
+    def d(dia):
+        return date(2026, 3, dia)
     importar_docs(
         org,
         resumo(1, em(d(1), 0), "100.00"),

@@ -3,7 +3,7 @@ CT-e OS), NULL never shown as zero, finalidade, the filters, /totais/, statistic
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import pytest

@@ -8,7 +8,7 @@ cryptography, with EC keys because they are instant to generate.
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from cryptography import x509
@@ -51,7 +51,7 @@ def autoassinado(cn: str, outros_nomes=(), *, atributos=(), inicio=None, dias=36
     """(key, certificate) self-signed, with the given CN and otherNames (list of (oid, DER value))."""
     chave = ec.generate_private_key(ec.SECP256R1())
     nome = x509.Name([*atributos, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    inicio = inicio or datetime.now(timezone.utc) - timedelta(days=1)
+    inicio = inicio or datetime.now(UTC) - timedelta(days=1)
     construtor = (
         x509.CertificateBuilder()
         .subject_name(nome)
@@ -107,13 +107,13 @@ def alfanumerico() -> Arquivo:
 
 @pytest.fixture(scope="session")
 def vencido() -> Arquivo:
-    inicio = datetime.now(timezone.utc) - timedelta(days=400)
+    inicio = datetime.now(UTC) - timedelta(days=400)
     return do_gerado(gerar_certificado(cnpj="11444777000161", inicio=inicio, dias_validade=365))
 
 
 @pytest.fixture(scope="session")
 def futuro() -> Arquivo:
-    inicio = datetime.now(timezone.utc) + timedelta(days=2)
+    inicio = datetime.now(UTC) + timedelta(days=2)
     return do_gerado(gerar_certificado(cnpj="11444777000161", inicio=inicio))
 
 

@@ -2,7 +2,7 @@
 
 import hashlib
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +24,7 @@ def test_it_loads_an_e_cnpj_with_its_metadata(e_cnpj, emissor):
     assert a1.thumbprint == hashlib.sha256(der).hexdigest()
     assert a1.validade_inicio == emissor.certificado.not_valid_before_utc
     assert a1.validade_fim == emissor.certificado.not_valid_after_utc
-    assert a1.dias_para_vencer == (a1.validade_fim - datetime.now(timezone.utc)).days
+    assert a1.dias_para_vencer == (a1.validade_fim - datetime.now(UTC)).days
     assert [c.subject for c in a1.cadeia] == [emissor.cadeia[0].subject]
     assert a1.pem_certificados().count(b"BEGIN CERTIFICATE") == 2
     assert b"PRIVATE KEY" in a1.pem_chave()
@@ -138,7 +138,7 @@ def test_a_certificate_not_yet_valid_is_refused(futuro):
 
 
 def test_it_tolerates_a_few_minutes_of_clock_difference():
-    chave, certificado = autoassinado("RECEM EMITIDO:11222333000181", inicio=datetime.now(timezone.utc) + timedelta(minutes=2))
+    chave, certificado = autoassinado("RECEM EMITIDO:11222333000181", inicio=datetime.now(UTC) + timedelta(minutes=2))
     assert carregar_pfx(pfx(chave, certificado), SENHA).cnpj == "11222333000181"
 
 

@@ -20,7 +20,7 @@ from core.certificados import (
     opcoes_efetivas,
 )
 from core.models import CertificadoDigital, ConfiguracaoConsulta, CursorDistribuicao
-from core.tenancy import escopo, inserir
+from core.tenancy import escopo
 from tests.certificados.conftest import SENHA
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ against the real signed samples of ../shared/samples when they are beside the re
 import base64
 import re
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from io import StringIO
 from pathlib import Path
 
@@ -213,15 +213,15 @@ def _certificado(sujeito: x509.Name, chave, emissor: x509.Name, chave_emissor) -
         .issuer_name(emissor)
         .public_key(chave.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2020, 1, 1, tzinfo=timezone.utc))
-        .not_valid_after(datetime(2040, 1, 1, tzinfo=timezone.utc))
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2040, 1, 1, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(chave_emissor, hashes.SHA256())
     )
 
 
 def test_dates_are_checked_at_the_given_moment_only(ac_teste_confiavel):
-    inicio = datetime(2024, 1, 10, tzinfo=timezone.utc)
+    inicio = datetime(2024, 1, 10, tzinfo=UTC)
     gerado = gerar_certificado(inicio=inicio, dias_validade=365)
     folha = der(gerado.certificado)
 
@@ -236,11 +236,11 @@ def test_dates_are_checked_at_the_given_moment_only(ac_teste_confiavel):
 
 def test_every_certificate_of_the_path_is_checked_at_the_moment(ac_teste_confiavel):
     # The test CA is valid from 2000-01-01: a leaf dated 1999 chains today but not at its own date.
-    gerado = gerar_certificado(inicio=datetime(1999, 6, 1, tzinfo=timezone.utc), dias_validade=365)
+    gerado = gerar_certificado(inicio=datetime(1999, 6, 1, tzinfo=UTC), dias_validade=365)
     folha = der(gerado.certificado)
 
     assert verificar_cadeia(folha).confiavel
-    resultado = verificar_cadeia(folha, momento=datetime(1999, 7, 1, tzinfo=timezone.utc))
+    resultado = verificar_cadeia(folha, momento=datetime(1999, 7, 1, tzinfo=UTC))
     assert not resultado.confiavel
     assert resultado.motivo.startswith('o certificado "AC TESTE FISCAL" não era válido em 01/07/1999')
 
@@ -367,8 +367,8 @@ def _ac_ec(nome: str, emissor=None, ca: bool = True, organizacao: str = "ICP-Bra
         .issuer_name(certificado_emissor.subject if certificado_emissor else sujeito)
         .public_key(chave.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime(2020, 1, 1, tzinfo=timezone.utc))
-        .not_valid_after(datetime(2040, 1, 1, tzinfo=timezone.utc))
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2040, 1, 1, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .sign(chave_emissor, hashes.SHA256())
     )
@@ -402,7 +402,7 @@ def test_the_command_imports_only_acs_that_chain_to_an_icp_brasil_root_and_recor
         "Autoridade_Certificadora_Raiz_Brasileira_v99.pem",
     ]
     fontes = (pasta / "FONTES.md").read_text(encoding="utf-8")
-    assert f"| `AC_EXEMPLO_RFB.pem` | CN=AC EXEMPLO RFB,O=ICP-Brasil,C=BR |" in fontes
+    assert "| `AC_EXEMPLO_RFB.pem` | CN=AC EXEMPLO RFB,O=ICP-Brasil,C=BR |" in fontes
     assert f"`{impressao_digital(ac[1])}` | teste@abc:AC_EXEMPLO_RFB |" in fontes
 
     call_command("cadeia_icp_brasil", "--fontes", "--pasta", str(pasta))  # keeps the origins it had

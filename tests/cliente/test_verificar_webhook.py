@@ -7,7 +7,7 @@ receivers in tests/exemplos/.
 import base64
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from standardwebhooks.webhooks import Webhook as SW
@@ -22,7 +22,7 @@ CORPO = json.dumps({"id": "evt_01", "evento": "teste", "dados": {"mensagem": "Ol
 
 
 def assinatura(segredo, corpo=CORPO, evento_id="evt_01", momento=None):
-    instante = datetime.fromtimestamp(time.time() if momento is None else momento, tz=timezone.utc)
+    instante = datetime.fromtimestamp(time.time() if momento is None else momento, tz=UTC)
     return SW(segredo).sign(evento_id, instante, corpo.decode())
 
 

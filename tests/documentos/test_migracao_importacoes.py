@@ -6,7 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from core.documentos.importacao import Entrada, importar
 from core.geracao.documentos import gerar_cte, gerar_nfe, gerar_resumo_nfe
-from core.models import CTe, ImportLog, NFe, Origem
+from core.models import ImportLog, Origem
 from core.tenancy import escopo
 
 ANTES, DEPOIS = ("core", "0008_documentos_confiaveis"), ("core", "0009_importacoes_guardadas")

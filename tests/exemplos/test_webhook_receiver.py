@@ -3,7 +3,7 @@
 import json
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 import requests
@@ -67,6 +67,6 @@ def test_it_refuses_to_start_without_a_valid_secret(iniciar_exemplo):
 
 
 def _assinado(segredo, evento_id, corpo, momento):
-    assinatura = SW(segredo).sign(evento_id, datetime.fromtimestamp(momento, tz=timezone.utc), corpo.decode())
+    assinatura = SW(segredo).sign(evento_id, datetime.fromtimestamp(momento, tz=UTC), corpo.decode())
     return {"webhook-id": evento_id, "webhook-timestamp": str(int(momento)), "webhook-signature": assinatura,
             "Content-Type": "application/json"}  # fmt: skip

@@ -8,7 +8,7 @@ import io
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 import requests
@@ -59,7 +59,7 @@ def certificados(tmp_path_factory):
         "beta": gerar_certificado(cnpj=BETA, nome="TRANSPORTES BETA SA"),
         "emitente": gerar_certificado(cnpj=EMITENTE, nome="DISTRIBUIDORA AURORA LTDA"),
         "cpf": gerar_certificado(cnpj=None, cpf=CPF, nome="MARIA SILVA"),
-        "vencido": gerar_certificado(cnpj=ALFA, inicio=datetime(2020, 1, 1, tzinfo=timezone.utc), dias_validade=30),
+        "vencido": gerar_certificado(cnpj=ALFA, inicio=datetime(2020, 1, 1, tzinfo=UTC), dias_validade=30),
     }
     pares = {nome: _escrever(pasta, nome, c.certificado, c.chave_privada) for nome, c in gerados.items()}
     _, cliente, chave = _ac_e_cliente("AC DESCONHECIDA", f"INTRUSO:{ALFA}")
@@ -87,7 +87,7 @@ def _ac_e_cliente(nome_ac, cn_cliente):
     """A CA unknown to the simulator and a client certificate it issued (EC keys: fast to make)."""
     chave_ac, chave = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     nome = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, nome_ac)])
-    agora = datetime.now(timezone.utc)
+    agora = datetime.now(UTC)
 
     def emitir(sujeito, chave_publica, ca):
         construtor = (x509.CertificateBuilder().subject_name(sujeito).issuer_name(nome).public_key(chave_publica)

@@ -19,7 +19,7 @@ from core.geracao.documentos import gerar_cte, gerar_resumo_nfe
 from core.models import EnvioEmail, ImportLog, Membro, Origem, RelatorioEnviado, WebhookLog
 from core.notifications import atualizar_preferencias
 from core.tenancy import todas_as_organizacoes
-from core.tarefas.relatorios import EnvioIncompleto, dia_do_relatorio, enviar_relatorios
+from core.tarefas.relatorios import dia_do_relatorio, enviar_relatorios
 from tests.notificacoes.conftest import criar_membro, enviar_fila
 
 from .conftest import certificado, evento, importacao, rodar, tentativa, webhook

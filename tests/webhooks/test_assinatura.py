@@ -3,7 +3,7 @@
 import base64
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -74,7 +74,7 @@ def test_it_signs_in_the_order_given():
 def test_it_verifies_what_standardwebhooks_signs():
     segredo = gerar_segredo()
     agora = int(time.time())
-    assinatura = Webhook(segredo).sign("msg_externo", datetime.fromtimestamp(agora, tz=timezone.utc), CORPO.decode())
+    assinatura = Webhook(segredo).sign("msg_externo", datetime.fromtimestamp(agora, tz=UTC), CORPO.decode())
 
     verificar(
         CORPO,

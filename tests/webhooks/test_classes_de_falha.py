@@ -127,7 +127,7 @@ def _certificado(diretorio, *, vencido=False, autoassinado=False):
     from cryptography.x509.oid import NameOID
     import ipaddress
 
-    agora = dt.datetime.now(dt.timezone.utc)
+    agora = dt.datetime.now(dt.UTC)
     chave_ca, chave = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
 
     def nome(texto):

@@ -110,10 +110,10 @@ def test_a_receiver_down_for_a_while_is_retried_on_schedule_and_gets_the_event_w
     ]  # fmt: skip
     for log in tentativas[:2]:
         assert log.codigo_http is None and f"não foi possível conectar em 127.0.0.1:{porta}" in log.erro
-    for anterior, seguinte in zip(tentativas, tentativas[1:]):
+    for anterior, seguinte in zip(tentativas, tentativas[1:], strict=False):
         espera = (seguinte.proxima_tentativa_em - anterior.atualizado_em).total_seconds()
         assert 0.9 <= espera <= 1.1  # 1 s from the schedule, ±10% jitter
-    assert [momento >= log.proxima_tentativa_em for (momento, *_), log in zip(envios, tentativas)] == [True] * 3
+    assert [momento >= log.proxima_tentativa_em for (momento, *_), log in zip(envios, tentativas, strict=False)] == [True] * 3
     assert receptor.ids == [evento.id]
     # the same webhook-id on every attempt, each freshly signed and verifiable
     assert [cabecalhos["webhook-id"] for *_, cabecalhos in envios] == [evento.id] * 3
@@ -211,7 +211,7 @@ def test_every_attempt_verifies_with_standardwebhooks_and_a_late_replay_is_rejec
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
         SW(gerar_segredo()).verify(corpo, cabecalhos)
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
-        SW(webhook.segredo).verify(corpo.replace("ação".encode(), "acao".encode()), cabecalhos)
+        SW(webhook.segredo).verify(corpo.replace("ação".encode(), b"acao"), cabecalhos)
     # an attacker replaying the captured request 6 minutes later is outside the 5-minute tolerance...
     monkeypatch.setattr(_Relogio, "adiante", timedelta(minutes=6))
     monkeypatch.setattr(standardwebhooks.webhooks, "datetime", _Relogio)
@@ -315,7 +315,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_a_new_worker_reclaims_its_r
     assert presas, "o worker morreu sem nenhuma entrega reivindicada"
     for log in presas.values():
         assert (log.lease_expira_em - log.atualizado_em).total_seconds() == pytest.approx(LEASE_SEGUNDOS, abs=0.01)
-    for evento_id, momento in zip(receptor.ids, receptor.chegadas):
+    for evento_id, momento in zip(receptor.ids, receptor.chegadas, strict=False):
         if evento_id in presas and momento > morto_em:
             assert momento >= presas[evento_id].lease_expira_em.timestamp()
     # every event arrived (at least once), duplicates only for rows the dead worker held, and every

@@ -107,7 +107,7 @@ class Receptor(http.server.BaseHTTPRequestHandler):
         self.responder(429, Retry_After="7")
 
     def rota_indisponivel(self):
-        quando = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=120)
+        quando = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
         self.responder(503, Retry_After=email.utils.format_datetime(quando, usegmt=True))
 
     def rota_lento(self):
@@ -440,7 +440,7 @@ def _certificados(diretorio, nome):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    agora = dt.datetime.now(dt.timezone.utc)
+    agora = dt.datetime.now(dt.UTC)
 
     def certificado(sujeito, emissor, chave_publica, chave_emissora, *, ca, extensoes=()):
         construtor = (

@@ -9,13 +9,11 @@ from lxml import etree
 from core.documentos.dados import ZERO, DadosCTe, Parte, Protocolo
 
 from .comum import (
-    NS_CTE,
     DocumentoIncompleto,
     DocumentoNaoSuportado,
     Grupo,
     chave_do_id,
     cnpj_paa,
-    nome_local,
     protocolo,
     valor_icms,
 )

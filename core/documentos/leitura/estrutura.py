@@ -210,7 +210,7 @@ def localizar_desconhecido(raiz: etree._Element, erro: DocumentoNaoSuportado) ->
     if len(com_id) != 1 or com_id[0].getparent() is not documento:
         raise erro
     tipo = etree.QName(raiz).localname
-    protocolos = [filho for filho in raiz if isinstance(filho.tag, str) and filho.find(f"{{*}}infProt") is not None]
+    protocolos = [filho for filho in raiz if isinstance(filho.tag, str) and filho.find("{*}infProt") is not None]
     if len(protocolos) > 1:
         raise EstruturaInvalida(f"mais de um protocolo em {tipo}: o arquivo deve trazer um só")
     return Estrutura(tipo, raiz, documento, com_id[0], protocolos[0] if protocolos else None)

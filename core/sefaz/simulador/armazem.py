@@ -25,7 +25,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from lxml import etree
 
@@ -91,7 +91,7 @@ class Relogio:
 
     def agora(self) -> datetime:
         with self._trava:
-            return datetime.now(timezone.utc) + self._deslocamento
+            return datetime.now(UTC) + self._deslocamento
 
     def avancar(self, *, dias: float = 0, horas: float = 0, minutos: float = 0, segundos: float = 0) -> datetime:
         with self._trava:

@@ -103,7 +103,7 @@ def ler_consulta(servico: str, dados: etree._Element | None) -> Consulta:
     if any(etree.QName(filho).namespace != ns for filho in filhos):
         raise Rejeicao(215, "elemento fora do namespace")
     nomes = [etree.QName(filho).localname for filho in filhos]
-    campos = {nome: (filho.text or "") for nome, filho in zip(nomes, filhos)}
+    campos = {nome: (filho.text or "") for nome, filho in zip(nomes, filhos, strict=False)}
     _conferir_ordem(servico, nomes)
     for nome in ("tpAmb", "cUFAutor", "CNPJ", "CPF"):
         _conferir_campo(nome, campos.get(nome))
