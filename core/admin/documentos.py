@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from ..documentos.manifestacao_estado import dias_restantes
 from ..models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
+from .acoes_documentos import PaginaDaNFeMixin, PaginaDoCTeMixin
 from .base import DaOrganizacaoAdmin, SomenteLeituraMixin
 
 
@@ -92,7 +93,7 @@ class EventoCTeInline(EventoInline):
 
 
 @admin.register(NFe)
-class NFeAdmin(SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class NFeAdmin(PaginaDaNFeMixin, SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     list_display = [
         "numero", "serie", "modelo", "data_emissao", "emitente_nome", "emitente_documento",
         "destinatario_nome", "valor_total", "situacao", "assinatura", "completa", "origem", "manifestacao",
@@ -115,7 +116,7 @@ class NFeAdmin(SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrgan
 
 
 @admin.register(CTe)
-class CTeAdmin(SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class CTeAdmin(PaginaDoCTeMixin, SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     sufixo_xml = "procCTe"
     list_display = [
         "numero", "serie", "modelo", "data_emissao", "emitente_nome", "tomador_nome", "modal",

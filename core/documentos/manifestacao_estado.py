@@ -133,6 +133,14 @@ def condicao_pendente(organizacao, agora: datetime | None = None) -> Q:
     )  # fmt: skip
 
 
+def destinada_a(organizacao, nfe: NFe) -> bool:
+    """Whether the manifestation of `nfe` is `organizacao`'s to make: an NF-e (modelo 55) addressed to one of
+    its certificates, or a summary (the rule of `pendentes_de_manifestacao`, without the state and deadline)."""
+    if nfe.modelo != "55":
+        return False
+    return escopo(NFe, organizacao).filter(pk=nfe.pk).filter(_do_destinatario(organizacao)).exists()
+
+
 def _do_destinatario(organizacao) -> Q:
     destinatario = Q(completa=False)
     for cnpj, cpf in escopo(CertificadoDigital, organizacao).values_list("cnpj", "cpf").distinct():
