@@ -212,7 +212,7 @@ def inserir_velhas(quantas: int, recentes: int) -> None:
                 for n, quando in enumerate(datas):
                     copia.write_row(("GET", f"/api/nfe/{n % 97}/", 200, n % 250, "203.0.113.7", "bench/1.0", quando))
         else:
-            sql = f"INSERT INTO {tabela} ({', '.join(colunas)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            sql = f"INSERT INTO {tabela} ({', '.join(colunas)}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 (model's own names)
             data = connection.ops.adapt_datetimefield_value  # as the ORM stores it (UTC text)
             cursor.cursor.executemany(sql, (("GET", f"/api/nfe/{n % 97}/", 200, n % 250, "203.0.113.7", "bench/1.0",
                                               data(quando)) for n, quando in enumerate(datas)))  # fmt: skip
@@ -249,7 +249,7 @@ def secao_limpeza_logs(opcoes) -> bool:
     corte = timezone.now() - timedelta(days=DIAS_DE_RETENCAO)
     with Escritor() as escritor, connection.cursor() as cursor:
         inicio = time.perf_counter()
-        cursor.execute(f"DELETE FROM {APIRequestLog._meta.db_table} WHERE criado_em < %s",
+        cursor.execute(f"DELETE FROM {APIRequestLog._meta.db_table} WHERE criado_em < %s",  # noqa: S608 (table name)
                        [connection.ops.adapt_datetimefield_value(corte)])
         apagadas_cru = cursor.rowcount
         cru_s = time.perf_counter() - inicio

@@ -304,7 +304,7 @@ def latencias_ms(opcoes, receptor: Receptor, organizacao) -> list[float]:
             commitado = []
             with transaction.atomic():
                 # Registered first, so it runs first after the commit, before the delivery thread starts.
-                transaction.on_commit(lambda: commitado.append(time.monotonic()))
+                transaction.on_commit(lambda commitado=commitado: commitado.append(time.monotonic()))
                 evento = disparar_webhook("nfe_importada", {**exemplo, "numero": n}, organizacao)
             commits[evento.id.encode()] = commitado[0]
         prazo = time.monotonic() + 60

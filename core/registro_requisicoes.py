@@ -179,7 +179,7 @@ def _sql(vendor: str, linhas: int) -> str:
     if not linhas:
         return f"COPY {tabela} FROM STDIN"
     linha = f"({', '.join(['%s'] * len(COLUNAS))})"
-    return f"INSERT INTO {tabela} VALUES {', '.join([linha] * linhas)}"
+    return f"INSERT INTO {tabela} VALUES {', '.join([linha] * linhas)}"  # noqa: S608 (table name and placeholders only)
 
 
 registro = RegistroDeRequisicoes()

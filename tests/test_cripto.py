@@ -183,7 +183,7 @@ def test_the_field_cannot_be_searched_by_value():
 
 @isolate_apps("core")
 def test_a_query_by_value_is_an_error_not_an_empty_result():
-    class ComSegredo(models.Model):
+    class ComSegredo(models.Model):  # noqa: DJ008 (a throwaway model of this test)
         segredo = CampoCifrado(null=True)
 
         class Meta:

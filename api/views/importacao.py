@@ -104,7 +104,9 @@ class ImportacaoMixin(DaOrganizacaoMixin):
 
 RESPOSTAS_SEM_ARQUIVO = {
     404: OpenApiResponse(description="Importação não encontrada na organização"),
-    409: OpenApiResponse(description="O arquivo desta importação não foi guardado (acima do limite de tamanho, ou anterior ao registro dos arquivos)"),
+    409: OpenApiResponse(
+        description="O arquivo desta importação não foi guardado (acima do limite de tamanho, ou anterior ao registro dos arquivos)"
+    ),
 }  # fmt: skip
 
 

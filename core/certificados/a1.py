@@ -4,7 +4,8 @@ Bytes and a password in, an `A1` (key, certificate, chain, CNPJ/CPF) out, or a `
 whose Portuguese message says what is wrong with the file. The password is never part of a message, a
 log line or a repr, and Django's error reports hide it (`sensitive_variables`).
 
-Where the holder's document lives (DOC-ICP-04; NT 2014.002 cStat 473 "Certificado Transmissor sem CNPJ ou CPF"): the subjectAltName otherName
+Where the holder's document lives (DOC-ICP-04; NT 2014.002 cStat 473 "Certificado Transmissor sem CNPJ ou CPF"): the subjectAltName
+otherName
 2.16.76.1.3.3 holds the CNPJ of an e-CNPJ; 2.16.76.1.3.1 holds an e-CPF holder's data, birth date
 (ddmmaaaa) then CPF. Older and non-ICP files only have it in the subject CN, as "NOME:CNPJ".
 """

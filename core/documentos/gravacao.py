@@ -277,7 +277,8 @@ class _Lote:
             # Same signed document, now with a protocol saying it was cancelled: only the state changes,
             # the stored file (with its authorization) stays the record; this file is kept in the log.
             self._cancelar(atual)
-            self._registrar(item, ImportLog.Status.SUCESSO, f"{nome} cancelada (protocolo cStat {item.dados.protocolo.codigo_status})", atual)
+            mensagem = f"{nome} cancelada (protocolo cStat {item.dados.protocolo.codigo_status})"
+            self._registrar(item, ImportLog.Status.SUCESSO, mensagem, atual)
             return
         self._completar(atual, item, modelo)
         mensagem = {"xml_completo": "resumo substituído pelo XML completo", "protocolo": "protocolo de autorização anexado"}

@@ -48,13 +48,15 @@ TIPOS = {
         TipoDeEvento(
             "cte_importado",
             "Um CT-e ou CT-e OS novo foi gravado.",
-            {**_SEM_MANIFESTACAO, "modelo": "57", "valores": {"prestacao": "850.00", "receber": "850.00", "carga": "15200.00",
-                                                                "bc_ibs_cbs": "850.00", "ibs": "0.85", "cbs": "7.65", "total_dfe": "850.00"},
+            {**_SEM_MANIFESTACAO, "modelo": "57",
+             "valores": {"prestacao": "850.00", "receber": "850.00", "carga": "15200.00",
+                         "bc_ibs_cbs": "850.00", "ibs": "0.85", "cbs": "7.65", "total_dfe": "850.00"},
              "links": {"detalhe": "https://fiscal.exemplo.com.br/api/ctes/.../", "xml": "https://fiscal.exemplo.com.br/api/ctes/.../xml/"}},
         ),
         TipoDeEvento(
             "documento_importado",
-            "Um documento fiscal de outro tipo (GTV-e, CT-e Simplificado) foi gravado com o seu XML; os campos comuns vêm em `valores` e `tipo`.",
+            "Um documento fiscal de outro tipo (GTV-e, CT-e Simplificado) foi gravado com o seu XML; "
+            "os campos comuns vêm em `valores` e `tipo`.",
             {**_SEM_MANIFESTACAO, "modelo": "64", "tipo": "gtve", "valores": {"total": "250000.00"},
              "destinatario": {"documento": "", "nome": "", "uf": ""},
              "links": {"detalhe": "https://fiscal.exemplo.com.br/api/outros-documentos/.../",

@@ -112,7 +112,7 @@ def _sql_do_contador(vendor: str) -> str:
     # Same text for SQLite (3.35+, for RETURNING) and PostgreSQL; the vendor is only the cache key.
     tabela = connection.ops.quote_name(ContadorDeRequisicoes._meta.db_table)
     return (
-        f"INSERT INTO {tabela} (chave, fim_da_janela, contagem) VALUES (%s, %s, 1) "
+        f"INSERT INTO {tabela} (chave, fim_da_janela, contagem) VALUES (%s, %s, 1) "  # noqa: S608 (quoted table name)
         f"ON CONFLICT (chave) DO UPDATE SET contagem = {tabela}.contagem + 1 RETURNING contagem"
     )
 

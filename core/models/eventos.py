@@ -18,7 +18,8 @@ class Evento(DaOrganizacao):
     payload = models.JSONField()
     # The import run (an upload, a folder import, a SEFAZ run) that wrote it, when it was one: the
     # e-mail digest of that run is built from its events (core.notifications.fila). Not public.
-    lote = models.CharField(max_length=40, null=True, blank=True, editable=False)
+    # NULL, not "": most events have no run, and the partial index covers only the rows that do.
+    lote = models.CharField(max_length=40, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         verbose_name = "evento"

@@ -375,10 +375,19 @@ def contexto_problema_certificado(certificado, problema: str) -> tuple[str, str,
 
 # What the receiver's owner should check, per failure class (core.models.ClasseDeFalha).
 _DICAS_DE_FALHA = {
-    "rede": "O receptor não aceitou a conexão (DNS, conexão recusada ou interrompida): confira se ele está no ar e acessível pela internet.",
+    "rede": (
+        "O receptor não aceitou a conexão (DNS, conexão recusada ou interrompida): "
+        "confira se ele está no ar e acessível pela internet."
+    ),
     "tempo_esgotado": "O receptor não respondeu dentro do timeout do webhook: responda 2xx logo e processe o evento depois.",
-    "tls": "O certificado HTTPS do receptor foi recusado (vencido, autoassinado, de outro nome ou sem a cadeia intermediária): instale um certificado válido.",
-    "recusada": "O endereço do receptor agora resolve para uma rede privada ou reservada, para onde o fiscal não envia: corrija o DNS ou a URL.",
+    "tls": (
+        "O certificado HTTPS do receptor foi recusado (vencido, autoassinado, de outro nome ou sem a cadeia "
+        "intermediária): instale um certificado válido."
+    ),
+    "recusada": (
+        "O endereço do receptor agora resolve para uma rede privada ou reservada, para onde o fiscal não envia: "
+        "corrija o DNS ou a URL."
+    ),
     "interna": "Erro interno do fiscal ao enviar: se persistir, fale com o suporte.",
 }
 _DICAS_HTTP = {

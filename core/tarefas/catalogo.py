@@ -133,7 +133,8 @@ def prazos_manifestacao(*, simular: bool = False, escrever: Callable[[str], None
 
 
 # The order of a run without --task: fetch documents first, then announce certificates and deadlines,
-# deliver the events they produced (webhooks, then the e-mail queue), queue yesterday's summary, and clean up last (the heaviest, the least urgent).
+# deliver the events they produced (webhooks, then the e-mail queue), queue yesterday's summary, and
+# clean up last (the heaviest, the least urgent).
 TAREFAS: dict[str, Tarefa] = {
     tarefa.nome: tarefa
     for tarefa in (

@@ -109,7 +109,8 @@ def _reservar(organizacao, usuario, dia: date, agora: datetime) -> bool:
     try:
         with transaction.atomic():
             RelatorioEnviado.objects.create(organizacao=organizacao, usuario=usuario, dia=dia)
-            enfileirar(organizacao, TipoDeEmail.RESUMO_DIARIO, dia.isoformat(), [usuario], dados={"dia": dia.isoformat(), "agora": agora.isoformat()})
+            dados = {"dia": dia.isoformat(), "agora": agora.isoformat()}
+            enfileirar(organizacao, TipoDeEmail.RESUMO_DIARIO, dia.isoformat(), [usuario], dados=dados)
     except IntegrityError:
         return False
     return True

@@ -72,7 +72,10 @@ def test_the_walk_covers_the_api():
 
 
 def test_no_route_leaks_another_organizations_data(api_outra, segredos, dados_da_outra):
-    proibidos = [*(v for k, v in segredos.items() if k != "webhook"), "SEGREDO ALFA", "segredo-alfa.invalid", "45723174000110", "segredo-alfa"]
+    proibidos = [
+        *(v for k, v in segredos.items() if k != "webhook"),
+        "SEGREDO ALFA", "segredo-alfa.invalid", "45723174000110", "segredo-alfa",
+    ]  # fmt: skip
     visitados = []
     for caminho, nome in rotas_get_da_api():
         modelo = "cte" if nome and nome.startswith("cte") else "nfe"

@@ -9,7 +9,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("nome", help='Nome da organização, ex.: "Contabilidade Exemplo"')
         parser.add_argument("--usuario", required=True, help="E-mail do primeiro usuário")
-        parser.add_argument("--senha", help="Senha para entrar no admin, aceita pelos validadores de senha do Django (sem ela, o acesso é só por token)")
+        parser.add_argument(
+            "--senha",
+            help="Senha para entrar no admin, aceita pelos validadores de senha do Django (sem ela, o acesso é só por token)",
+        )
         parser.add_argument("--slug", help="Identificador da organização (padrão: derivado do nome)")
 
     def handle(self, *args, nome, usuario, senha, slug, **options):

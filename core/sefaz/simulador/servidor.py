@@ -94,7 +94,8 @@ class ServidorTLS(ThreadingHTTPServer):
                 pass
 
     def handle_error(self, request, client_address) -> None:
-        logger.debug("simulador SEFAZ: erro na conexão de %s", client_address, exc_info=True)
+        # socketserver calls this from inside its except block: exc_info is the connection's error.
+        logger.debug("simulador SEFAZ: erro na conexão de %s", client_address, exc_info=True)  # noqa: LOG014
 
 
 class _Manipulador(BaseHTTPRequestHandler):
