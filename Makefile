@@ -41,6 +41,7 @@ run: demo
 	$(DESENVOLVIMENTO) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(INSTALADO)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: $(INSTALADO)
