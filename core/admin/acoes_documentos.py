@@ -15,18 +15,25 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.db.models import Q
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from ..consultas.exportacao import EXCEL, csv_dos_documentos, zip_dos_xmls
-from ..documentos.manifestacao_estado import destinada_a, historico_da_manifestacao, resumo_da_manifestacao
+from ..documentos.manifestacao_estado import (
+    condicao_pendente,
+    destinada_a,
+    historico_da_manifestacao,
+    resumo_da_manifestacao,
+)
 from ..documentos.pdf import ErroPDF, dacte_do_documento, danfe_do_documento
 from ..erros import EntradaInvalida
-from ..models import EventoDocumento
+from ..models import EventoDocumento, Organizacao
 from ..sefaz.manifestacao import MAX_POR_LOTE, manifestar
 from ..tenancy import escopo
+from .base import organizacao_do_admin
 
 # The button labels, as the fiscal team (and the browser tests) know them.
 ROTULOS_MANIFESTACAO = {
@@ -57,8 +64,17 @@ class PaginaDoDocumentoMixin:
             path("<int:pk>/pdf/", self.admin_site.admin_view(self.ver_pdf), name="%s_%s_pdf" % info),
             path("<int:pk>/baixar-xml/", self.admin_site.admin_view(self.baixar_xml_original),
                  name="%s_%s_baixar_xml" % info),
+            path("chave/<str:chave>/", self.admin_site.admin_view(self.pela_chave), name="%s_%s_chave" % info),
         ]  # fmt: skip
         return rotas + super().get_urls()
+
+    def pela_chave(self, request, chave):
+        """The document's page by its chave: the e-mails link here (they carry the chave, not the row id),
+        and a click from the mailbox goes through the admin login first."""
+        documento = self.get_queryset(request).filter(chave=chave).order_by("id").first()
+        if documento is None or not self.has_view_permission(request, documento):
+            raise Http404("documento não encontrado")
+        return HttpResponseRedirect(self.url_da_pagina(documento))
 
     def documento_ou_404(self, request, pk):
         # get_queryset() is the tenant scope: another organization's document is simply not found.
@@ -120,7 +136,9 @@ class PaginaDoDocumentoMixin:
                 "(por data, por exemplo) ou use a exportação da API (GET .../exportar/?formato=zip)."
             ))  # fmt: skip
             return None
-        resposta = StreamingHttpResponse(zip_dos_xmls(queryset, self.viewset().sufixo_xml), content_type="application/zip")
+        # select_related(None): the list's own joins (organizacao) clash with the export's only().
+        xmls = zip_dos_xmls(queryset.select_related(None), self.viewset().sufixo_xml)
+        resposta = StreamingHttpResponse(xmls, content_type="application/zip")
         resposta["Content-Disposition"] = f'attachment; filename="{self.nome_do_arquivo("zip")}"'
         return resposta
 
@@ -130,7 +148,7 @@ class PaginaDoDocumentoMixin:
         viewset = self.viewset()
         colunas = [coluna for coluna in viewset.serializer_class.Meta.fields if coluna != "links"]
         calculadas = {coluna: expr for coluna, expr in viewset.colunas_calculadas.items() if coluna in colunas}
-        corpo = csv_dos_documentos(queryset.annotate(**calculadas).order_by("-data_emissao", "-pk"), colunas, EXCEL)
+        corpo = csv_dos_documentos(queryset.select_related(None).annotate(**calculadas).order_by("-data_emissao", "-pk"), colunas, EXCEL)
         resposta = StreamingHttpResponse(corpo, content_type="text/csv; charset=utf-8")
         resposta["Content-Disposition"] = f'attachment; filename="{self.nome_do_arquivo("csv")}"'
         return resposta
@@ -236,5 +254,30 @@ class PaginaDoCTeMixin(PaginaDoDocumentoMixin):
     viewset_da_api = "api.views.documentos.CTeViewSet"
 
 
+class PendenteDeManifestacao(admin.SimpleListFilter):
+    """The NF-e still awaiting the organization's conclusive manifestation, deadline ahead: the rule of
+    `pendentes_de_manifestacao`, which the index dashboard counts and links here with."""
+
+    title = "manifestação pendente"
+    parameter_name = "manifestacao_pendente"
+
+    def lookups(self, request, model_admin):
+        return [("sim", "Aguardando manifestação conclusiva")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "sim":
+            return queryset
+        if not request.user.is_superuser:
+            return queryset.filter(condicao_pendente(organizacao_do_admin(request)))
+        # A superuser's list spans organizations: each one's rule (its own certificates) for its own rows.
+        condicao = Q(pk__in=[])
+        for organizacao in Organizacao.objects.filter(pk__in=queryset.order_by().values("organizacao_id")):
+            condicao |= Q(organizacao=organizacao) & condicao_pendente(organizacao)
+        return queryset.filter(condicao)
+
+
 class PaginaDaNFeMixin(ManifestacaoNoAdminMixin, PaginaDoDocumentoMixin):
     """The NF-e page: PDF, XML and timeline, plus the recipient's manifestation."""
+
+    def get_list_filter(self, request):
+        return [PendenteDeManifestacao, *super().get_list_filter(request)]
