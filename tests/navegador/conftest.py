@@ -1,0 +1,139 @@
+"""Headless Chromium against a live server: one browser per session, one server and its data per module.
+
+The browser and its driver are Debian's (`chromium`, `chromium-driver`; .ci/run installs them) and are
+given to Selenium by path, so Selenium Manager never downloads one. Without them the tests skip.
+
+pytest-django's `live_server` fixture turns every test that uses it into a transactional one, flushed at
+its end, so the documents would be made again for every page. The server here is the same class
+(pytest_django.live_server_helper.LiveServer), started per module: the module's data is committed once
+and the database flushed when the module ends, as TransactionTestCase does after each test. A module
+using it marks its tests `django_db` (that is what makes pytest-django create the test database); each
+test's own transaction is rolled back as usual, and the server thread sees the committed data (on
+SQLite in memory it shares the test's connection, as under `live_server`).
+"""
+
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+
+LARGURA, ALTURA = 1366, 768
+CAPTURAS = Path(__file__).resolve().parents[2] / "var" / "capturas"
+SEM_CHROMIUM = "precisa do Chromium e do chromedriver do Debian (apt-get install chromium chromium-driver; o .ci/run instala)"
+
+
+@pytest.fixture(scope="session")
+def servidor(django_db_setup):
+    """The live server of the browser tests; stopped after the browser quits (see `navegador`)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    servidor = LiveServer("localhost")
+    yield servidor
+    # Chrome's keep-alive sockets keep a request thread each; once the browser has quit they end, and
+    # each closes its database connection. Wait for them: after stop() the SQLite connection they share
+    # with this thread may no longer be used from another thread.
+    for hilo in threading.enumerate():
+        if hilo.name.endswith("(process_request_thread)"):
+            hilo.join(timeout=10)
+    servidor.stop()
+
+
+@pytest.fixture(scope="session")
+def navegador(servidor):
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip(SEM_CHROMIUM)
+    webdriver = pytest.importorskip("selenium.webdriver", reason="precisa do selenium (requirements.txt)")
+    from selenium.webdriver.chrome.service import Service
+
+    opcoes = webdriver.ChromeOptions()
+    opcoes.binary_location = chromium
+    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+    for argumento in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                      "--no-first-run", "--lang=pt-BR", f"--window-size={LARGURA},{ALTURA}"):  # fmt: skip
+        opcoes.add_argument(argumento)
+    opcoes.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=opcoes)
+    # The viewport itself, not the window around it: the 1366 px the fiscal team's laptops show.
+    chrome.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": LARGURA, "height": ALTURA, "deviceScaleFactor": 1, "mobile": False}
+    )
+    yield chrome
+    chrome.quit()
+
+
+@pytest.fixture(scope="module")
+def banco_do_modulo(django_db_setup, django_db_blocker):
+    """Database access while a module's data is made and its tests run; the data is committed (the
+    server's thread must see it on PostgreSQL) and flushed when the module ends."""
+    with django_db_blocker.unblock():
+        yield
+        for alias in connections:
+            call_command("flush", verbosity=0, interactive=False, database=alias)
+
+
+@dataclass
+class Pagina:
+    """One page as the browser showed it: its text, and the console entries logged while it loaded."""
+
+    nome: str
+    texto: str
+    captura: Path
+    console: list[dict] = field(default_factory=list)
+
+
+class Admin:
+    """The browser signed in as one user, opening admin pages and keeping a screenshot of each."""
+
+    def __init__(self, navegador, servidor):
+        self.navegador, self.servidor = navegador, servidor
+
+    def entrar(self, usuario):
+        cliente = Client()
+        cliente.force_login(usuario)
+        # A cookie can only be set for the page's own origin: open a page of the server first.
+        self.navegador.get(self.servidor.url + "/admin/login/")
+        self.navegador.delete_all_cookies()
+        self.navegador.add_cookie(
+            {"name": settings.SESSION_COOKIE_NAME, "value": cliente.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"}
+        )
+        self.navegador.get_log("browser")  # drop what the login page logged
+
+    def abrir(self, caminho: str, nome: str) -> Pagina:
+        self.navegador.get(self.servidor.url + caminho)
+        CAPTURAS.mkdir(parents=True, exist_ok=True)
+        captura = CAPTURAS / f"{nome}.png"
+        self.navegador.save_screenshot(str(captura))
+        print(f"captura de tela: {captura}")
+        texto = self.navegador.find_element("tag name", "body").text
+        return Pagina(nome, texto, captura, self.navegador.get_log("browser"))
+
+    def cabecalhos_da_lista(self) -> list[tuple[str, float]]:
+        """(text, right edge in CSS pixels of the viewport) of each column header of a changelist."""
+        return [tuple(c) for c in self.navegador.execute_script(
+            "return Array.from(document.querySelectorAll('#result_list thead th'))"
+            "  .map(th => [th.innerText.trim(), th.getBoundingClientRect().right])"
+        )]  # fmt: skip
+
+    def largura_visivel(self) -> tuple[int, int]:
+        """(the viewport's width, the part of it not under the vertical scrollbar), in CSS pixels."""
+        return tuple(self.navegador.execute_script("return [window.innerWidth, document.documentElement.clientWidth]"))
+
+    def botoes(self) -> set[str]:
+        """The labels of the page's visible links, buttons and submit inputs, as written in the page
+        (textContent: the admin's CSS shows some in capitals)."""
+        return set(self.navegador.execute_script(
+            "return Array.from(document.querySelectorAll('a, button, input[type=submit], input[type=button]'))"
+            "  .filter(e => e.offsetParent !== null)"
+            "  .map(e => (e.tagName === 'INPUT' ? e.value : e.textContent).replace(/\\s+/g, ' ').trim())"
+        ))  # fmt: skip
+
+
+def erros_no_console(pagina: Pagina) -> list[str]:
+    return [entrada["message"] for entrada in pagina.console if entrada["level"] == "SEVERE"]
