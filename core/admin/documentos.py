@@ -3,15 +3,121 @@ pipeline (upload API or `importar_xml`). `ArquivoXML` (the stored original) is r
 document's "baixar XML" link, and `NFeItem` is shown inline in its NF-e.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .. import formatacao as fmt
+from ..consultas.busca import BuscaInvalida, condicao, interpretar
 from ..documentos.manifestacao_estado import dias_restantes
 from ..models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
 from .acoes_documentos import PaginaDaNFeMixin, PaginaDoCTeMixin
 from .base import DaOrganizacaoAdmin, SomenteLeituraMixin
+
+# Raw codes shown by name on a document's page (core.formatacao); tipo_evento needs its document type.
+NOMES_DE_CODIGOS = {
+    "modelo": fmt.nome_do_modelo, "modal": fmt.nome_do_modal, "ambiente": fmt.nome_do_ambiente,
+    "tipo_cte": fmt.nome_do_tipo_cte, "tipo_servico": fmt.nome_do_tipo_servico,
+    "tomador_papel": fmt.nome_do_papel_tomador, "finalidade": fmt.nome_da_finalidade,
+}  # fmt: skip
+CAMPOS_NAO_DOCUMENTO = {"tipo_documento", "destinatario_tipo_documento"}
+
+
+def formatador(campo: models.Field):
+    """How a field of a document reads for people, or None when its plain value already does."""
+    nome = campo.name
+    if nome in NOMES_DE_CODIGOS:
+        return NOMES_DE_CODIGOS[nome]
+    if nome == "chave":
+        return fmt.formatar_chave
+    if nome.endswith("_documento") and nome not in CAMPOS_NAO_DOCUMENTO:
+        return fmt.formatar_documento
+    if isinstance(campo, models.DecimalField) and campo.decimal_places == 2:
+        return lambda valor: fmt.VAZIO if valor is None else fmt.formatar_moeda(valor)
+    if isinstance(campo, models.DateTimeField):
+        return fmt.formatar_data_hora
+    return None
+
+
+def _legivel(campo: models.Field, formatar):
+    @admin.display(description=campo.verbose_name, ordering=campo.name)
+    def mostrar(obj):
+        return formatar(getattr(obj, campo.name)) or fmt.VAZIO
+
+    return mostrar
+
+
+class CamposLegiveisMixin:
+    """On a document's page, each raw field with a formatter (CNPJ/CPF, chave, R$, dates, codes) is shown
+    as `<campo>_legivel`: masked, in money or by name, under the field's own label."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.legiveis = {}
+        for campo in self.model._meta.concrete_fields:
+            formatar = formatador(campo)
+            if formatar is not None:
+                self.legiveis[campo.name] = f"{campo.name}_legivel"
+                setattr(self, f"{campo.name}_legivel", _legivel(campo, formatar))
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (titulo, {**opcoes, "fields": [self.legiveis.get(c, c) for c in opcoes["fields"]]})
+            for titulo, opcoes in super().get_fieldsets(request, obj)
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An inline lists its fields as read-only ones: the shown names must be the read-only ones too.
+        return [self.legiveis.get(c, c) for c in super().get_readonly_fields(request, obj)]
+
+
+class BuscaDeDocumentosMixin:
+    """The search box is core.consultas.busca, the API's /api/buscar/: a CNPJ/CPF with or without mask, any
+    part of the chave (spaces allowed), the número, or a name of emitente/destinatário (tomador on a CT-e)."""
+
+    search_fields = ["chave"]  # only so the admin draws the box: get_search_results does the search
+    search_help_text = "Chave (inteira ou parte), número, CNPJ/CPF com ou sem máscara, ou nome do emitente ou destinatário."
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        try:
+            termo = interpretar(search_term)
+        except BuscaInvalida as erro:
+            messages.warning(request, str(erro))
+            return queryset.none(), False
+        return queryset.filter(condicao(self.model, termo)), False
+
+
+class ColunasDeDocumentoMixin:
+    """Compact list columns: two lines per cell where a name has its CNPJ, so the value and the situação
+    fit a 1366 px screen."""
+
+    @admin.display(description="Número/série", ordering="numero")
+    def numero_serie(self, doc):
+        return f"{doc.numero}/{doc.serie}"
+
+    @admin.display(description="Emissão", ordering="data_emissao")
+    def emissao(self, doc):
+        return fmt.formatar_data_hora(doc.data_emissao)
+
+    @admin.display(description="Emitente", ordering="emitente_nome")
+    def emitente(self, doc):
+        return _parte(doc.emitente_nome, doc.emitente_documento)
+
+    @admin.display(description="Destinatário", ordering="destinatario_nome")
+    def destinatario(self, doc):
+        return _parte(doc.destinatario_nome, doc.destinatario_documento)
+
+    @admin.display(description="Valor total", ordering="valor_total")
+    def valor(self, doc):
+        return fmt.VAZIO if doc.valor_total is None else fmt.formatar_moeda(doc.valor_total)
+
+
+def _parte(nome: str, documento: str):
+    return format_html('{}<br><small class="documento">{}</small>', nome or fmt.VAZIO, fmt.formatar_documento(documento))
 
 
 class XMLOriginalMixin:
@@ -58,7 +164,7 @@ class SecaoReformaMixin:
         return [(None, {"fields": demais}), ("Reforma tributária (IBS, CBS, IS)", {"fields": reforma})]
 
 
-class NFeItemInline(admin.TabularInline):
+class NFeItemInline(CamposLegiveisMixin, admin.TabularInline):
     model = NFeItem
     fields = ["numero", "codigo", "descricao", "ncm", "cfop", "quantidade", "valor_unitario", "valor_total",
               "valor_item", "cst_ibs_cbs", "classificacao_tributaria", "valor_ibs", "valor_cbs", "valor_is"]
@@ -70,16 +176,20 @@ class NFeItemInline(admin.TabularInline):
 class NomeDoEventoMixin:
     """The catalogue's name of the event type (core.documentos.tipos_evento) and whether another event cancelled it."""
 
-    @admin.display(description="evento")
+    @admin.display(description="Evento")
     def nome(self, evento):
         return evento.nome
 
-    @admin.display(description="cancelado", boolean=True)
+    @admin.display(description="Tipo de evento", ordering="tipo_evento")
+    def tipo_evento_legivel(self, evento):
+        return fmt.nome_do_tipo_evento(evento.tipo_documento, evento.tipo_evento)
+
+    @admin.display(description="Cancelado", boolean=True)
     def cancelado(self, evento):
         return evento.cancelado
 
 
-class EventoInline(NomeDoEventoMixin, admin.TabularInline):
+class EventoInline(CamposLegiveisMixin, NomeDoEventoMixin, admin.TabularInline):
     model = EventoDocumento
     fields = ["tipo_evento", "nome", "cancelado", "sequencia", "data_evento", "codigo_status", "protocolo"]
     readonly_fields = fields
@@ -93,15 +203,13 @@ class EventoCTeInline(EventoInline):
 
 
 @admin.register(NFe)
-class NFeAdmin(PaginaDaNFeMixin, SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
-    list_display = [
-        "numero", "serie", "modelo", "data_emissao", "emitente_nome", "emitente_documento",
-        "destinatario_nome", "valor_total", "situacao", "assinatura", "completa", "origem", "manifestacao",
-        "prazo_manifestacao",
-    ]
+class NFeAdmin(
+    PaginaDaNFeMixin, BuscaDeDocumentosMixin, ColunasDeDocumentoMixin, CamposLegiveisMixin, SecaoReformaMixin, XMLOriginalMixin,
+    SomenteLeituraMixin, DaOrganizacaoAdmin,
+):  # fmt: skip
+    list_display = ["numero_serie", "emissao", "emitente", "destinatario", "valor", "situacao", "manifestacao_e_prazo"]
     list_filter = ["situacao", "finalidade", "assinatura", "completa", "modelo", "tipo_operacao", "origem", "emitente_uf",
                    "data_emissao", "manifestacao"]  # fmt: skip
-    search_fields = ["=chave", "=numero", "emitente_documento", "destinatario_documento", "emitente_nome", "destinatario_nome"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml", "dias_para_manifestar"]
     exclude = ["arquivo", "organizacao"]
@@ -111,34 +219,57 @@ class NFeAdmin(PaginaDaNFeMixin, SecaoReformaMixin, XMLOriginalMixin, SomenteLei
     def dias_para_manifestar(self, nfe):
         dias = dias_restantes(nfe.prazo_manifestacao)
         return "—" if dias is None else dias
+
+    @admin.display(description="Manifestação", ordering="manifestacao")
+    def manifestacao_e_prazo(self, nfe):
+        if nfe.manifestacao or not nfe.prazo_manifestacao:
+            return nfe.get_manifestacao_display()
+        return format_html("{}<br><small>prazo {}</small>", nfe.get_manifestacao_display(),
+                           fmt.formatar_data(nfe.prazo_manifestacao))  # fmt: skip
+
     list_select_related = ["organizacao"]
     show_full_result_count = False
 
 
 @admin.register(CTe)
-class CTeAdmin(PaginaDoCTeMixin, SecaoReformaMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class CTeAdmin(
+    PaginaDoCTeMixin, BuscaDeDocumentosMixin, ColunasDeDocumentoMixin, CamposLegiveisMixin, SecaoReformaMixin, XMLOriginalMixin,
+    SomenteLeituraMixin, DaOrganizacaoAdmin,
+):  # fmt: skip
     sufixo_xml = "procCTe"
-    list_display = [
-        "numero", "serie", "modelo", "data_emissao", "emitente_nome", "tomador_nome", "modal",
-        "uf_inicio", "uf_fim", "valor_prestacao", "situacao", "assinatura", "origem",
-    ]
+    list_display = ["numero_serie", "emissao", "emitente", "tomador", "modal_legivel", "rota", "valor_do_cte", "situacao"]
     list_filter = ["situacao", "assinatura", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
-    search_fields = ["=chave", "=numero", "emitente_documento", "tomador_documento", "remetente_documento",
-                     "destinatario_documento", "emitente_nome", "tomador_nome"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml"]
     exclude = ["arquivo", "organizacao"]
     inlines = [EventoCTeInline]
     show_full_result_count = False
 
+    @admin.display(description="Tomador", ordering="tomador_nome")
+    def tomador(self, cte):
+        return _parte(cte.tomador_nome, cte.tomador_documento)
+
+    @admin.display(description="Modal", ordering="modal")
+    def modal_legivel(self, cte):
+        return fmt.nome_do_modal(cte.modal)
+
+    @admin.display(description="Percurso", ordering="uf_inicio")
+    def rota(self, cte):
+        return f"{cte.uf_inicio or fmt.VAZIO} → {cte.uf_fim or fmt.VAZIO}"
+
+    @admin.display(description="Valor da prestação", ordering="valor_prestacao")
+    def valor_do_cte(self, cte):
+        return fmt.formatar_moeda(cte.valor_prestacao)
+
 
 @admin.register(OutroDocumento)
-class OutroDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class OutroDocumentoAdmin(
+    BuscaDeDocumentosMixin, ColunasDeDocumentoMixin, CamposLegiveisMixin, XMLOriginalMixin, SomenteLeituraMixin,
+    DaOrganizacaoAdmin,
+):  # fmt: skip
     sufixo_xml = "proc"
-    list_display = ["tipo", "numero", "serie", "modelo", "data_emissao", "emitente_nome", "emitente_documento",
-                    "valor_total", "situacao", "assinatura", "origem"]
+    list_display = ["tipo", "numero_serie", "emissao", "emitente", "valor", "situacao", "assinatura", "origem"]
     list_filter = ["tipo", "situacao", "assinatura", "origem", "data_emissao"]
-    search_fields = ["=chave", "=numero", "emitente_documento", "emitente_nome"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml"]
     exclude = ["arquivo", "organizacao"]
@@ -146,10 +277,10 @@ class OutroDocumentoAdmin(XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAd
 
 
 @admin.register(EventoDocumento)
-class EventoDocumentoAdmin(NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class EventoDocumentoAdmin(CamposLegiveisMixin, NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     sufixo_xml = "procEvento"
-    list_display = ["chave", "tipo_documento", "tipo_evento", "nome", "categoria", "cancelado", "sequencia",
-                    "data_evento", "codigo_status", "completo", "origem"]
+    list_display = ["chave_legivel", "tipo_documento", "tipo_evento_legivel", "categoria", "cancelado", "sequencia",
+                    "data_evento_legivel", "codigo_status", "completo", "origem"]  # fmt: skip
     list_filter = ["tipo_documento", "categoria", "tipo_evento", "completo", "origem"]
     search_fields = ["=chave", "autor_documento", "protocolo"]
     readonly_fields = ["link_xml", "nome", "cancelado"]

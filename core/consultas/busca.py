@@ -1,8 +1,9 @@
 """One search box over NF-e and CT-e: chave, part of a chave, número, CNPJ/CPF or a name.
 
-`interpretar()` decides what the text can be; `buscar()` runs at most four queries (exact and
-partial, per model), each cut at `limite` rows, and ranks the union: the exact chave, then exact
-número/documento, then partial matches, the newest first within a rank.
+`interpretar()` decides what the text can be; `buscar()` (the API's /api/buscar/) runs at most four
+queries (exact and partial, per model), each cut at `limite` rows, and ranks the union: the exact chave,
+then exact número/documento, then partial matches, the newest first within a rank. `condicao()` is the
+same match as one filter on one model: the admin's search box of NF-e, CT-e and outros documentos.
 """
 
 import re
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import F, Q, QuerySet
 
 from core.documentos.chave import chave_valida, somente_documento, validar_cnpj
-from core.models import CTe, NFe, Organizacao, TipoDocumento
+from core.models import CTe, NFe, Organizacao, OutroDocumento, TipoDocumento
 from core.tenancy import escopo
 
 TAMANHO_CHAVE = 44
@@ -64,6 +65,16 @@ ALVOS = (
         campos_nome=("emitente_nome", "destinatario_nome", "tomador_nome"),
     ),
 )
+
+# Not in ALVOS: /api/buscar/ answers NF-e and CT-e only; the admin searches its other documents alike.
+ALVO_OUTRO = _Alvo(
+    tipo="outro",
+    modelo=OutroDocumento,
+    campo_valor="valor_total",
+    campos_documento=("emitente_documento", "destinatario_documento"),
+    campos_nome=("emitente_nome", "destinatario_nome"),
+)
+_ALVO_DO_MODELO = {alvo.modelo: alvo for alvo in (*ALVOS, ALVO_OUTRO)}
 
 
 def interpretar(texto: str) -> Termo:
@@ -118,6 +129,12 @@ def buscar(*, organizacao: Organizacao, termo: Termo, limite: int) -> list[dict]
     encontrados.sort(key=lambda d: d["data_emissao"], reverse=True)
     encontrados.sort(key=lambda d: d["rank"])  # stable: newest first within a rank
     return encontrados[:limite]
+
+
+def condicao(modelo: type, termo: Termo) -> Q:
+    """The exact and partial matches of `termo` on `modelo` (NFe, CTe or OutroDocumento) as one filter."""
+    alvo = _ALVO_DO_MODELO[modelo]
+    return _ou([q for q in (_exatos(alvo, termo), _parciais(alvo, termo)) if q is not None]) or Q(pk__in=[])
 
 
 def _exatos(alvo: _Alvo, termo: Termo) -> Q | None:
