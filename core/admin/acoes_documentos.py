@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
+from .. import formatacao as fmt
 from ..consultas.exportacao import EXCEL, csv_dos_documentos, zip_dos_xmls
 from ..documentos.manifestacao_estado import (
     condicao_pendente,
@@ -45,6 +46,19 @@ ROTULOS_MANIFESTACAO = {
 # A ZIP is built while it is sent, but a selection of "all N" across pages could still be the whole
 # history: above this the list's filters (or the API's export) are the way.
 MAX_XMLS_NO_ZIP = 1000
+
+
+def linha_do_evento(evento: EventoDocumento) -> dict:
+    cancelador = evento.cancelado_por
+    return {
+        "evento": evento,
+        "data": fmt.formatar_data_hora(evento.data_evento),
+        "autor": fmt.formatar_documento(evento.autor_documento) or fmt.VAZIO,
+        "cancelado_por": cancelador and {
+            "nome": cancelador.nome, "protocolo": cancelador.protocolo,
+            "data": fmt.formatar_data_hora(cancelador.data_evento),
+        },
+    }  # fmt: skip
 
 
 class PaginaDoDocumentoMixin:
@@ -120,10 +134,10 @@ class PaginaDoDocumentoMixin:
             "linha_do_tempo": self.linha_do_tempo(documento),
         }
 
-    def linha_do_tempo(self, documento) -> list[EventoDocumento]:
-        """The document's events, oldest first, with whatever cancelled each one."""
+    def linha_do_tempo(self, documento) -> list[dict]:
+        """The document's events, oldest first, as they read for people, with whatever cancelled each one."""
         eventos = escopo(EventoDocumento, documento.organizacao).filter(**{self.fk_dos_eventos: documento})
-        return list(eventos.select_related("cancelado_por").order_by("data_evento", "sequencia", "pk"))
+        return [linha_do_evento(e) for e in eventos.select_related("cancelado_por").order_by("data_evento", "sequencia", "pk")]
 
     # ------------------------------------------------------------------------------ bulk actions
 
@@ -178,15 +192,20 @@ class ManifestacaoNoAdminMixin:
             return contexto
         return {
             **contexto,
-            "manifestacao": resumo_da_manifestacao(nfe),
+            "manifestacao": self.estado_da_manifestacao(nfe),
             "historico_manifestacao": [
-                {**item, "nome": ROTULOS_MANIFESTACAO[item["tipo"]]} for item in historico_da_manifestacao(contexto["linha_do_tempo"])
+                {**item, "nome": ROTULOS_MANIFESTACAO[item["tipo"]], "data": fmt.formatar_data_hora(item["data"])}
+                for item in historico_da_manifestacao([linha["evento"] for linha in contexto["linha_do_tempo"]])
             ],
             "pode_manifestar": self.pode_alterar(request),
             "url_manifestar": reverse("admin:core_nfe_manifestar", args=[nfe.pk]),
             "botoes_manifestacao": [(t, r) for t, r in ROTULOS_MANIFESTACAO.items() if t != "nao_realizada"],
             "rotulo_nao_realizada": ROTULOS_MANIFESTACAO["nao_realizada"],
         }
+
+    def estado_da_manifestacao(self, nfe) -> dict:
+        estado = resumo_da_manifestacao(nfe)
+        return {**estado, "data": fmt.formatar_data_hora(estado["data"]), "prazo": fmt.formatar_data_hora(estado["prazo"])}
 
     def manifestar_documento(self, request, pk):
         nfe = self.documento_ou_404(request, pk)

@@ -157,8 +157,10 @@ def test_the_timeline_lists_the_events_by_date_with_names_and_the_cancelled_one(
     resposta = cliente.get(url("nfe", "change", nfe.pk))
 
     linha = resposta.context["linha_do_tempo"]
-    assert [e.tipo_evento for e in linha] == ["112110", "210210", "110001"]
-    assert [e.cancelado for e in linha] == [True, False, False]
+    assert [item["evento"].tipo_evento for item in linha] == ["112110", "210210", "110001"]
+    assert [item["evento"].cancelado for item in linha] == [True, False, False]
+    assert linha[1]["autor"] == "61.585.865/0001-51"  # the recipient's ciência, its CNPJ masked
+    assert linha[1]["data"] == timezone.localtime(inicio + timedelta(days=1)).strftime("%d/%m/%Y %H:%M")
     pagina = resposta.content.decode()
     assert pagina.index("Ciência da Operação") < pagina.index("Cancelamento de Evento")
     assert "Cancelado por Cancelamento de Evento" in pagina and protocolo(ciencia) in pagina
