@@ -13,10 +13,11 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Q
 from django.db.models.fields.json import KT
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -175,6 +176,19 @@ class WebhookAdmin(DaOrganizacaoAdmin):
         ("Saúde das entregas (últimos 30 dias)", {"fields": saude}),
         ("Segredo", {"fields": ["segredo_info", "segredo_anterior_expira_em", "criado_em"]}),
     ]
+
+    def get_urls(self):
+        # Before the default routes: "<path:object_id>/" would take "saude/" for an object id.
+        saude = path("saude/", self.admin_site.admin_view(self.saude_view), name="core_webhook_saude")
+        return [saude, *super().get_urls()]
+
+    def saude_view(self, request):
+        """Webhook health (deliveries of the last 24 hours, failures by class, disabled webhooks, the
+        queues' backlog): the numbers come from core.consultas.saude_webhooks, through the template tag."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        contexto = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Saúde dos webhooks"}
+        return TemplateResponse(request, "admin/core/webhook/saude.html", contexto)
 
     def get_queryset(self, request):
         # The health columns in the same query as the rows (a GROUP BY over the join with the log,

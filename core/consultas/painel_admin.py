@@ -1,57 +1,200 @@
-"""The admin index dashboard: documents issued per day over the last 30 days, and webhook health.
+"""The admin index dashboard: the month's documents and R$ totals by situação, received per day, NF-e
+pending manifestation, certificates near expiry and the SEFAZ capture state.
 
-Five queries whatever the amount of data: one GROUP BY per document type over the
-(organizacao, -data_emissao) index, and the three of `estatisticas_dos_webhooks`. Always one
-organization: the admin user's, or the one a superuser picks (`organizacoes_para_escolher`).
+A fixed number of queries whatever the amount of data (eleven): one GROUP BY (day, situação) per
+document type over the (organizacao, -data_emissao) index, three for the pending manifestation (the
+organization's certificates, the count, the nearest deadlines), one for the certificates near expiry,
+and for the capture the certificates, their options' organization defaults, their cursors and the
+latest SEFAZ call. Always one organization: the admin user's, or the one a superuser picks
+(`organizacoes_para_escolher`). Webhook health has its own page (core.consultas.saude_webhooks).
+
+"The month" is the calendar month of today in settings.TIME_ZONE, by emission date: the stored local
+date (`data_emissao_local`), the same day the document's own pages and the API show.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
-from core.models import CTe, NFe, Organizacao
+from core.certificados.a1 import dias_para_vencer
+from core.documentos.manifestacao_estado import dias_restantes, pendentes_de_manifestacao
+from core.models import CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CTe, CursorDistribuicao, NFe
+from core.models import Organizacao, Situacao
+from core.sefaz.cursores import permitida_em
 from core.tenancy import escopo
-from core.webhooks.estatisticas import estatisticas_dos_webhooks
 
 from .estatisticas import DIA, limites_locais, periodos
 
-DIAS = 30
+ZERO = Decimal("0.00")
+PROXIMOS_PRAZOS = 5
+# The admin's certificate filter "vence em até 30 dias" (core/admin/sefaz.py) and the e-mail alerts'
+# longest warning: what the dashboard lists is what the linked list shows.
+DIAS_DE_AVISO = 30
+LIMITE_CERTIFICADOS = 10
+LIMITE_CAPTURA = 20
+# Always shown, even at zero: what a fiscal team asks first. Summaries and unprotocolled ones only
+# when the month has some.
+SITUACOES_FIXAS = (Situacao.AUTORIZADA, Situacao.CANCELADA, Situacao.DENEGADA)
+CAMPOS_VALOR = {NFe: "valor_total", CTe: "valor_prestacao"}
 
 
 def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
-    """{"organizacao", "inicio", "fim", "dias": [{"dia", "nfe", "cte"}], "totais", "webhooks", "entregas"}."""
+    """{"organizacao", "inicio", "fim", "documentos": {"nfe", "cte"}, "dias", "manifestacao",
+    "certificados_vencendo", "captura"}."""
     agora = agora or timezone.now()
-    fim = timezone.localtime(agora, timezone.get_default_timezone()).date()
-    inicio = fim - timedelta(days=DIAS - 1)
-    desde, ate = limites_locais(inicio, fim)
-    nfe = _por_dia(escopo(NFe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate))
-    cte = _por_dia(escopo(CTe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate))
-    dias = [{"dia": dia, "nfe": nfe.get(dia, 0), "cte": cte.get(dia, 0)} for dia in periodos(inicio, fim, DIA)]
-    webhooks = estatisticas_dos_webhooks(organizacao, agora - timedelta(days=DIAS))
-    entregas, sucessos = sum(w["entregas"] for w in webhooks), sum(w["sucessos"] for w in webhooks)
+    hoje = timezone.localtime(agora, timezone.get_default_timezone()).date()
+    inicio, fim = hoje.replace(day=1), _ultimo_dia_do_mes(hoje)
+    nfe = _do_mes(escopo(NFe, organizacao), inicio, fim)
+    cte = _do_mes(escopo(CTe, organizacao), inicio, fim)
     return {
         "organizacao": organizacao,
         "inicio": inicio,
         "fim": fim,
-        "dias": dias,
-        "totais": {"nfe": sum(d["nfe"] for d in dias), "cte": sum(d["cte"] for d in dias)},
-        "webhooks": webhooks,
-        "entregas": {
-            "total": entregas,
-            "sucessos": sucessos,
-            "falhas": entregas - sucessos,
-            "taxa_de_sucesso": round(100 * sucessos / entregas, 2) if entregas else None,
-            "com_falhas_seguidas": sum(1 for w in webhooks if w["falhas_consecutivas"]),
-        },
+        "documentos": {"nfe": _por_situacao(nfe), "cte": _por_situacao(cte)},
+        "dias": _por_dia(nfe, cte, inicio, fim),
+        "manifestacao": manifestacao_pendente(organizacao, agora),
+        "certificados_vencendo": certificados_vencendo(organizacao, agora),
+        "captura": captura_na_sefaz(organizacao, agora),
     }
 
 
-def _por_dia(documentos: QuerySet) -> dict[date, int]:
-    # Grouped on the stored local date: a plain column, no time-zone function per row.
-    return dict(documentos.order_by().values_list("data_emissao_local").annotate(n=Count("id")))
+def _do_mes(documentos: QuerySet, inicio: date, fim: date) -> list[dict]:
+    """[{"data_emissao_local", "situacao", "quantidade", "valor"}]: one row per (day, situação), one query."""
+    desde, ate = limites_locais(inicio, fim)
+    campo = CAMPOS_VALOR[documentos.model]
+    # The WHERE on data_emissao keeps the date index usable; the GROUP BY is on the stored local date.
+    return list(
+        documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate)
+        .order_by()
+        .values("data_emissao_local", "situacao")
+        .annotate(quantidade=Count("id"), valor=Sum(campo))
+    )
+
+
+def _por_situacao(linhas: list[dict]) -> dict:
+    """{"situacoes": [{"situacao", "nome", "quantidade", "valor"}], "quantidade", "valor"}."""
+    somas: dict[str, dict] = {s.value: {"quantidade": 0, "valor": ZERO} for s in SITUACOES_FIXAS}
+    for linha in linhas:
+        soma = somas.setdefault(linha["situacao"], {"quantidade": 0, "valor": ZERO})
+        soma["quantidade"] += linha["quantidade"]
+        soma["valor"] += linha["valor"] or ZERO
+    ordem = [s.value for s in Situacao]
+    situacoes = [
+        {"situacao": s, "nome": Situacao(s).label if s in ordem else s, **somas[s]}
+        for s in sorted(somas, key=lambda s: ordem.index(s) if s in ordem else len(ordem))
+    ]
+    return {
+        "situacoes": situacoes,
+        "quantidade": sum(s["quantidade"] for s in situacoes),
+        "valor": sum((s["valor"] for s in situacoes), ZERO),
+    }
+
+
+def _por_dia(nfe: list[dict], cte: list[dict], inicio: date, fim: date) -> list[dict]:
+    """[{"dia", "nfe", "cte"}] for every day of the month."""
+    contagens: dict[tuple[str, date], int] = {}
+    for tipo, linhas in (("nfe", nfe), ("cte", cte)):
+        for linha in linhas:
+            chave = (tipo, linha["data_emissao_local"])
+            contagens[chave] = contagens.get(chave, 0) + linha["quantidade"]
+    return [
+        {"dia": dia, "nfe": contagens.get(("nfe", dia), 0), "cte": contagens.get(("cte", dia), 0)}
+        for dia in periodos(inicio, fim, DIA)
+    ]
+
+
+def manifestacao_pendente(organizacao: Organizacao, agora: datetime) -> dict:
+    """{"quantidade", "proximas": [{"id", "numero", "serie", "emitente_nome", "valor_total", "prazo",
+    "dias_restantes"}]}: the NF-e awaiting a conclusive manifestation, the nearest deadlines first."""
+    pendentes = pendentes_de_manifestacao(organizacao, agora)
+    campos = ("id", "numero", "serie", "emitente_nome", "valor_total", "prazo_manifestacao")
+    proximas = pendentes.order_by("prazo_manifestacao", "id").values(*campos)[:PROXIMOS_PRAZOS]
+    return {
+        "quantidade": pendentes.count(),
+        "proximas": [{**n, "dias_restantes": dias_restantes(n["prazo_manifestacao"], agora)} for n in proximas],
+    }
+
+
+def certificados_vencendo(organizacao: Organizacao, agora: datetime) -> list[dict]:
+    """Certificates expired or expiring within DIAS_DE_AVISO days, the soonest first."""
+    certificados = (
+        escopo(CertificadoDigital, organizacao)
+        .filter(validade_fim__lt=agora + timedelta(days=DIAS_DE_AVISO + 1))
+        .order_by("validade_fim", "id")
+        .values("id", "nome", "titular", "cnpj", "cpf", "validade_fim")[:LIMITE_CERTIFICADOS]
+    )
+    return [{**c, "dias_para_vencer": dias_para_vencer(c["validade_fim"], agora)} for c in certificados]
+
+
+def captura_na_sefaz(organizacao: Organizacao, agora: datetime) -> dict:
+    """{"linhas": [one per certificate and service], "ultima_consulta": the latest SEFAZ call or None}.
+
+    Each line: the certificate, the service, whether capture is automatic, the last distNSU (when and
+    its cStat), the NSU position, the next run (None: manual capture; "agora": due) and the problems
+    a person must look at (certificate problem, 656 block, transient failures in a row, a lost answer)."""
+    certificados = list(escopo(CertificadoDigital, organizacao).order_by("validade_fim", "id")[:LIMITE_CAPTURA])
+    padrao = escopo(ConfiguracaoConsulta, organizacao).first() or ConfiguracaoConsulta(organizacao=organizacao)
+    documentos = {c.documento for c in certificados}
+    cursores = {
+        (c.documento, c.servico, c.ambiente): c for c in CursorDistribuicao.objects.filter(documento__in=documentos)
+    }
+    linhas = []
+    for certificado in certificados:
+        servicos = certificado.servicos if certificado.servicos is not None else padrao.servicos
+        intervalo = certificado.intervalo_minutos or padrao.intervalo_minutos
+        for servico in servicos:
+            cursor = cursores.get((certificado.documento, servico, certificado.ambiente))
+            linhas.append(_linha_da_captura(certificado, servico, intervalo, cursor, agora))
+    ultima = escopo(ConsultaSEFAZ, organizacao).order_by("-criada_em", "-id").first()
+    return {"linhas": linhas, "ultima_consulta": ultima}
+
+
+def _linha_da_captura(certificado, servico, intervalo, cursor, agora) -> dict:
+    problemas = []
+    if certificado.problema:
+        problemas.append(certificado.problema)
+    if certificado.validade_fim <= agora:
+        problemas.append("certificado vencido")
+    if cursor is not None:
+        if cursor.bloqueado_ate and cursor.bloqueado_ate > agora:
+            problemas.append("bloqueado pela SEFAZ (consumo indevido, 656)")
+        if cursor.falhas_seguidas:
+            problemas.append(f"{cursor.falhas_seguidas} falha(s) seguida(s)")
+        if cursor.chamada_em_andamento_em:
+            problemas.append("uma resposta da SEFAZ não foi gravada")
+    return {
+        "certificado": certificado,
+        "servico": servico,
+        "automatica": certificado.consulta_automatica,
+        "ultima_consulta_em": cursor.ultima_consulta_em if cursor else None,
+        "ultimo_cstat": cursor.ultimo_cstat if cursor else None,
+        "ult_nsu": cursor.ult_nsu if cursor else None,
+        "max_nsu": cursor.max_nsu if cursor else None,
+        "proxima": _proxima(certificado, intervalo, cursor, agora) if certificado.consulta_automatica else None,
+        "problemas": problemas,
+        "status": "com problema" if problemas else ("automática" if certificado.consulta_automatica else "manual"),
+    }
+
+
+def _proxima(certificado, intervalo: int, cursor, agora: datetime) -> datetime | None:
+    """When the scheduled capture queries this sequence next (the rule of core.sefaz.cursores.esta_na_hora);
+    `agora` when it is due. None when the certificate cannot be queried (problem, expired)."""
+    if certificado.problema or certificado.validade_fim <= agora:
+        return None
+    if cursor is None or cursor.ultima_consulta_em is None:
+        return agora
+    datas = [permitida_em(cursor)]
+    if cursor.ult_nsu >= cursor.max_nsu:  # more documents waiting: no interval to wait
+        datas.append(cursor.ultima_consulta_em + timedelta(minutes=intervalo))
+    return max([d for d in datas if d] + [agora])
+
+
+def _ultimo_dia_do_mes(dia: date) -> date:
+    return (dia.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def organizacao_do_painel(usuario, escolhida: str | None, propria: Organizacao | None) -> Organizacao | None:
