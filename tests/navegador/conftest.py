@@ -6,7 +6,9 @@ given to Selenium by path, so Selenium Manager never downloads one. Without them
 pytest-django's `live_server` fixture turns every test that uses it into a transactional one, flushed at
 its end, so the documents would be made again for every page. The server here is the same class
 (pytest_django.live_server_helper.LiveServer), started per module: the module's data is committed once
-and the database flushed when the module ends, as TransactionTestCase does after each test. A module
+and the database flushed when the module ends, as TransactionTestCase does after each test. That flush also
+empties what the migrations wrote, so these tests run last (after pytest-django's own ordering, which
+puts transactional tests after the others for the same reason). A module
 using it marks its tests `django_db` (that is what makes pytest-django create the test database); each
 test's own transaction is rolled back as usual, and the server thread sees the committed data (on
 SQLite in memory it shares the test's connection, as under `live_server`).
@@ -26,6 +28,13 @@ from django.test import Client
 LARGURA, ALTURA = 1366, 768
 CAPTURAS = Path(__file__).resolve().parents[2] / "var" / "capturas"
 SEM_CHROMIUM = "precisa do Chromium e do chromedriver do Debian (apt-get install chromium chromium-driver; o .ci/run instala)"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    aqui = Path(__file__).parent
+    navegador = [item for item in items if aqui in item.path.parents]
+    items[:] = [item for item in items if aqui not in item.path.parents] + navegador
 
 
 @pytest.fixture(scope="session")
