@@ -14,7 +14,7 @@ class DaOrganizacao(models.Model):
 
     # No single-column index: every table that is queried by organization has composite indexes
     # that start with it, and each extra index is paid on every insert of a bulk import.
-    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organizacao = models.ForeignKey(Organizacao, verbose_name="organização", on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         abstract = True

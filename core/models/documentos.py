@@ -85,7 +85,7 @@ class ArquivoXML(DaOrganizacao):
     """The bytes of one received file (an XML; for a corrupt ZIP, the ZIP itself), compressed, with their
     SHA-256. The file of a stored document is a legal record: never rewritten, kept as long as the document."""
 
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField("SHA-256", max_length=64)
     tamanho = models.PositiveIntegerField()
     conteudo = models.BinaryField()
     criado_em = models.DateTimeField(auto_now_add=True)
@@ -116,35 +116,35 @@ class ArquivoXML(DaOrganizacao):
 class DocumentoFiscal(DaOrganizacao):
     """Fields shared by NF-e and CT-e: identity, parties, protocol and where it came from."""
 
-    chave = models.CharField(max_length=44)
+    chave = models.CharField("chave de acesso", max_length=44)
     modelo = models.CharField(max_length=2)
-    serie = models.PositiveIntegerField()
-    numero = models.PositiveIntegerField()
-    data_emissao = models.DateTimeField()
+    serie = models.PositiveIntegerField("série")
+    numero = models.PositiveIntegerField("número")
+    data_emissao = models.DateTimeField("emissão")
     # The emission date in settings.TIME_ZONE, stored so per-day/per-month statistics group on a
     # plain column: SQLite would otherwise run a Python time-zone function on every row.
-    data_emissao_local = models.DateField(editable=False)
-    natureza_operacao = models.CharField(max_length=200, blank=True)
+    data_emissao_local = models.DateField("data de emissão (local)", editable=False)
+    natureza_operacao = models.CharField("natureza da operação", max_length=200, blank=True)
     ambiente = models.PositiveSmallIntegerField(default=1)
 
-    emitente_documento = models.CharField(max_length=14)
-    emitente_nome = models.CharField(max_length=200, blank=True)
-    emitente_uf = models.CharField(max_length=2, blank=True)
-    emitente_ie = models.CharField(max_length=20, blank=True)
-    destinatario_documento = models.CharField(max_length=20, blank=True)
-    destinatario_nome = models.CharField(max_length=200, blank=True)
-    destinatario_uf = models.CharField(max_length=2, blank=True)
+    emitente_documento = models.CharField("CNPJ/CPF do emitente", max_length=14)
+    emitente_nome = models.CharField("emitente", max_length=200, blank=True)
+    emitente_uf = models.CharField("UF do emitente", max_length=2, blank=True)
+    emitente_ie = models.CharField("IE do emitente", max_length=20, blank=True)
+    destinatario_documento = models.CharField("CNPJ/CPF do destinatário", max_length=20, blank=True)
+    destinatario_nome = models.CharField("destinatário", max_length=200, blank=True)
+    destinatario_uf = models.CharField("UF do destinatário", max_length=2, blank=True)
 
-    situacao = models.CharField(max_length=20, choices=Situacao.choices)
+    situacao = models.CharField("situação", max_length=20, choices=Situacao.choices)
     completa = models.BooleanField(default=True)
     assinatura = models.CharField(max_length=20, choices=EstadoAssinatura.choices)
     origem = models.CharField(max_length=10, choices=Origem.choices)
-    nsu = models.BigIntegerField(null=True, blank=True)
+    nsu = models.BigIntegerField("NSU", null=True, blank=True)
 
     protocolo = models.CharField(max_length=20, blank=True)
-    data_recebimento = models.DateTimeField(null=True, blank=True)
-    codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    digest_value = models.CharField(max_length=64, blank=True)
+    data_recebimento = models.DateTimeField("recebimento na SEFAZ", null=True, blank=True)
+    codigo_status = models.PositiveSmallIntegerField("código de status (cStat)", null=True, blank=True)
+    digest_value = models.CharField("DigestValue", max_length=64, blank=True)
 
     # Never looked up by file; the index would only slow bulk inserts down.
     arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -174,16 +174,16 @@ class GrupoIBSCBS(models.Model):
     """The IBSCBS group as an NF-e item (TTribNFe) and a CT-e (TTribCTe) share it, with its gIBSCBS alternative
     (DFeTiposBasicos_v1.00.xsd); core.documentos.leitura.reforma reads it."""
 
-    cst_ibs_cbs = models.CharField(max_length=3, blank=True)  # CST
-    classificacao_tributaria = models.CharField(max_length=6, blank=True)  # cClassTrib
-    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vBC
-    aliquota_ibs_uf = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
-    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
-    aliquota_ibs_mun = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
-    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
-    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/vIBS
-    aliquota_cbs = models.DecimalField(**ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
-    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
+    cst_ibs_cbs = models.CharField("CST do IBS/CBS", max_length=3, blank=True)  # CST
+    classificacao_tributaria = models.CharField("classificação tributária (cClassTrib)", max_length=6, blank=True)  # cClassTrib
+    valor_bc_ibs_cbs = models.DecimalField("base de cálculo do IBS/CBS", **VALOR_REFORMA)  # gIBSCBS/vBC
+    aliquota_ibs_uf = models.DecimalField("alíquota do IBS estadual", **ALIQUOTA_REFORMA)  # gIBSCBS/gIBSUF/pIBSUF
+    valor_ibs_uf = models.DecimalField("IBS estadual", **VALOR_REFORMA)  # gIBSCBS/gIBSUF/vIBSUF
+    aliquota_ibs_mun = models.DecimalField("alíquota do IBS municipal", **ALIQUOTA_REFORMA)  # gIBSCBS/gIBSMun/pIBSMun
+    valor_ibs_mun = models.DecimalField("IBS municipal", **VALOR_REFORMA)  # gIBSCBS/gIBSMun/vIBSMun
+    valor_ibs = models.DecimalField("IBS", **VALOR_REFORMA)  # gIBSCBS/vIBS
+    aliquota_cbs = models.DecimalField("alíquota da CBS", **ALIQUOTA_REFORMA)  # gIBSCBS/gCBS/pCBS
+    valor_cbs = models.DecimalField("CBS", **VALOR_REFORMA)  # gIBSCBS/gCBS/vCBS
 
     class Meta:
         abstract = True
@@ -196,39 +196,39 @@ class NFe(DocumentoFiscal):
         ENTRADA = "entrada", "Entrada"
         SAIDA = "saida", "Saída"
 
-    tipo_operacao = models.CharField(max_length=7, choices=TipoOperacao.choices)
+    tipo_operacao = models.CharField("tipo de operação", max_length=7, choices=TipoOperacao.choices)
     # ide/finNFe; NULL for a summary (resNFe does not carry it) and for rows not re-read yet.
     finalidade = models.PositiveSmallIntegerField(choices=Finalidade.choices, null=True, blank=True)
-    data_saida_entrada = models.DateTimeField(null=True, blank=True)
-    destinatario_tipo_documento = models.CharField(max_length=12, blank=True)
+    data_saida_entrada = models.DateTimeField("saída/entrada", null=True, blank=True)
+    destinatario_tipo_documento = models.CharField("tipo de documento do destinatário", max_length=12, blank=True)
     # The document's total: total/vNFTot when the NF-e has it (the reform's "valor total da NF considerando
     # os impostos por fora", the sum of det/vItem), else ICMSTot/vNF. Both kept below.
     valor_total = models.DecimalField(**DINHEIRO)
-    valor_nf = models.DecimalField(**DINHEIRO)  # ICMSTot/vNF, always
-    valor_nf_tot = models.DecimalField(**VALOR_REFORMA)  # total/vNFTot
-    valor_produtos = models.DecimalField(**DINHEIRO)
-    valor_icms = models.DecimalField(**DINHEIRO)
-    valor_ipi = models.DecimalField(**DINHEIRO)
-    valor_frete = models.DecimalField(**DINHEIRO)
-    valor_desconto = models.DecimalField(**DINHEIRO)
+    valor_nf = models.DecimalField("valor da NF (vNF)", **DINHEIRO)  # ICMSTot/vNF, always
+    valor_nf_tot = models.DecimalField("valor total da NF (vNFTot)", **VALOR_REFORMA)  # total/vNFTot
+    valor_produtos = models.DecimalField("valor dos produtos", **DINHEIRO)
+    valor_icms = models.DecimalField("ICMS", **DINHEIRO)
+    valor_ipi = models.DecimalField("IPI", **DINHEIRO)
+    valor_frete = models.DecimalField("frete", **DINHEIRO)
+    valor_desconto = models.DecimalField("desconto", **DINHEIRO)
     # total/IBSCBSTot (TIBSCBSMonoTot) and total/ISTot.
-    valor_bc_ibs_cbs = models.DecimalField(**VALOR_REFORMA)  # vBCIBSCBS
-    valor_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBS/vIBS
-    valor_ibs_uf = models.DecimalField(**VALOR_REFORMA)  # gIBS/gIBSUF/vIBSUF
-    valor_ibs_mun = models.DecimalField(**VALOR_REFORMA)  # gIBS/gIBSMun/vIBSMun
-    valor_cbs = models.DecimalField(**VALOR_REFORMA)  # gCBS/vCBS
-    valor_credito_presumido_ibs = models.DecimalField(**VALOR_REFORMA)  # gIBS/vCredPres
-    valor_credito_presumido_cbs = models.DecimalField(**VALOR_REFORMA)  # gCBS/vCredPres
-    valor_is = models.DecimalField(**VALOR_REFORMA)  # ISTot/vIS
+    valor_bc_ibs_cbs = models.DecimalField("base de cálculo do IBS/CBS", **VALOR_REFORMA)  # vBCIBSCBS
+    valor_ibs = models.DecimalField("IBS", **VALOR_REFORMA)  # gIBS/vIBS
+    valor_ibs_uf = models.DecimalField("IBS estadual", **VALOR_REFORMA)  # gIBS/gIBSUF/vIBSUF
+    valor_ibs_mun = models.DecimalField("IBS municipal", **VALOR_REFORMA)  # gIBS/gIBSMun/vIBSMun
+    valor_cbs = models.DecimalField("CBS", **VALOR_REFORMA)  # gCBS/vCBS
+    valor_credito_presumido_ibs = models.DecimalField("crédito presumido do IBS", **VALOR_REFORMA)  # gIBS/vCredPres
+    valor_credito_presumido_cbs = models.DecimalField("crédito presumido da CBS", **VALOR_REFORMA)  # gCBS/vCredPres
+    valor_is = models.DecimalField("Imposto Seletivo", **VALOR_REFORMA)  # ISTot/vIS
     # Every field of IBSCBSTot and ISTot as the XML has it (strings, never float), keyed by schema name.
-    tributos_reforma = models.JSONField(default=dict, blank=True)
+    tributos_reforma = models.JSONField("tributos da reforma (como no XML)", default=dict, blank=True)
     # Manifestação do destinatário: the state that counts, kept from the linked events
     # (core.documentos.manifestacao_estado), and the deadline of the conclusive one.
-    manifestacao = models.CharField(max_length=16, choices=EstadoManifestacao.choices, blank=True, default="")
-    manifestacao_em = models.DateTimeField(null=True, blank=True)
-    manifestacao_protocolo = models.CharField(max_length=20, blank=True)
-    prazo_manifestacao = models.DateTimeField(null=True, blank=True)
-    prazo_manifestacao_avisado_em = models.DateTimeField(null=True, blank=True)
+    manifestacao = models.CharField("manifestação", max_length=16, choices=EstadoManifestacao.choices, blank=True, default="")
+    manifestacao_em = models.DateTimeField("manifestação em", null=True, blank=True)
+    manifestacao_protocolo = models.CharField("protocolo da manifestação", max_length=20, blank=True)
+    prazo_manifestacao = models.DateTimeField("prazo da manifestação", null=True, blank=True)
+    prazo_manifestacao_avisado_em = models.DateTimeField("prazo avisado em", null=True, blank=True)
 
     class Meta:
         verbose_name = "NF-e"
@@ -242,29 +242,29 @@ class NFe(DocumentoFiscal):
 class NFeItem(GrupoIBSCBS, DaOrganizacao):
     # The unique (nfe, numero) index already serves lookups by nfe.
     nfe = models.ForeignKey(NFe, on_delete=models.CASCADE, related_name="itens", db_index=False)
-    numero = models.PositiveSmallIntegerField()
-    codigo = models.CharField(max_length=60)
-    descricao = models.CharField(max_length=255)
-    ncm = models.CharField(max_length=8, blank=True)
-    cfop = models.CharField(max_length=4, blank=True)
+    numero = models.PositiveSmallIntegerField("número")
+    codigo = models.CharField("código", max_length=60)
+    descricao = models.CharField("descrição", max_length=255)
+    ncm = models.CharField("NCM", max_length=8, blank=True)
+    cfop = models.CharField("CFOP", max_length=4, blank=True)
     unidade = models.CharField(max_length=10, blank=True)
-    ean = models.CharField(max_length=14, blank=True)
+    ean = models.CharField("EAN", max_length=14, blank=True)
     quantidade = models.DecimalField(max_digits=19, decimal_places=4, default=0)
-    valor_unitario = models.DecimalField(max_digits=21, decimal_places=10, default=0)
+    valor_unitario = models.DecimalField("valor unitário", max_digits=21, decimal_places=10, default=0)
     valor_total = models.DecimalField(**DINHEIRO)
-    valor_desconto = models.DecimalField(**DINHEIRO)
-    valor_icms = models.DecimalField(**DINHEIRO)
-    valor_ipi = models.DecimalField(**DINHEIRO)
-    valor_item = models.DecimalField(**VALOR_REFORMA)  # det/vItem
+    valor_desconto = models.DecimalField("desconto", **DINHEIRO)
+    valor_icms = models.DecimalField("ICMS", **DINHEIRO)
+    valor_ipi = models.DecimalField("IPI", **DINHEIRO)
+    valor_item = models.DecimalField("valor do item (vItem)", **VALOR_REFORMA)  # det/vItem
     # det/imposto/IBSCBS (TTribNFe): the GrupoIBSCBS fields
     # det/imposto/IS (TIS)
-    cst_is = models.CharField(max_length=3, blank=True)  # CSTIS
-    classificacao_tributaria_is = models.CharField(max_length=6, blank=True)  # cClassTribIS
-    valor_bc_is = models.DecimalField(**VALOR_REFORMA)  # vBCIS
-    aliquota_is = models.DecimalField(**ALIQUOTA_REFORMA)  # pIS
-    valor_is = models.DecimalField(**VALOR_REFORMA)  # vIS
+    cst_is = models.CharField("CST do IS", max_length=3, blank=True)  # CSTIS
+    classificacao_tributaria_is = models.CharField("classificação tributária do IS", max_length=6, blank=True)  # cClassTribIS
+    valor_bc_is = models.DecimalField("base de cálculo do IS", **VALOR_REFORMA)  # vBCIS
+    aliquota_is = models.DecimalField("alíquota do IS", **ALIQUOTA_REFORMA)  # pIS
+    valor_is = models.DecimalField("Imposto Seletivo", **VALOR_REFORMA)  # vIS
     # Every field of IBSCBS and IS as the XML has it (deferral, reduction, presumed credit...), keyed by schema name.
-    tributos_reforma = models.JSONField(default=dict, blank=True)
+    tributos_reforma = models.JSONField("tributos da reforma (como no XML)", default=dict, blank=True)
 
     class Meta:
         verbose_name = "item de NF-e"
@@ -279,37 +279,37 @@ class NFeItem(GrupoIBSCBS, DaOrganizacao):
 class CTe(GrupoIBSCBS, DocumentoFiscal):
     """CT-e (modelo 57) or CT-e OS (modelo 67)."""
 
-    cfop = models.CharField(max_length=4, blank=True)
-    tipo_cte = models.CharField(max_length=1, blank=True)
+    cfop = models.CharField("CFOP", max_length=4, blank=True)
+    tipo_cte = models.CharField("tipo de CT-e", max_length=1, blank=True)
     modal = models.CharField(max_length=2, blank=True)
-    tipo_servico = models.CharField(max_length=1, blank=True)
-    remetente_documento = models.CharField(max_length=14, blank=True)
-    remetente_nome = models.CharField(max_length=200, blank=True)
-    remetente_uf = models.CharField(max_length=2, blank=True)
-    expedidor_documento = models.CharField(max_length=14, blank=True)
-    expedidor_nome = models.CharField(max_length=200, blank=True)
-    expedidor_uf = models.CharField(max_length=2, blank=True)
-    recebedor_documento = models.CharField(max_length=14, blank=True)
-    recebedor_nome = models.CharField(max_length=200, blank=True)
-    recebedor_uf = models.CharField(max_length=2, blank=True)
-    tomador_papel = models.CharField(max_length=1, blank=True)
-    tomador_documento = models.CharField(max_length=14, blank=True)
-    tomador_nome = models.CharField(max_length=200, blank=True)
-    tomador_uf = models.CharField(max_length=2, blank=True)
-    codigo_municipio_inicio = models.CharField(max_length=7, blank=True)
-    municipio_inicio = models.CharField(max_length=60, blank=True)
-    uf_inicio = models.CharField(max_length=2, blank=True)
-    codigo_municipio_fim = models.CharField(max_length=7, blank=True)
-    municipio_fim = models.CharField(max_length=60, blank=True)
-    uf_fim = models.CharField(max_length=2, blank=True)
-    valor_prestacao = models.DecimalField(**DINHEIRO)
-    valor_receber = models.DecimalField(**DINHEIRO)
-    valor_carga = models.DecimalField(**DINHEIRO)
-    valor_icms = models.DecimalField(**DINHEIRO)
-    chaves_nfe = models.JSONField(default=list, blank=True)
+    tipo_servico = models.CharField("tipo de serviço", max_length=1, blank=True)
+    remetente_documento = models.CharField("CNPJ/CPF do remetente", max_length=14, blank=True)
+    remetente_nome = models.CharField("remetente", max_length=200, blank=True)
+    remetente_uf = models.CharField("UF do remetente", max_length=2, blank=True)
+    expedidor_documento = models.CharField("CNPJ/CPF do expedidor", max_length=14, blank=True)
+    expedidor_nome = models.CharField("expedidor", max_length=200, blank=True)
+    expedidor_uf = models.CharField("UF do expedidor", max_length=2, blank=True)
+    recebedor_documento = models.CharField("CNPJ/CPF do recebedor", max_length=14, blank=True)
+    recebedor_nome = models.CharField("recebedor", max_length=200, blank=True)
+    recebedor_uf = models.CharField("UF do recebedor", max_length=2, blank=True)
+    tomador_papel = models.CharField("tomador do serviço", max_length=1, blank=True)
+    tomador_documento = models.CharField("CNPJ/CPF do tomador", max_length=14, blank=True)
+    tomador_nome = models.CharField("tomador", max_length=200, blank=True)
+    tomador_uf = models.CharField("UF do tomador", max_length=2, blank=True)
+    codigo_municipio_inicio = models.CharField("código do município de início", max_length=7, blank=True)
+    municipio_inicio = models.CharField("município de início", max_length=60, blank=True)
+    uf_inicio = models.CharField("UF de início", max_length=2, blank=True)
+    codigo_municipio_fim = models.CharField("código do município de término", max_length=7, blank=True)
+    municipio_fim = models.CharField("município de término", max_length=60, blank=True)
+    uf_fim = models.CharField("UF de término", max_length=2, blank=True)
+    valor_prestacao = models.DecimalField("valor da prestação", **DINHEIRO)
+    valor_receber = models.DecimalField("valor a receber", **DINHEIRO)
+    valor_carga = models.DecimalField("valor da carga", **DINHEIRO)
+    valor_icms = models.DecimalField("ICMS", **DINHEIRO)
+    chaves_nfe = models.JSONField("chaves das NF-e", default=list, blank=True)
     # imp/IBSCBS (TTribCTe, NT 2025.001-RTC): the GrupoIBSCBS fields; and imp/vTotDFe.
-    valor_total_dfe = models.DecimalField(**VALOR_REFORMA)  # imp/vTotDFe
-    tributos_reforma = models.JSONField(default=dict, blank=True)
+    valor_total_dfe = models.DecimalField("total do DF-e (vTotDFe)", **VALOR_REFORMA)  # imp/vTotDFe
+    tributos_reforma = models.JSONField("tributos da reforma (como no XML)", default=dict, blank=True)
 
     class Meta:
         verbose_name = "CT-e"
@@ -335,7 +335,7 @@ class OutroDocumento(DocumentoFiscal):
         OUTRO = "outro", "Outro DF-e (tipo ainda não lido por completo)"
 
     tipo = models.CharField(max_length=20, choices=Tipo.choices)
-    tipo_xml = models.CharField(max_length=20, help_text="Elemento raiz: GTVeProc, cteSimpProc...")
+    tipo_xml = models.CharField("tipo de XML", max_length=20, help_text="Elemento raiz: GTVeProc, cteSimpProc...")
     # GTV-e: the value carried (sum of detGTV/infEspecie/vEspecie); CT-e Simplificado: total/vTPrest.
     valor_total = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
 
@@ -351,36 +351,32 @@ class EventoDocumento(DaOrganizacao):
 
     Categoria = Categoria  # core.documentos.tipos_evento: one per group of the event catalogue
 
-    chave = models.CharField(max_length=44, help_text="Chave do documento a que o evento se refere")
-    tipo_documento = models.CharField(max_length=3, choices=TipoDocumento.choices)
+    chave = models.CharField("chave de acesso", max_length=44, help_text="Chave do documento a que o evento se refere")
+    tipo_documento = models.CharField("tipo de documento", max_length=3, choices=TipoDocumento.choices)
     nfe = models.ForeignKey(NFe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
     cte = models.ForeignKey(CTe, null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
     # GTV-e / CT-e Simplificado: their events come in the CT-e event layout.
-    outro = models.ForeignKey(
-        "OutroDocumento", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos"
-    )
-    tipo_evento = models.CharField(max_length=6)
+    outro = models.ForeignKey("OutroDocumento", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos")
+    tipo_evento = models.CharField("tipo de evento", max_length=6)
     categoria = models.CharField(max_length=20, choices=Categoria.choices)
-    descricao = models.CharField(max_length=120, blank=True)
-    sequencia = models.PositiveSmallIntegerField(default=1)
-    data_evento = models.DateTimeField()
-    autor_documento = models.CharField(max_length=14, blank=True)
-    orgao = models.CharField(max_length=2, blank=True)
+    descricao = models.CharField("descrição", max_length=120, blank=True)
+    sequencia = models.PositiveSmallIntegerField("sequência", default=1)
+    data_evento = models.DateTimeField("data do evento")
+    autor_documento = models.CharField("CNPJ/CPF do autor", max_length=14, blank=True)
+    orgao = models.CharField("órgão", max_length=2, blank=True)
     ambiente = models.PositiveSmallIntegerField(null=True, blank=True)
     protocolo = models.CharField(max_length=20, blank=True)
-    data_registro = models.DateTimeField(null=True, blank=True)
-    codigo_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    data_registro = models.DateTimeField("registro na SEFAZ", null=True, blank=True)
+    codigo_status = models.PositiveSmallIntegerField("código de status (cStat)", null=True, blank=True)
     completo = models.BooleanField(default=True)
     assinatura = models.CharField(max_length=20, choices=EstadoAssinatura.choices)
-    digest_value = models.CharField(max_length=64, blank=True)  # of the signed infEvento: same event or a conflict
+    digest_value = models.CharField("DigestValue", max_length=64, blank=True)  # of the signed infEvento: same event or a conflict
     origem = models.CharField(max_length=10, choices=Origem.choices)
-    nsu = models.BigIntegerField(null=True, blank=True)
+    nsu = models.BigIntegerField("NSU", null=True, blank=True)
     detalhes = models.JSONField(default=dict, blank=True)
     # Set by an event that cancels this one (110001 and the other "cancelamento de evento" types): the event
     # stays stored, flagged, with the link to the one that cancelled it.
-    cancelado_por = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos_cancelados"
-    )
+    cancelado_por = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="eventos_cancelados")
     arquivo = models.ForeignKey(ArquivoXML, on_delete=models.PROTECT, related_name="+", db_index=False)
     criado_em = models.DateTimeField(auto_now_add=True)
     atualizado_em = models.DateTimeField(auto_now=True)
@@ -389,11 +385,7 @@ class EventoDocumento(DaOrganizacao):
         verbose_name = "evento de documento"
         verbose_name_plural = "eventos de documentos"
         ordering = ["data_evento"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organizacao", "chave", "tipo_evento", "sequencia"], name="evento_unico"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["organizacao", "chave", "tipo_evento", "sequencia"], name="evento_unico")]
 
     def __str__(self):
         return f"{self.tipo_evento} seq {self.sequencia} de {self.chave}"
@@ -428,4 +420,3 @@ class EventoDocumento(DaOrganizacao):
         """(tpEvento, protocol) of the event this one cancels (110001...), when it is one that counts."""
         tipo = tipo_de_evento(self.tipo_documento, self.tipo_evento)
         return tipo.alvo(self.detalhes or {}) if tipo and self.vale else None
-

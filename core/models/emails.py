@@ -48,7 +48,9 @@ class EnvioEmail(DaOrganizacao):
         FALHOU = "falhou", "Falhou (tentativas esgotadas)"
 
     tipo = models.CharField(max_length=30, choices=TipoDeEmail.choices)
-    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    usuario = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="usuário", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     endereco = models.CharField("endereço", max_length=254, blank=True, default="")
     chave = models.CharField(max_length=80)
     # No foreign key: the cleanup deletes old events by raw DELETE, and a sent e-mail needs none.
@@ -57,8 +59,8 @@ class EnvioEmail(DaOrganizacao):
     dados = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDENTE)
     tentativas = models.PositiveSmallIntegerField(default=0)
-    proxima_tentativa_em = models.DateTimeField()
-    lease_expira_em = models.DateTimeField(null=True, blank=True)
+    proxima_tentativa_em = models.DateTimeField("próxima tentativa em")
+    lease_expira_em = models.DateTimeField("reserva expira em", null=True, blank=True)
     erro = models.TextField(blank=True, default="")  # class and message of the last failure; never addresses
     enviado_em = models.DateTimeField(null=True, blank=True)
     criado_em = models.DateTimeField(auto_now_add=True)

@@ -16,15 +16,16 @@ class ImportLog(DaOrganizacao):
         ERRO = "erro", "Erro"
 
     arquivo = models.CharField(max_length=500, help_text="Nome do arquivo; entradas de ZIP como lote.zip/a.xml")
-    chave = models.CharField(max_length=44, blank=True)
-    tipo_xml = models.CharField(max_length=20, blank=True, help_text="Elemento raiz: nfeProc, resNFe, cteProc...")
+    chave = models.CharField("chave de acesso", max_length=44, blank=True)
+    tipo_xml = models.CharField("tipo de XML", max_length=20, blank=True, help_text="Elemento raiz: nfeProc, resNFe, cteProc...")
     status = models.CharField(max_length=10, choices=Status.choices)
     mensagem = models.TextField(blank=True)
     origem = models.CharField(max_length=10, choices=Origem.choices)
-    nsu = models.BigIntegerField(null=True, blank=True)
+    nsu = models.BigIntegerField("NSU", null=True, blank=True)
     usuario = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
+        settings.AUTH_USER_MODEL, verbose_name="usuário", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", db_index=False,
+    )  # fmt: skip
     # The bytes this attempt received (a stored document shares its own row: one copy, not two). Empty
     # for a file over the size limits, for attempts older than this field, and when nothing was read.
     xml = models.ForeignKey(
@@ -32,7 +33,7 @@ class ImportLog(DaOrganizacao):
         verbose_name="arquivo recebido",
     )  # fmt: skip
     tamanho = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes recebidos")
-    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 dos bytes recebidos")
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True, help_text="SHA-256 dos bytes recebidos")
     # Always the first attempt of the file (a reprocess of a reprocess points at the same original).
     reprocessado_de = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reprocessamentos",

@@ -25,7 +25,7 @@ class PreferenciaNotificacao(DaOrganizacao):
     starts there with the defaults instead of carrying choices made for other data.
     """
 
-    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="usuário", on_delete=models.CASCADE, related_name="+")
     nfe_importada = models.BooleanField("NF-e importada", default=PADROES["nfe_importada"])
     cte_importado = models.BooleanField("CT-e importado", default=PADROES["cte_importado"])
     erro_importacao = models.BooleanField("erro de importação", default=PADROES["erro_importacao"])

@@ -11,7 +11,7 @@ class Organizacao(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     ativa = models.BooleanField(default=True)
     # API requests per minute for this organization's tokens; NULL: settings.RATE_LIMIT_PER_MINUTE.
-    limite_requisicoes_por_minuto = models.PositiveIntegerField(null=True, blank=True)
+    limite_requisicoes_por_minuto = models.PositiveIntegerField("limite de requisições por minuto", null=True, blank=True)
     criada_em = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,8 +30,8 @@ class Membro(models.Model):
         ADMINISTRADOR = "administrador", "Administrador"
         MEMBRO = "membro", "Membro"
 
-    usuario = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membro")
-    organizacao = models.ForeignKey(Organizacao, on_delete=models.CASCADE, related_name="membros")
+    usuario = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="usuário", on_delete=models.CASCADE, related_name="membro")
+    organizacao = models.ForeignKey(Organizacao, verbose_name="organização", on_delete=models.CASCADE, related_name="membros")
     papel = models.CharField(max_length=20, choices=Papel.choices, default=Papel.MEMBRO)
     criado_em = models.DateTimeField(auto_now_add=True)
 

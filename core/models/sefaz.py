@@ -35,12 +35,12 @@ class ConfiguracaoConsulta(DaOrganizacao):
     """Organization-wide defaults for the automatic capture; a certificate may override each one."""
 
     intervalo_minutos = models.PositiveIntegerField(
-        default=INTERVALO_MINIMO_MINUTOS, validators=[MinValueValidator(INTERVALO_MINIMO_MINUTOS)]
+        "intervalo (minutos)", default=INTERVALO_MINIMO_MINUTOS, validators=[MinValueValidator(INTERVALO_MINIMO_MINUTOS)]
     )
-    servicos = models.JSONField(default=servicos_padrao)
-    ciencia_automatica = models.BooleanField(default=False)
+    servicos = models.JSONField("serviços", default=servicos_padrao)
+    ciencia_automatica = models.BooleanField("ciência automática", default=False)
     # Extra addresses told about capture problems (blocked certificate, 593...), besides the members.
-    destinatarios = models.JSONField(default=list, blank=True)
+    destinatarios = models.JSONField("destinatários", default=list, blank=True)
     atualizado_em = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -56,31 +56,29 @@ class CertificadoDigital(DaOrganizacao):
     """An A1 (PKCS#12) certificate. The file and its password are encrypted at rest and never shown."""
 
     nome = models.CharField(max_length=100, blank=True, help_text="Apelido livre")
-    pfx = CampoCifrado(binario=True)
+    pfx = CampoCifrado("arquivo PFX", binario=True)
     senha = CampoCifrado()
     # Metadata read from the certificate on upload.
-    cnpj = models.CharField(max_length=14, blank=True)
-    cpf = models.CharField(max_length=11, blank=True)
+    cnpj = models.CharField("CNPJ", max_length=14, blank=True)
+    cpf = models.CharField("CPF", max_length=11, blank=True)
     titular = models.CharField(max_length=200)
     emissor = models.CharField(max_length=200)
-    numero_serie = models.CharField(max_length=64)
+    numero_serie = models.CharField("número de série", max_length=64)
     thumbprint = models.CharField(max_length=64, help_text="SHA-256 do certificado, em hexadecimal")
-    validade_inicio = models.DateTimeField()
-    validade_fim = models.DateTimeField()
+    validade_inicio = models.DateTimeField("válido a partir de")
+    validade_fim = models.DateTimeField("válido até")
     # Automation. NULL means "the organization's default" (ConfiguracaoConsulta).
-    consulta_automatica = models.BooleanField(default=False)
+    consulta_automatica = models.BooleanField("consulta automática", default=False)
     intervalo_minutos = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(INTERVALO_MINIMO_MINUTOS)]
+        "intervalo (minutos)", null=True, blank=True, validators=[MinValueValidator(INTERVALO_MINIMO_MINUTOS)]
     )
     # Blank when unknown: NF-e queries may omit cUFAutor, CT-e ones may not (distDFeInt_v1.01.xsd /
     # CT-e distDFeInt_v1.00.xsd), so
     # consulta_automatica requires it (core.certificados).
-    uf = models.CharField(
-        max_length=2, blank=True, help_text="Código IBGE da UF do interessado (cUFAutor), ex.: 35"
-    )
+    uf = models.CharField("UF", max_length=2, blank=True, help_text="Código IBGE da UF do interessado (cUFAutor), ex.: 35")
     ambiente = models.PositiveSmallIntegerField(choices=Ambiente.choices, default=Ambiente.PRODUCAO)
-    servicos = models.JSONField(null=True, blank=True)
-    ciencia_automatica = models.BooleanField(null=True, blank=True)
+    servicos = models.JSONField("serviços", null=True, blank=True)
+    ciencia_automatica = models.BooleanField("ciência automática", null=True, blank=True)
     # A problem only a person can fix (593, 589, certificate rejected...): no query runs until it is cleared.
     problema = models.CharField(max_length=300, blank=True, default="")
     problema_em = models.DateTimeField(null=True, blank=True)
@@ -121,23 +119,27 @@ class CursorDistribuicao(models.Model):
     # cursor and any block, or the next query would restart at NSU 0 (656) or run inside a block.
     # Hence SET_NULL, not CASCADE.
     certificado = models.ForeignKey(
-        CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="cursores",
+        CertificadoDigital,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cursores",
         help_text="O certificado que consultou por último",
     )
-    documento = models.CharField(max_length=14, help_text="CNPJ (14) ou CPF (11) consultado")
-    servico = models.CharField(max_length=3, choices=Servico.choices)
+    documento = models.CharField("CNPJ/CPF", max_length=14, help_text="CNPJ (14) ou CPF (11) consultado")
+    servico = models.CharField("serviço", max_length=3, choices=Servico.choices)
     ambiente = models.PositiveSmallIntegerField(choices=Ambiente.choices)
-    ult_nsu = models.BigIntegerField(default=0)
-    max_nsu = models.BigIntegerField(default=0)
-    proxima_consulta_em = models.DateTimeField(null=True, blank=True, help_text="Antes disso, nenhuma consulta")
-    bloqueado_ate = models.DateTimeField(null=True, blank=True, help_text="Bloqueio por consumo indevido (656)")
+    ult_nsu = models.BigIntegerField("último NSU", default=0)
+    max_nsu = models.BigIntegerField("maior NSU", default=0)
+    proxima_consulta_em = models.DateTimeField("próxima consulta em", null=True, blank=True, help_text="Antes disso, nenhuma consulta")
+    bloqueado_ate = models.DateTimeField("bloqueado até", null=True, blank=True, help_text="Bloqueio por consumo indevido (656)")
     # Set (and committed) right before each distNSU and cleared with its answer: still set afterwards means
     # the answer was lost (crash, timeout, connection reset) and SEFAZ may have moved on without us.
     chamada_em_andamento_em = models.DateTimeField(
-        null=True, blank=True, help_text="distNSU enviado cuja resposta ainda não foi gravada"
+        "chamada em andamento desde", null=True, blank=True, help_text="distNSU enviado cuja resposta ainda não foi gravada"
     )
-    ultimo_cstat = models.PositiveSmallIntegerField(null=True, blank=True)
-    ultima_consulta_em = models.DateTimeField(null=True, blank=True)
+    ultimo_cstat = models.PositiveSmallIntegerField("último cStat", null=True, blank=True)
+    ultima_consulta_em = models.DateTimeField("última consulta em", null=True, blank=True)
     falhas_seguidas = models.PositiveSmallIntegerField(default=0, help_text="Erros transitórios seguidos (backoff)")
     # consNSU/consChNFe budget: at most 20 per rolling hour (NT 2014.002 §3.11.4).
     consultas_avulsas = models.JSONField(default=list, blank=True, help_text="Momentos das consultas avulsas")
@@ -146,7 +148,7 @@ class CursorDistribuicao(models.Model):
     # The run that holds this sequence (claimed by a conditional UPDATE, never by a lock held across
     # the SOAP call) and until when; a run that died is replaced once the time passes.
     reservado_por = models.CharField(max_length=32, blank=True, default="")
-    reservado_ate = models.DateTimeField(null=True, blank=True)
+    reservado_ate = models.DateTimeField("reservado até", null=True, blank=True)
     atualizado_em = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -171,20 +173,20 @@ class ConsultaSEFAZ(DaOrganizacao):
 
     certificado = models.ForeignKey(CertificadoDigital, on_delete=models.SET_NULL, null=True, related_name="+")
     cursor = models.ForeignKey(CursorDistribuicao, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    execucao = models.CharField(max_length=32, blank=True, help_text="Agrupa as chamadas de uma mesma execução")
-    documento = models.CharField(max_length=14)
-    servico = models.CharField(max_length=3, choices=Servico.choices)
+    execucao = models.CharField("execução", max_length=32, blank=True, help_text="Agrupa as chamadas de uma mesma execução")
+    documento = models.CharField("CNPJ/CPF", max_length=14)
+    servico = models.CharField("serviço", max_length=3, choices=Servico.choices)
     ambiente = models.PositiveSmallIntegerField(choices=Ambiente.choices)
     tipo = models.CharField(max_length=12, choices=Tipo.choices)
-    nsu_consultado = models.BigIntegerField(null=True, blank=True)
-    chave_consultada = models.CharField(max_length=44, blank=True)
-    cstat = models.PositiveSmallIntegerField(null=True, blank=True)
-    xmotivo = models.CharField(max_length=500, blank=True)
-    ult_nsu = models.BigIntegerField(null=True, blank=True)
-    max_nsu = models.BigIntegerField(null=True, blank=True)
+    nsu_consultado = models.BigIntegerField("NSU consultado", null=True, blank=True)
+    chave_consultada = models.CharField("chave consultada", max_length=44, blank=True)
+    cstat = models.PositiveSmallIntegerField("cStat", null=True, blank=True)
+    xmotivo = models.CharField("motivo (xMotivo)", max_length=500, blank=True)
+    ult_nsu = models.BigIntegerField("último NSU", null=True, blank=True)
+    max_nsu = models.BigIntegerField("maior NSU", null=True, blank=True)
     documentos = models.PositiveIntegerField(default=0, help_text="docZip recebidos")
     importados = models.PositiveIntegerField(default=0, help_text="Documentos novos ou atualizados")
-    duracao_ms = models.PositiveIntegerField(null=True, blank=True)
+    duracao_ms = models.PositiveIntegerField("duração (ms)", null=True, blank=True)
     erro = models.TextField(blank=True)
     origem = models.CharField(max_length=12, default="agendada", help_text="agendada, api, admin ou comando")
     criada_em = models.DateTimeField(auto_now_add=True)
@@ -214,21 +216,19 @@ class Manifestacao(DaOrganizacao):
         REGISTRADA = "registrada", "Registrada na SEFAZ"
         FALHOU = "falhou", "Falhou (não é tentada de novo)"
 
-    chave = models.CharField(max_length=44)
+    chave = models.CharField("chave de acesso", max_length=44)
     tipo = models.CharField(max_length=16, help_text="ciencia, confirmacao, desconhecimento ou nao_realizada")
-    documento = models.CharField(max_length=14, help_text="CNPJ/CPF do autor (o destinatário)")
-    certificado = models.ForeignKey(
-        CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    documento = models.CharField("CNPJ/CPF", max_length=14, help_text="CNPJ/CPF do autor (o destinatário)")
+    certificado = models.ForeignKey(CertificadoDigital, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     origem = models.CharField(max_length=12, default="api", help_text="automatica, api, admin ou comando")
-    situacao = models.CharField(max_length=10, choices=Situacao.choices, default=Situacao.PENDENTE)
+    situacao = models.CharField("situação", max_length=10, choices=Situacao.choices, default=Situacao.PENDENTE)
     tentativas = models.PositiveIntegerField(default=0)
-    cstat = models.PositiveSmallIntegerField(null=True, blank=True)
-    xmotivo = models.CharField(max_length=500, blank=True)
+    cstat = models.PositiveSmallIntegerField("cStat", null=True, blank=True)
+    xmotivo = models.CharField("motivo (xMotivo)", max_length=500, blank=True)
     protocolo = models.CharField(max_length=20, blank=True)
     erro = models.TextField(blank=True)
     criada_em = models.DateTimeField(auto_now_add=True)
-    ultima_tentativa_em = models.DateTimeField(null=True, blank=True)
+    ultima_tentativa_em = models.DateTimeField("última tentativa em", null=True, blank=True)
     registrada_em = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -247,10 +247,10 @@ class Manifestacao(DaOrganizacao):
 class TentativaDeManifestacao(DaOrganizacao):
     """One try to register a `Manifestacao`: when, and what SEFAZ answered (or why nothing came back)."""
 
-    manifestacao = models.ForeignKey(Manifestacao, on_delete=models.CASCADE, related_name="historico")
+    manifestacao = models.ForeignKey(Manifestacao, verbose_name="manifestação", on_delete=models.CASCADE, related_name="historico")
     criada_em = models.DateTimeField(auto_now_add=True)
-    cstat = models.PositiveSmallIntegerField(null=True, blank=True)
-    xmotivo = models.CharField(max_length=500, blank=True)
+    cstat = models.PositiveSmallIntegerField("cStat", null=True, blank=True)
+    xmotivo = models.CharField("motivo (xMotivo)", max_length=500, blank=True)
     erro = models.TextField(blank=True)
     origem = models.CharField(max_length=12, default="api")
 

@@ -14,15 +14,13 @@ class TokenDeAPI(DaOrganizacao):
     and a slow hash would cost every API request.
     """
 
-    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens_de_api")
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="usuário", on_delete=models.CASCADE, related_name="tokens_de_api")
     nome = models.CharField(max_length=100)
     # The first characters of the key, enough to tell tokens apart in lists without revealing them.
     prefixo = models.CharField(max_length=12, db_index=True)
     hash = models.CharField(max_length=64, unique=True)  # SHA-256 hex of the whole key
     criado_em = models.DateTimeField(auto_now_add=True)
-    criado_por = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    criado_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     expira_em = models.DateTimeField("expira em", null=True, blank=True)
     ultimo_uso_em = models.DateTimeField("último uso em", null=True, blank=True)
     revogado_em = models.DateTimeField("revogado em", null=True, blank=True)

@@ -27,21 +27,23 @@ class Webhook(DaOrganizacao):
     """An HTTPS endpoint that receives the organization's events, signed with `segredo`."""
 
     nome = models.CharField(max_length=100)
-    url = models.URLField(max_length=2000)
+    url = models.URLField("URL", max_length=2000)
     eventos = models.JSONField(default=list, blank=True)  # event names; empty = every event
     ativo = models.BooleanField(default=True)
-    headers = CampoJSONCifrado(default=dict, blank=True)  # may carry the receiver's credentials
-    timeout = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(30)])
-    max_tentativas = models.PositiveSmallIntegerField(default=max_tentativas_padrao)
+    headers = CampoJSONCifrado("cabeçalhos", default=dict, blank=True)  # may carry the receiver's credentials
+    timeout = models.PositiveSmallIntegerField(
+        "tempo limite (segundos)", default=10, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    max_tentativas = models.PositiveSmallIntegerField("máximo de tentativas", default=max_tentativas_padrao)
     segredo = CampoCifrado()
     # During a rotation the old secret keeps signing (a second signature) until it expires.
     segredo_anterior = CampoCifrado(blank=True, default="")
-    segredo_anterior_expira_em = models.DateTimeField(null=True, blank=True)
+    segredo_anterior_expira_em = models.DateTimeField("segredo anterior expira em", null=True, blank=True)
     falhas_consecutivas = models.PositiveIntegerField(default=0)
     primeira_falha_em = models.DateTimeField(null=True, blank=True)  # start of the current failure streak
-    ultimo_sucesso_em = models.DateTimeField(null=True, blank=True)
+    ultimo_sucesso_em = models.DateTimeField("último sucesso em", null=True, blank=True)
     desativado_em = models.DateTimeField(null=True, blank=True)
-    motivo_desativacao = models.CharField(max_length=200, blank=True, default="")
+    motivo_desativacao = models.CharField("motivo da desativação", max_length=200, blank=True, default="")
     criado_em = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,13 +91,13 @@ class WebhookLog(DaOrganizacao):
     evento = models.ForeignKey(Evento, on_delete=models.CASCADE, related_name="+")
     tentativa = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDENTE)
-    codigo_http = models.PositiveSmallIntegerField(null=True, blank=True)
+    codigo_http = models.PositiveSmallIntegerField("código HTTP", null=True, blank=True)
     classe_falha = models.CharField("classe da falha", max_length=16, choices=ClasseDeFalha.choices, blank=True, default="")
-    duracao_ms = models.PositiveIntegerField(null=True, blank=True)
-    trecho_resposta = models.TextField(blank=True, default="")  # at most 4 KiB (rede.LIMITE_TRECHO)
+    duracao_ms = models.PositiveIntegerField("duração (ms)", null=True, blank=True)
+    trecho_resposta = models.TextField("trecho da resposta", blank=True, default="")  # at most 4 KiB (rede.LIMITE_TRECHO)
     erro = models.TextField(blank=True, default="")
-    proxima_tentativa_em = models.DateTimeField()
-    lease_expira_em = models.DateTimeField(null=True, blank=True)
+    proxima_tentativa_em = models.DateTimeField("próxima tentativa em")
+    lease_expira_em = models.DateTimeField("reserva expira em", null=True, blank=True)
     criado_em = models.DateTimeField(auto_now_add=True)
     atualizado_em = models.DateTimeField(auto_now=True)
 
