@@ -79,16 +79,26 @@ class PaginaDoDocumentoMixin:
             path("<int:pk>/baixar-xml/", self.admin_site.admin_view(self.baixar_xml_original),
                  name="%s_%s_baixar_xml" % info),
             path("chave/<str:chave>/", self.admin_site.admin_view(self.pela_chave), name="%s_%s_chave" % info),
+            path("chave/<str:chave>/xml/", self.admin_site.admin_view(self.xml_pela_chave), name="%s_%s_chave_xml" % info),
         ]  # fmt: skip
         return rotas + super().get_urls()
 
     def pela_chave(self, request, chave):
         """The document's page by its chave: the e-mails link here (they carry the chave, not the row id),
         and a click from the mailbox goes through the admin login first."""
+        return HttpResponseRedirect(self.url_da_pagina(self._da_chave(request, chave)))
+
+    def xml_pela_chave(self, request, chave):
+        documento = self._da_chave(request, chave)
+        info = documento._meta.app_label, documento._meta.model_name
+        return HttpResponseRedirect(reverse("admin:%s_%s_baixar_xml" % info, args=[documento.pk]))
+
+    def _da_chave(self, request, chave):
+        # The tenant scope again; a superuser with the same chave in two organizations gets the first.
         documento = self.get_queryset(request).filter(chave=chave).order_by("id").first()
         if documento is None or not self.has_view_permission(request, documento):
             raise Http404("documento não encontrado")
-        return HttpResponseRedirect(self.url_da_pagina(documento))
+        return documento
 
     def documento_ou_404(self, request, pk):
         # get_queryset() is the tenant scope: another organization's document is simply not found.

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
 
 # Re-exported: e-mail code and tests import them from here.
 from core.formatacao import (  # noqa: F401
@@ -67,12 +71,34 @@ def documento_para_email(dados: Mapping) -> dict:
         "valor_total": formatar_moeda(valor_total),
         "situacao": SITUACOES.get(dados.get("situacao"), dados.get("situacao") or ""),
         "completa": bool(dados.get("completa", True)),
-        "link_detalhe": (dados.get("links") or {}).get("detalhe", ""),
-        "link_xml": (dados.get("links") or {}).get("xml", ""),
+        **links_do_admin(dados),
         "motivo": dados.get("motivo", ""),
         # Only when it is not a plain operation: a credit note or a return must not read as a purchase.
         "finalidade": dados.get("finalidade_nome", "") if dados.get("finalidade") not in (None, 1) else "",
         "tributos_reforma": tributos_reforma(valores),
+    }
+
+
+# The admin's model of a document, by modelo; a document with a `tipo` is an OutroDocumento (GTV-e...).
+ADMIN_POR_MODELO = {"55": "nfe", "65": "nfe", "57": "cte", "67": "cte"}
+
+
+def links_do_admin(dados: Mapping) -> dict:
+    """{"link_detalhe", "link_xml"}: absolute links (FISCAL_URL_PUBLICA) to the document's admin page and XML,
+    by chave, since a person opens them in a browser (the API's links answer 401 there). The admin asks
+    for the login first and then opens the document. Another kind of document: its admin list searched
+    by chave."""
+    chave = dados.get("chave") or ""
+    if not chave:
+        return {"link_detalhe": "", "link_xml": ""}
+    base = settings.FISCAL_URL_PUBLICA.rstrip("/")
+    modelo = ADMIN_POR_MODELO.get(str(dados.get("modelo") or ""))
+    if modelo is None or dados.get("tipo"):
+        return {"link_detalhe": f"{base}{reverse('admin:core_outrodocumento_changelist')}?{urlencode({'q': chave})}",
+                "link_xml": ""}  # fmt: skip
+    return {
+        "link_detalhe": base + reverse(f"admin:core_{modelo}_chave", args=[chave]),
+        "link_xml": base + reverse(f"admin:core_{modelo}_chave_xml", args=[chave]),
     }
 
 

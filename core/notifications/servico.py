@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core.documentos.manifestacao_estado import dias_restantes
@@ -139,7 +140,7 @@ class NotificationService:
         ]  # fmt: skip
         base = settings.FISCAL_URL_PUBLICA.rstrip("/")
         contexto = {"itens": itens, "quantidade": len(nfes), "mais": max(0, len(nfes) - LIMITE_LISTA_PRAZOS),
-                    "url_pendentes": f"{base}/api/nfes/?manifestacao=pendente&ordering=prazo_manifestacao"}  # fmt: skip
+                    "url_pendentes": f"{base}{reverse('admin:core_nfe_changelist')}?manifestacao_pendente=sim"}  # fmt: skip
         menor = min(item["dias"] for item in itens)
         assunto = f"{len(nfes)} NF-e sem manifestação conclusiva — prazo {_prazo(menor)}"
         return self._enviar(usuario, None, assunto, "prazo_manifestacao", contexto, nfes[0])

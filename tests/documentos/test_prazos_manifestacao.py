@@ -58,7 +58,7 @@ def test_it_announces_each_due_nfe_once_by_event_and_email(org, emissor, a1_dest
     assert sorted(a["manifestacao"]["dias_restantes"] for a in avisos(org)) in ([4, 7], [4, 8], [5, 8], [5, 7])
     [email] = mail.outbox
     assert email.to == ["dona@alfa.com.br"] and "2 NF-e sem manifestação conclusiva" in email.subject
-    assert notas[1].chave[:4] in email.body and "manifestacao=pendente" in email.body
+    assert notas[1].chave[:4] in email.body and "/admin/core/nfe/?manifestacao_pendente=sim" in email.body
     assert escopo(NFe, org).filter(prazo_manifestacao_avisado_em__isnull=False).count() == 2
 
     # when: again

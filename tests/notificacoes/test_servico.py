@@ -78,7 +78,9 @@ def test_nfe_importada_shows_the_document(dona, nfe, mailoutbox):
         assert "MERCADO BOM PRECO LTDA" in texto
         assert formatar_moeda(nfe.valor_total) in texto and "R$ " in texto
         assert "Autorizada" in texto
-        assert f"https://fiscal.exemplo.com.br/api/nfes/{nfe.chave}/" in texto
+        assert f"https://fiscal.exemplo.com.br/admin/core/nfe/chave/{nfe.chave}/" in texto  # the admin page, not the API
+        assert f"https://fiscal.exemplo.com.br/admin/core/nfe/chave/{nfe.chave}/xml/" in texto
+        assert "/api/nfes/" not in texto
         assert "Comercial Alfa Ltda" in texto  # the organization, in the footer
         assert "https://fiscal.exemplo.com.br/api/notificacoes/preferencias/" in texto
     assert html(email).lstrip().startswith("<!DOCTYPE html>")
@@ -93,7 +95,8 @@ def test_cte_importado_shows_the_document(dona, cte, mailoutbox):
         assert formatar_chave(cte.chave) in texto
         assert "567" in texto and "TRANSPORTES RAPIDO SUL LTDA" in texto and "19.131.243/0001-97" in texto
         assert "R$ 1.530,40" in texto
-        assert f"https://fiscal.exemplo.com.br/api/ctes/{cte.chave}/" in texto
+        assert f"https://fiscal.exemplo.com.br/admin/core/cte/chave/{cte.chave}/" in texto
+        assert "/api/ctes/" not in texto
 
 
 def test_a_reform_credit_note_shows_its_finalidade_and_its_ibs_cbs_and_is(org, dona, emissor, mailoutbox):
