@@ -14,7 +14,9 @@ This module imports no other module of the package: the area modules import it, 
 """
 
 from django.contrib import admin, messages
+from django.db import models
 
+from .. import formatacao as fmt
 from ..models import Membro, Organizacao
 from ..tenancy import escopo
 
@@ -210,3 +212,60 @@ class ListaEnxutaMixin:
 
         return ListaEnxuta
 
+
+# Raw codes shown by name on a document's page (core.formatacao); tipo_evento needs its document type.
+NOMES_DE_CODIGOS = {
+    "modelo": fmt.nome_do_modelo, "modal": fmt.nome_do_modal, "ambiente": fmt.nome_do_ambiente,
+    "tipo_cte": fmt.nome_do_tipo_cte, "tipo_servico": fmt.nome_do_tipo_servico,
+    "tomador_papel": fmt.nome_do_papel_tomador, "finalidade": fmt.nome_da_finalidade,
+}  # fmt: skip
+CAMPOS_NAO_DOCUMENTO = {"tipo_documento", "destinatario_tipo_documento"}
+
+
+def formatador(campo: models.Field):
+    """How a field of a document reads for people, or None when its plain value already does."""
+    nome = campo.name
+    if nome in NOMES_DE_CODIGOS:
+        return NOMES_DE_CODIGOS[nome]
+    if nome == "chave":
+        return fmt.formatar_chave
+    if nome in ("documento", "cnpj", "cpf") or (nome.endswith("_documento") and nome not in CAMPOS_NAO_DOCUMENTO):
+        return fmt.formatar_documento
+    if isinstance(campo, models.DecimalField) and campo.decimal_places == 2:
+        return lambda valor: fmt.VAZIO if valor is None else fmt.formatar_moeda(valor)
+    if isinstance(campo, models.DateTimeField):
+        return fmt.formatar_data_hora
+    return None
+
+
+def _legivel(campo: models.Field, formatar):
+    @admin.display(description=campo.verbose_name, ordering=campo.name)
+    def mostrar(obj):
+        return formatar(getattr(obj, campo.name)) or fmt.VAZIO
+
+    return mostrar
+
+
+class CamposLegiveisMixin:
+    """For read-only pages: each raw field with a formatter (CNPJ/CPF, chave, R$, dates, codes) is shown as
+    `<campo>_legivel`, masked, in money or by name, under the field's own label; list columns may name
+    `<campo>_legivel` too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.legiveis = {}
+        for campo in self.model._meta.concrete_fields:
+            formatar = formatador(campo)
+            if formatar is not None:
+                self.legiveis[campo.name] = f"{campo.name}_legivel"
+                setattr(self, f"{campo.name}_legivel", _legivel(campo, formatar))
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (titulo, {**opcoes, "fields": [self.legiveis.get(c, c) for c in opcoes["fields"]]})
+            for titulo, opcoes in super().get_fieldsets(request, obj)
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An inline lists its fields as read-only ones: the shown names must be the read-only ones too.
+        return [self.legiveis.get(c, c) for c in super().get_readonly_fields(request, obj)]

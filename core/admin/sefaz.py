@@ -54,6 +54,7 @@ from ..models.sefaz import (
 from ..tenancy import escopo
 from .base import (
     ApagadoSoEmCascataMixin,
+    CamposLegiveisMixin,
     DaOrganizacaoAdmin,
     ListaEnxutaMixin,
     SomenteLeituraMixin,
@@ -338,12 +339,12 @@ class ConfiguracaoConsultaAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
 
 
 @admin.register(CursorDistribuicao)
-class CursorDistribuicaoAdmin(SomenteLeituraMixin, admin.ModelAdmin):
+class CursorDistribuicaoAdmin(CamposLegiveisMixin, SomenteLeituraMixin, admin.ModelAdmin):
     # Never deleted by hand: losing the NSU position would restart at 0 and trip SEFAZ's 656.
     # A cursor belongs to a CNPJ, shared by the organizations holding its certificate: a member sees the
     # cursors of the CNPJs their organization holds a certificate of.
     list_display = [
-        "documento", "servico", "ambiente", "ult_nsu", "max_nsu", "ultimo_cstat", "proxima_consulta_em",
+        "documento_legivel", "servico", "ambiente", "ult_nsu", "max_nsu", "ultimo_cstat", "proxima_consulta_em",
         "bloqueado_ate", "chamada_em_andamento_em", "certificado",
     ]  # fmt: skip
     list_filter = ["servico", "ambiente", "ultimo_cstat"]
@@ -378,8 +379,8 @@ class TentativaDeManifestacaoInline(admin.TabularInline):
 
 
 @admin.register(Manifestacao)
-class ManifestacaoAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
-    list_display = ["chave", "tipo", "situacao", "tentativas", "cstat", "ultima_tentativa_em", "origem"]
+class ManifestacaoAdmin(CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+    list_display = ["chave_legivel", "tipo", "situacao", "tentativas", "cstat", "ultima_tentativa_em", "origem"]
     list_filter = ["situacao", "tipo", "origem"]
     search_fields = ["=chave", "=documento"]
     exclude = ["organizacao"]
@@ -387,10 +388,10 @@ class ManifestacaoAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganiza
 
 
 @admin.register(ConsultaSEFAZ)
-class ConsultaSEFAZAdmin(ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class ConsultaSEFAZAdmin(CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     # The audit log of every call made to SEFAZ.
     list_display = [
-        "criada_em", "tipo", "servico", "documento", "ambiente", "cstat", "xmotivo", "documentos", "importados",
+        "criada_em", "tipo", "servico", "documento_legivel", "ambiente", "cstat", "xmotivo", "documentos", "importados",
         "duracao_ms", "origem",
     ]  # fmt: skip
     list_filter = ["tipo", "servico", "ambiente", "cstat", "origem", "criada_em"]
