@@ -162,8 +162,10 @@ def test_the_timeline_lists_the_events_by_date_with_names_and_the_cancelled_one(
     assert linha[1]["autor"] == "61.585.865/0001-51"  # the recipient's ciência, its CNPJ masked
     assert linha[1]["data"] == timezone.localtime(inicio + timedelta(days=1)).strftime("%d/%m/%Y %H:%M")
     pagina = resposta.content.decode()
-    assert pagina.index("Ciência da Operação") < pagina.index("Cancelamento de Evento")
-    assert "Cancelado por Cancelamento de Evento" in pagina and protocolo(ciencia) in pagina
+    linhas = pagina[pagina.index('id="linha-do-tempo"') :].split('<tr class="evento-da-linha')[1:]
+    assert ["Informação de efetivo pagamento" in linhas[0], "Ciência da Operação" in linhas[1],
+            "Cancelamento de Evento" in linhas[2] and "(110001)" in linhas[2]] == [True, True, True]  # fmt: skip
+    assert "Cancelado por Cancelamento de Evento" in linhas[0] and protocolo(ciencia) in linhas[1]
     # the recipient's ciência is the manifestation state, with its history
     assert resposta.context["manifestacao"]["situacao"] == "ciencia"
     assert [h["nome"] for h in resposta.context["historico_manifestacao"]] == ["Ciência da operação"]
