@@ -87,6 +87,19 @@ def banco_do_modulo(django_db_setup, django_db_blocker):
             call_command("flush", verbosity=0, interactive=False, database=alias)
 
 
+JS_CABECALHOS = """
+return Array.from(document.querySelectorAll('#result_list thead th')).map(th => {
+  let visivel = document.documentElement.clientWidth;
+  for (let caixa = th.parentElement; caixa; caixa = caixa.parentElement) {
+    if (getComputedStyle(caixa).overflowX !== 'visible') {
+      visivel = Math.min(visivel, caixa.getBoundingClientRect().left + caixa.clientLeft + caixa.clientWidth);
+    }
+  }
+  return [th.innerText.trim(), th.getBoundingClientRect().right, visivel];
+});
+"""
+
+
 @dataclass
 class Pagina:
     """One page as the browser showed it: its text, and the console entries logged while it loaded."""
@@ -123,16 +136,15 @@ class Admin:
         texto = self.navegador.find_element("tag name", "body").text
         return Pagina(nome, texto, captura, self.navegador.get_log("browser"))
 
-    def cabecalhos_da_lista(self) -> list[tuple[str, float]]:
-        """(text, right edge in CSS pixels of the viewport) of each column header of a changelist."""
-        return [tuple(c) for c in self.navegador.execute_script(
-            "return Array.from(document.querySelectorAll('#result_list thead th'))"
-            "  .map(th => [th.innerText.trim(), th.getBoundingClientRect().right])"
-        )]  # fmt: skip
+    def cabecalhos_da_lista(self) -> list[tuple[str, float, float]]:
+        """(text, right edge, right edge of the area that shows it) of each column header of a changelist,
+        in CSS pixels of the viewport. The admin puts the table in a box that scrolls sideways: a column
+        past that box's edge is hidden even when it is left of the window's."""
+        return [tuple(c) for c in self.navegador.execute_script(JS_CABECALHOS)]  # fmt: skip
 
-    def largura_visivel(self) -> tuple[int, int]:
-        """(the viewport's width, the part of it not under the vertical scrollbar), in CSS pixels."""
-        return tuple(self.navegador.execute_script("return [window.innerWidth, document.documentElement.clientWidth]"))
+    def largura_da_janela(self) -> int:
+        """The viewport's width in CSS pixels (with its vertical scrollbar)."""
+        return self.navegador.execute_script("return window.innerWidth")
 
     def botoes(self) -> set[str]:
         """The labels of the page's visible links, buttons and submit inputs, as written in the page
