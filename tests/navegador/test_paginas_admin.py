@@ -158,3 +158,10 @@ def test_the_certificates_list_shows_the_masked_cnpj(fiscal):
     pagina = fiscal.admin.abrir(reverse("admin:core_certificadodigital_changelist"), "lista-certificados")
     sem_erros_no_console(pagina)
     assert "61.585.865/0001-51" in pagina.texto
+
+
+def test_the_webhook_health_page(fiscal):
+    pagina = fiscal.admin.abrir(reverse("admin:core_webhook_saude"), "saude-webhooks")
+    sem_erros_no_console(pagina)
+    assert "Saúde dos webhooks de Comercial Exemplo SA".casefold() in pagina.texto.casefold()
+    assert "Entregas nas últimas 24 horas".casefold() in pagina.texto.casefold()
