@@ -153,7 +153,7 @@ class NFeAdmin(
     list_filter = ["situacao", "finalidade", "assinatura", "completa", "modelo", "tipo_operacao", "origem", "emitente_uf",
                    "data_emissao", "manifestacao"]  # fmt: skip
     date_hierarchy = "data_emissao"
-    readonly_fields = ["link_xml", "dias_para_manifestar"]
+    readonly_fields = ["dias_para_manifestar"]  # the XML is the page's "Baixar XML" button (acoes_documentos)
     exclude = ["arquivo", "organizacao"]
     inlines = [NFeItemInline, EventoInline]
 
@@ -182,7 +182,6 @@ class CTeAdmin(
     list_display = ["numero_serie", "emissao", "emitente", "tomador", "modal_legivel", "rota", "valor_do_cte", "situacao"]
     list_filter = ["situacao", "assinatura", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
     date_hierarchy = "data_emissao"
-    readonly_fields = ["link_xml"]
     exclude = ["arquivo", "organizacao"]
     inlines = [EventoCTeInline]
     show_full_result_count = False

@@ -241,3 +241,9 @@ def test_the_manifestation_is_only_shown_to_the_recipient(cliente, org, emissor)
 
     assert "manifestacao" not in resposta.context and "Ciência da operação" not in resposta.content.decode()
     assert "Ver DANFE" in resposta.content.decode()
+
+
+def test_the_page_has_one_xml_download_the_button(cliente, nfe):
+    pagina = cliente.get(url("nfe", "change", nfe.pk)).content.decode()
+
+    assert pagina.count(url("nfe", "baixar_xml", nfe.pk)) == 1 and url("nfe", "xml", nfe.pk) not in pagina
