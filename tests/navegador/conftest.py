@@ -1,17 +1,17 @@
-"""Headless Chromium against a live server: one browser per session, one server and its data per module.
+"""Headless Chromium against a live server: one browser and one server per session, data per module.
 
 The browser and its driver are Debian's (`chromium`, `chromium-driver`; .ci/run installs them) and are
 given to Selenium by path, so Selenium Manager never downloads one. Without them the tests skip.
 
 pytest-django's `live_server` fixture turns every test that uses it into a transactional one, flushed at
 its end, so the documents would be made again for every page. The server here is the same class
-(pytest_django.live_server_helper.LiveServer), started per module: the module's data is committed once
-and the database flushed when the module ends, as TransactionTestCase does after each test. That flush also
-empties what the migrations wrote, so these tests run last (after pytest-django's own ordering, which
-puts transactional tests after the others for the same reason). A module
-using it marks its tests `django_db` (that is what makes pytest-django create the test database); each
-test's own transaction is rolled back as usual, and the server thread sees the committed data (on
-SQLite in memory it shares the test's connection, as under `live_server`).
+(pytest_django.live_server_helper.LiveServer), one per session like `live_server`, and a module's data
+is committed once (`banco_do_modulo`) and flushed when the module ends, as TransactionTestCase does after
+each test. That flush also empties what the migrations wrote, so these tests run last (pytest-django
+already puts transactional tests after the others for the same reason). A module marks its tests
+`django_db`, which is what makes pytest-django create the test database; each test's own transaction
+is rolled back as usual, and the server thread sees the committed data (on SQLite in memory it shares
+the test's connection, as under `live_server`).
 """
 
 import shutil

@@ -8,7 +8,6 @@ cancelled, with a CT-e, a webhook and its A1 certificate.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -58,7 +57,7 @@ def importar(organizacao, *documentos):
 
 @pytest.fixture(scope="module")
 def fiscal(banco_do_modulo, navegador, servidor, emissor, transportadora, a1_destinatario) -> Fiscal:
-    # This hour's start: today in the local time zone, so "the month" holds every document.
+    # This hour's start: today in the local time zone and not in the future, so "the month" holds them all.
     emissao = timezone.localtime().replace(minute=0, second=0, microsecond=0)
     with override_settings(WEBHOOK_ALLOW_PRIVATE_NETWORKS=True, WEBHOOK_ENTREGA_IMEDIATA=False):
         nova = criar_organizacao(nome="Comercial Exemplo SA", email="fiscal@exemplo.com.br", senha="senha-forte-123")
@@ -66,7 +65,7 @@ def fiscal(banco_do_modulo, navegador, servidor, emissor, transportadora, a1_des
         cadastrar_certificado(organizacao, a1_destinatario.pfx(SENHA_PFX.encode()), SENHA_PFX, uf="SP")
         criar_webhook(organizacao, nome="ERP Comercial Exemplo", url="http://127.0.0.1:9/fiscal/webhook")
         nfes = [
-            gerar_nfe(certificado=emissor, numero=1000 + i, itens=1 + i % 3, data_emissao=emissao - timedelta(minutes=i),
+            gerar_nfe(certificado=emissor, numero=1000 + i, itens=1 + i % 3, data_emissao=emissao,
                       destinatario_documento=a1_destinatario.cnpj, destinatario_nome="COMERCIAL EXEMPLO SA")
             for i in range(5)
         ]  # fmt: skip
