@@ -97,11 +97,14 @@ def test_the_index_shows_the_months_documents_with_totals_in_reais(fiscal):
     for titulo in ("Documentos do mês", "Recebidos por dia", "Manifestação pendente", "Certificados vencendo",
                    "Captura na SEFAZ"):  # fmt: skip
         assert titulo.casefold() in pagina.texto.casefold()  # the admin's CSS capitalizes some headings
+    # Each total on the line of its situação (a table row reads as one line of text).
+    linhas = pagina.texto.splitlines()
     nfes = escopo(NFe, fiscal.nfe.organizacao)
     for situacao in (Situacao.AUTORIZADA, Situacao.CANCELADA):
         total = nfes.filter(situacao=situacao).aggregate(total=Sum("valor_total"))["total"]
-        assert reais(total) in pagina.texto, situacao
-    assert reais(fiscal.cte.valor_prestacao) in pagina.texto
+        assert any(linha.startswith(situacao.label) and reais(total) in linha for linha in linhas), (situacao, reais(total))
+    cte = reais(fiscal.cte.valor_prestacao)
+    assert any(linha.startswith(Situacao.AUTORIZADA.label) and cte in linha for linha in linhas), cte
 
 
 def test_the_nfe_list_shows_masked_cnpj_and_reais_and_its_columns_fit_1366_px(fiscal):
