@@ -43,7 +43,8 @@ class ColunasDeDocumentoMixin:
 
     @admin.display(description="Emissão", ordering="data_emissao")
     def emissao(self, doc):
-        return fmt.formatar_data_hora(doc.data_emissao)
+        data, hora = fmt.formatar_data_hora(doc.data_emissao).split(" ")
+        return format_html("{}<br><small>{}</small>", data, hora)
 
     @admin.display(description="Emitente", ordering="emitente_nome")
     def emitente(self, doc):
@@ -55,11 +56,16 @@ class ColunasDeDocumentoMixin:
 
     @admin.display(description="Valor total", ordering="valor_total")
     def valor(self, doc):
-        return fmt.VAZIO if doc.valor_total is None else fmt.formatar_moeda(doc.valor_total)
+        return fmt.VAZIO if doc.valor_total is None else _inteiro(fmt.formatar_moeda(doc.valor_total))
+
+
+def _inteiro(texto: str):
+    """A value that must not break across lines (R$ 1.234,56 split after "R$" reads as two values)."""
+    return format_html('<span style="white-space: nowrap">{}</span>', texto)
 
 
 def _parte(nome: str, documento: str):
-    return format_html('{}<br><small class="documento">{}</small>', nome or fmt.VAZIO, fmt.formatar_documento(documento))
+    return format_html("{}<br><small>{}</small>", nome or fmt.VAZIO, _inteiro(fmt.formatar_documento(documento)))
 
 
 class XMLOriginalMixin:
@@ -149,7 +155,9 @@ class NFeAdmin(
     PaginaDaNFeMixin, BuscaDeDocumentosMixin, ColunasDeDocumentoMixin, CamposLegiveisMixin, SecaoReformaMixin, XMLOriginalMixin,
     SomenteLeituraMixin, DaOrganizacaoAdmin,
 ):  # fmt: skip
-    list_display = ["numero_serie", "emissao", "emitente", "destinatario", "valor", "situacao", "manifestacao_e_prazo"]
+    # Destinatário (most often the organization itself) on the page and in the search, not in the list: with it
+    # the list no longer fits 1366 px beside the admin's menu and filters.
+    list_display = ["numero_serie", "emissao", "emitente", "valor", "situacao", "manifestacao_e_prazo"]
     list_filter = ["situacao", "finalidade", "assinatura", "completa", "modelo", "tipo_operacao", "origem", "emitente_uf",
                    "data_emissao", "manifestacao"]  # fmt: skip
     date_hierarchy = "data_emissao"
@@ -179,28 +187,22 @@ class CTeAdmin(
     SomenteLeituraMixin, DaOrganizacaoAdmin,
 ):  # fmt: skip
     sufixo_xml = "procCTe"
-    list_display = ["numero_serie", "emissao", "emitente", "tomador", "modal_legivel", "rota", "valor_do_cte", "situacao"]
+    # The tomador is on the page and in the search; in the list it would push the value out of a 1366 px screen.
+    list_display = ["numero_serie", "emissao", "emitente", "modal_e_percurso", "valor_do_cte", "situacao"]
     list_filter = ["situacao", "assinatura", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
     date_hierarchy = "data_emissao"
     exclude = ["arquivo", "organizacao"]
     inlines = [EventoCTeInline]
     show_full_result_count = False
 
-    @admin.display(description="Tomador", ordering="tomador_nome")
-    def tomador(self, cte):
-        return _parte(cte.tomador_nome, cte.tomador_documento)
-
     @admin.display(description="Modal", ordering="modal")
-    def modal_legivel(self, cte):
-        return fmt.nome_do_modal(cte.modal)
+    def modal_e_percurso(self, cte):
+        percurso = f"{cte.uf_inicio or fmt.VAZIO} → {cte.uf_fim or fmt.VAZIO}"
+        return format_html("{}<br><small>{}</small>", fmt.nome_do_modal(cte.modal), percurso)
 
-    @admin.display(description="Percurso", ordering="uf_inicio")
-    def rota(self, cte):
-        return f"{cte.uf_inicio or fmt.VAZIO} → {cte.uf_fim or fmt.VAZIO}"
-
-    @admin.display(description="Valor da prestação", ordering="valor_prestacao")
+    @admin.display(description="Valor", ordering="valor_prestacao")
     def valor_do_cte(self, cte):
-        return fmt.formatar_moeda(cte.valor_prestacao)
+        return _inteiro(fmt.formatar_moeda(cte.valor_prestacao))
 
 
 @admin.register(OutroDocumento)
