@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +37,8 @@ from ..certificados.opcoes import (
     sigla_da_uf,
     validar_configuracao,
 )
-from ..documentos.chave import UF_POR_CODIGO
+from ..documentos.chave import UF_POR_CODIGO, somente_documento
+from ..formatacao import formatar_documento
 from ..models import (
     Ambiente,
     CertificadoDigital,
@@ -204,13 +206,13 @@ class PorValidade(admin.SimpleListFilter):
 @admin.register(CertificadoDigital)
 class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
     so_administradores = True  # upload, options, deletion (core/admin/base.py)
-    list_display = ["__str__", "nome", "validade", "consulta_automatica", "ambiente", "sigla_uf", "problema"]
+    list_display = ["titular_e_documento", "nome", "validade", "consulta_automatica", "ambiente", "sigla_uf", "problema"]
     list_filter = [PorValidade, "consulta_automatica", "ambiente"]
     search_fields = ["nome", "titular", "=cnpj", "=cpf", "=thumbprint"]
     list_select_related = ["organizacao"]
     adiar_na_lista = ("pfx", "senha")  # never decrypted just to draw the list
     metadados = [
-        "organizacao", "cnpj", "cpf", "titular", "emissor", "numero_serie", "thumbprint", "validade_inicio",
+        "organizacao", "cnpj_mascarado", "cpf_mascarado", "titular", "emissor", "numero_serie", "thumbprint", "validade_inicio",
         "validade", "problema", "problema_em", "criado_em", "atualizado_em",
     ]  # fmt: skip
 
@@ -271,6 +273,25 @@ class CertificadoDigitalAdmin(ListaEnxutaMixin, DaOrganizacaoAdmin):
     @admin.display(description="UF", ordering="uf")
     def sigla_uf(self, obj):
         return sigla_da_uf(obj.uf) or "—"
+
+    @admin.display(description="Titular", ordering="titular")
+    def titular_e_documento(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.titular, formatar_documento(obj.cnpj or obj.cpf))
+
+    @admin.display(description="CNPJ")
+    def cnpj_mascarado(self, obj):
+        return formatar_documento(obj.cnpj) or "—"
+
+    @admin.display(description="CPF")
+    def cpf_mascarado(self, obj):
+        return formatar_documento(obj.cpf) or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        encontrados, duplicados = super().get_search_results(request, queryset, search_term)
+        documento = somente_documento(search_term)
+        if len(documento) in (11, 14) and documento != search_term.strip():  # a masked CNPJ/CPF
+            encontrados = encontrados | queryset.filter(Q(cnpj=documento) | Q(cpf=documento))
+        return encontrados, duplicados
 
 
 class ConfiguracaoConsultaForm(forms.ModelForm):

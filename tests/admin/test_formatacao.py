@@ -101,7 +101,7 @@ def cabecalhos(arvore) -> list[str]:
     return [th.text_content().strip() for th in arvore.xpath('//table[@id="result_list"]/thead/tr/th')]
 
 
-def linhas(arvore) -> list[str]:
+def linhas_da_lista(arvore) -> list[str]:
     return [" ".join(" ".join(tr.itertext()).split()) for tr in arvore.xpath('//table[@id="result_list"]/tbody/tr')]
 
 
@@ -121,7 +121,7 @@ def test_the_nfe_list_shows_masked_parties_money_local_dates_and_names(membro, d
     arvore = pagina(membro, "nfe_changelist")
 
     assert cabecalhos(arvore)[1:] == ["Número/série", "Emissão", "Emitente", "Valor total", "Situação", "Manifestação"]
-    (linha,) = linhas(arvore)
+    (linha,) = linhas_da_lista(arvore)
     assert f"{nfe.numero}/{nfe.serie}" in linha
     assert "31/01/2026 23:30" in linha
     assert "11.222.333/0001-81" in linha
@@ -149,7 +149,7 @@ def test_the_nfe_page_shows_the_grouped_chave_masks_money_and_code_names(membro,
 
 def test_the_cte_list_and_page_show_the_modal_and_service_by_name(membro, documentos):
     _, cte = documentos
-    (linha,) = linhas(pagina(membro, "cte_changelist"))
+    (linha,) = linhas_da_lista(pagina(membro, "cte_changelist"))
     assert f"01 Rodoviário {cte.uf_inicio} → {cte.uf_fim}" in linha
     assert fmt.formatar_documento(cte.emitente_documento) in linha
     assert fmt.formatar_moeda(cte.valor_prestacao) in linha
@@ -166,6 +166,28 @@ def test_the_events_list_names_the_event_type_and_groups_the_chave(membro, docum
     nfe, _ = documentos
     arvore = pagina(membro, "eventodocumento_changelist")
     assert "Tipo de evento" in cabecalhos(arvore)
-    (linha,) = linhas(arvore)
+    (linha,) = linhas_da_lista(arvore)
     assert "210210 Ciência da Operação" in linha
     assert fmt.formatar_chave(nfe.chave) in linha
+
+
+def test_certificates_sefaz_queries_manifestations_and_imports_show_masks(membro, org, linhas):
+    from core.models import CertificadoDigital, ConsultaSEFAZ, ImportLog
+    from core.models.sefaz import Manifestacao
+
+    certificado = escopo(CertificadoDigital, org).get()
+    cnpj = fmt.formatar_documento(certificado.cnpj)
+    (linha,) = linhas_da_lista(pagina(membro, "certificadodigital_changelist"))
+    assert cnpj in linha and certificado.cnpj not in linha
+    assert campos(pagina(membro, "certificadodigital_change", certificado.pk))["CNPJ"] == cnpj
+    # the search takes the CNPJ with its mask
+    assert len(linhas_da_lista(pagina(membro, "certificadodigital_changelist", q=cnpj))) == 1
+
+    (linha,) = linhas_da_lista(pagina(membro, "consultasefaz_changelist"))
+    assert cnpj in linha
+    manifestacao = escopo(Manifestacao, org).get()
+    (linha,) = linhas_da_lista(pagina(membro, "manifestacao_changelist"))
+    assert fmt.formatar_chave(manifestacao.chave) in linha
+    assert campos(pagina(membro, "consultasefaz_change", escopo(ConsultaSEFAZ, org).get().pk))["CNPJ/CPF"] == cnpj
+    importacao = escopo(ImportLog, org).exclude(chave="").first()
+    assert any(fmt.formatar_chave(importacao.chave) in linha for linha in linhas_da_lista(pagina(membro, "importlog_changelist")))
