@@ -68,6 +68,17 @@ def formatar_moeda(valor) -> str:
     return f"-R$ {texto}" if numero < 0 else f"R$ {texto}"
 
 
+def formatar_preco(valor) -> str:
+    """A unit price (vUnCom has up to 10 decimals): R$ 592,66 or R$ 0,3375, never a tail of zeros."""
+    try:
+        numero = Decimal(str(valor if valor not in (None, "") else 0))
+    except InvalidOperation:
+        return str(valor)
+    casas = max(2, -numero.normalize().as_tuple().exponent)
+    texto = f"{abs(numero):,.{casas}f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"-R$ {texto}" if numero < 0 else f"R$ {texto}"
+
+
 def formatar_numero(valor) -> str:
     """1.234 (thousands with dots)."""
     return f"{int(valor or 0):,}".replace(",", ".")

@@ -231,6 +231,8 @@ def formatador(campo: models.Field):
         return fmt.formatar_chave
     if nome in ("documento", "cnpj", "cpf") or (nome.endswith("_documento") and nome not in CAMPOS_NAO_DOCUMENTO):
         return fmt.formatar_documento
+    if nome == "valor_unitario":
+        return fmt.formatar_preco
     if isinstance(campo, models.DecimalField) and campo.decimal_places == 2:
         return lambda valor: fmt.VAZIO if valor is None else fmt.formatar_moeda(valor)
     if isinstance(campo, models.DateTimeField):

@@ -112,6 +112,9 @@ class SecaoReformaMixin:
         return [(None, {"fields": demais}), ("Reforma tributária (IBS, CBS, IS)", {"fields": reforma})]
 
 
+CAMPOS_REFORMA_DO_ITEM = ("valor_item", "cst_ibs_cbs", "classificacao_tributaria", "valor_ibs", "valor_cbs", "valor_is")
+
+
 class NFeItemInline(CamposLegiveisMixin, admin.TabularInline):
     model = NFeItem
     fields = ["numero", "codigo", "descricao", "ncm", "cfop", "quantidade", "valor_unitario", "valor_total",
@@ -119,6 +122,12 @@ class NFeItemInline(CamposLegiveisMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_fields(self, request, obj=None):
+        # The reform's columns only on a note that has the reform's groups: without them the table fits the page.
+        if obj is not None and all(getattr(obj, campo) is None for campo in ("valor_ibs", "valor_cbs", "valor_is")):
+            return [campo for campo in self.fields if campo not in CAMPOS_REFORMA_DO_ITEM]
+        return self.fields
 
 
 class NomeDoEventoMixin:
@@ -139,7 +148,7 @@ class NomeDoEventoMixin:
 
 class EventoInline(CamposLegiveisMixin, NomeDoEventoMixin, admin.TabularInline):
     model = EventoDocumento
-    fields = ["tipo_evento", "nome", "cancelado", "sequencia", "data_evento", "codigo_status", "protocolo"]
+    fields = ["tipo_evento_legivel", "cancelado", "sequencia", "data_evento", "codigo_status", "protocolo"]
     readonly_fields = fields
     extra = 0
     can_delete = False

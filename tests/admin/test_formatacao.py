@@ -46,6 +46,12 @@ def test_it_writes_money_the_brazilian_way(valor, esperado):
     assert fmt.formatar_moeda(valor) == esperado
 
 
+def test_unit_prices_keep_their_decimals_without_a_tail_of_zeros():
+    assert fmt.formatar_preco(Decimal("592.6600000000")) == "R$ 592,66"
+    assert fmt.formatar_preco(Decimal("1234.3375000000")) == "R$ 1.234,3375"
+    assert fmt.formatar_preco(Decimal("10")) == "R$ 10,00"
+
+
 def test_dates_are_shown_in_the_installations_time_zone():
     em_utc = NOITE_DE_31.astimezone(UTC)
     assert em_utc.day == 1
@@ -132,7 +138,8 @@ def test_the_nfe_list_shows_masked_parties_money_local_dates_and_names(membro, d
 
 def test_the_nfe_page_shows_the_grouped_chave_masks_money_and_code_names(membro, documentos):
     nfe, _ = documentos
-    valores = campos(pagina(membro, "nfe_change", nfe.pk))
+    arvore = pagina(membro, "nfe_change", nfe.pk)
+    valores = campos(arvore)
 
     assert valores["Chave de acesso"] == fmt.formatar_chave(nfe.chave)
     assert valores["CNPJ/CPF do emitente"] == "11.222.333/0001-81"
@@ -145,6 +152,12 @@ def test_the_nfe_page_shows_the_grouped_chave_masks_money_and_code_names(membro,
     assert valores["Ambiente"] == "2 Homologação"
     assert valores["Finalidade"] == "4 Devolução/retorno"
     assert valores["Modelo"] == "NF-e"
+    # the items and events below the fields
+    texto = " ".join(" ".join(arvore.itertext()).split())
+    for item in nfe.itens.all():
+        assert f"{fmt.formatar_preco(item.valor_unitario)} {fmt.formatar_moeda(item.valor_total)}" in texto
+    assert "210210 Ciência da Operação" in texto
+    assert "CST do IBS/CBS" not in texto  # the reform's item columns only on a note that has the reform's groups
 
 
 def test_the_cte_list_and_page_show_the_modal_and_service_by_name(membro, documentos):
