@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from .. import formatacao as fmt
 from ..consultas.busca import BuscaInvalida, condicao, interpretar
+from ..documentos.chave import somente_documento
 from ..documentos.manifestacao_estado import dias_restantes
 from ..models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
 from .acoes_documentos import PaginaDaNFeMixin, PaginaDoCTeMixin
@@ -220,7 +221,7 @@ class OutroDocumentoAdmin(
     DaOrganizacaoAdmin,
 ):  # fmt: skip
     sufixo_xml = "proc"
-    list_display = ["tipo", "numero_serie", "emissao", "emitente", "valor", "situacao", "assinatura", "origem"]
+    list_display = ["tipo", "numero_serie", "emissao", "emitente", "valor", "situacao"]  # assinatura, origem: filters
     list_filter = ["tipo", "situacao", "assinatura", "origem", "data_emissao"]
     date_hierarchy = "data_emissao"
     readonly_fields = ["link_xml"]
@@ -231,9 +232,16 @@ class OutroDocumentoAdmin(
 @admin.register(EventoDocumento)
 class EventoDocumentoAdmin(CamposLegiveisMixin, NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     sufixo_xml = "procEvento"
-    list_display = ["chave_legivel", "tipo_documento", "tipo_evento_legivel", "categoria", "cancelado", "sequencia",
-                    "data_evento_legivel", "codigo_status", "completo", "origem"]  # fmt: skip
+    # Tipo de documento, categoria, completo and origem are filters; the sequência is on the page.
+    list_display = ["chave_legivel", "tipo_evento_legivel", "data_evento_legivel", "codigo_status", "cancelado"]
     list_filter = ["tipo_documento", "categoria", "tipo_evento", "completo", "origem"]
-    search_fields = ["=chave", "autor_documento", "protocolo"]
+    search_fields = ["=chave", "=autor_documento", "protocolo"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A chave as printed (blocks of four) or a masked CNPJ/CPF: searched without the spaces and the mask.
+        compacto = somente_documento(search_term)
+        if compacto.isalnum() and len(compacto) in (11, 14, 44):
+            search_term = compacto
+        return super().get_search_results(request, queryset, search_term)
     readonly_fields = ["link_xml", "nome", "cancelado"]
     exclude = ["arquivo", "organizacao", "nfe", "cte", "outro", "cancelado_por"]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.documentos.importacao import importar_bytes
 from core.formatacao import formatar_chave, formatar_documento
-from core.geracao.documentos import gerar_cte, gerar_gtve, gerar_nfe
+from core.geracao.documentos import gerar_cte, gerar_evento_nfe, gerar_gtve, gerar_nfe
 from core.models import Origem
 from tests.api.conftest import cliente_com_token
 
@@ -97,3 +97,11 @@ def test_outros_documentos_are_searched_alike(membro, org, transportadora):
     assert no_admin(membro, "outrodocumento", formatar_chave(gtve.chave)[5:19]) == {gtve.chave}
     assert no_admin(membro, "outrodocumento", formatar_documento(gtve.chave[6:20])) == {gtve.chave}  # the emitter
     assert no_admin(membro, "outrodocumento", "nada parecido") == set()
+
+
+def test_events_are_found_by_the_chave_as_printed_and_the_masked_author(membro, org, emissor):
+    nfe = gerar_nfe(certificado=emissor)
+    importar_docs(org, nfe, gerar_evento_nfe(certificado=emissor, chave=nfe.chave, tipo_evento="110110"))
+    url = reverse("admin:core_eventodocumento_changelist")
+    for q in (formatar_chave(nfe.chave), nfe.chave, formatar_documento(nfe.chave[6:20])):
+        assert [e.chave for e in membro.get(url, {"q": q}).context["cl"].result_list] == [nfe.chave], q
