@@ -14,6 +14,7 @@ is rolled back as usual, and the server thread sees the committed data (on SQLit
 the test's connection, as under `live_server`).
 """
 
+import base64
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -131,10 +132,18 @@ class Admin:
         self.navegador.get(self.servidor.url + caminho)
         CAPTURAS.mkdir(parents=True, exist_ok=True)
         captura = CAPTURAS / f"{nome}.png"
-        self.navegador.save_screenshot(str(captura))
-        print(f"captura de tela: {captura}")
+        self.navegador.save_screenshot(str(captura))  # what the 1366x768 screen shows
+        self.pagina_inteira(CAPTURAS / f"{nome}-inteira.png")
+        print(f"captura de tela: {captura} (e a página inteira: {nome}-inteira.png)")
         texto = self.navegador.find_element("tag name", "body").text
         return Pagina(nome, texto, captura, self.navegador.get_log("browser"))
+
+    def pagina_inteira(self, arquivo: Path) -> None:
+        altura = self.navegador.execute_script("return document.documentElement.scrollHeight")
+        imagem = self.navegador.execute_cdp_cmd("Page.captureScreenshot", {
+            "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": LARGURA, "height": altura, "scale": 1},
+        })  # fmt: skip
+        arquivo.write_bytes(base64.b64decode(imagem["data"]))
 
     def cabecalhos_da_lista(self) -> list[tuple[str, float, float]]:
         """(text, right edge, right edge of the area that shows it) of each column header of a changelist,
