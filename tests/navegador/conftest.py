@@ -69,7 +69,9 @@ def navegador(servidor):
                       "--no-first-run", "--lang=pt-BR", f"--window-size={LARGURA},{ALTURA}"):  # fmt: skip
         opcoes.add_argument(argumento)
     opcoes.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # A driver path in Service is what keeps Selenium Manager (which would download a driver) out.
     chrome = webdriver.Chrome(service=Service(executable_path=driver), options=opcoes)
+    chrome.set_page_load_timeout(30)  # a stuck page fails its test instead of waiting Selenium's 5 minutes
     # The viewport itself, not the window around it: the 1366 px the fiscal team's laptops show.
     chrome.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": LARGURA, "height": ALTURA, "deviceScaleFactor": 1, "mobile": False}
