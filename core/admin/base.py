@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.db import models
 
 from .. import formatacao as fmt
+from ..documentos.chave import somente_documento
 from ..models import Membro, Organizacao
 from ..tenancy import escopo
 
@@ -271,3 +272,14 @@ class CamposLegiveisMixin:
     def get_readonly_fields(self, request, obj=None):
         # An inline lists its fields as read-only ones: the shown names must be the read-only ones too.
         return [self.legiveis.get(c, c) for c in super().get_readonly_fields(request, obj)]
+
+
+class BuscaSemMascaraMixin:
+    """A chave as printed (blocks of four) or a masked CNPJ/CPF is searched without its spaces and mask, so
+    the exact ("=chave", "=documento") search fields find it."""
+
+    def get_search_results(self, request, queryset, search_term):
+        compacto = somente_documento(search_term)
+        if compacto.isalnum() and len(compacto) in (11, 14, 44):
+            search_term = compacto
+        return super().get_search_results(request, queryset, search_term)

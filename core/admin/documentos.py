@@ -10,11 +10,10 @@ from django.utils.html import format_html
 
 from .. import formatacao as fmt
 from ..consultas.busca import BuscaInvalida, condicao, interpretar
-from ..documentos.chave import somente_documento
 from ..documentos.manifestacao_estado import dias_restantes
 from ..models import CTe, EventoDocumento, NFe, NFeItem, OutroDocumento
 from .acoes_documentos import PaginaDaNFeMixin, PaginaDoCTeMixin
-from .base import CamposLegiveisMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
+from .base import BuscaSemMascaraMixin, CamposLegiveisMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
 
 class BuscaDeDocumentosMixin:
     """The search box is core.consultas.busca, the API's /api/buscar/: a CNPJ/CPF with or without mask, any
@@ -230,18 +229,14 @@ class OutroDocumentoAdmin(
 
 
 @admin.register(EventoDocumento)
-class EventoDocumentoAdmin(CamposLegiveisMixin, NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class EventoDocumentoAdmin(
+    BuscaSemMascaraMixin, CamposLegiveisMixin, NomeDoEventoMixin, XMLOriginalMixin, SomenteLeituraMixin,
+    DaOrganizacaoAdmin,
+):  # fmt: skip
     sufixo_xml = "procEvento"
     # Tipo de documento, categoria, completo and origem are filters; the sequência is on the page.
     list_display = ["chave_legivel", "tipo_evento_legivel", "data_evento_legivel", "codigo_status", "cancelado"]
     list_filter = ["tipo_documento", "categoria", "tipo_evento", "completo", "origem"]
     search_fields = ["=chave", "=autor_documento", "protocolo"]
-
-    def get_search_results(self, request, queryset, search_term):
-        # A chave as printed (blocks of four) or a masked CNPJ/CPF: searched without the spaces and the mask.
-        compacto = somente_documento(search_term)
-        if compacto.isalnum() and len(compacto) in (11, 14, 44):
-            search_term = compacto
-        return super().get_search_results(request, queryset, search_term)
     readonly_fields = ["link_xml", "nome", "cancelado"]
     exclude = ["arquivo", "organizacao", "nfe", "cte", "outro", "cancelado_por"]

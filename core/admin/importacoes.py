@@ -22,7 +22,7 @@ from ..documentos.reprocessamento import (
     reprocessar_varios,
 )
 from ..models import ImportLog
-from .base import CamposLegiveisMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
+from .base import BuscaSemMascaraMixin, CamposLegiveisMixin, DaOrganizacaoAdmin, SomenteLeituraMixin
 
 LIMITE_DA_ACAO = 500  # files per click: each one is a full import, run inside the request
 
@@ -84,7 +84,7 @@ class ArquivoRecebidoMixin:
 
 
 @admin.register(ImportLog)
-class ImportLogAdmin(CamposLegiveisMixin, ArquivoRecebidoMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class ImportLogAdmin(BuscaSemMascaraMixin, CamposLegiveisMixin, ArquivoRecebidoMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     list_display = ["criado_em", "arquivo", "chave_legivel", "tipo_xml", "status", "mensagem", "origem", "link_recebido"]
     list_filter = ["status", "origem", "tipo_xml", "criado_em"]
     search_fields = ["=chave", "arquivo", "mensagem"]

@@ -56,6 +56,7 @@ from ..models.sefaz import (
 from ..tenancy import escopo
 from .base import (
     ApagadoSoEmCascataMixin,
+    BuscaSemMascaraMixin,
     CamposLegiveisMixin,
     DaOrganizacaoAdmin,
     ListaEnxutaMixin,
@@ -360,7 +361,7 @@ class ConfiguracaoConsultaAdmin(ApagadoSoEmCascataMixin, DaOrganizacaoAdmin):
 
 
 @admin.register(CursorDistribuicao)
-class CursorDistribuicaoAdmin(CamposLegiveisMixin, SomenteLeituraMixin, admin.ModelAdmin):
+class CursorDistribuicaoAdmin(BuscaSemMascaraMixin, CamposLegiveisMixin, SomenteLeituraMixin, admin.ModelAdmin):
     # Never deleted by hand: losing the NSU position would restart at 0 and trip SEFAZ's 656.
     # A cursor belongs to a CNPJ, shared by the organizations holding its certificate: a member sees the
     # cursors of the CNPJs their organization holds a certificate of.
@@ -400,7 +401,7 @@ class TentativaDeManifestacaoInline(admin.TabularInline):
 
 
 @admin.register(Manifestacao)
-class ManifestacaoAdmin(CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class ManifestacaoAdmin(BuscaSemMascaraMixin, CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     list_display = ["chave_legivel", "tipo", "situacao", "tentativas", "cstat", "ultima_tentativa_em", "origem"]
     list_filter = ["situacao", "tipo", "origem"]
     search_fields = ["=chave", "=documento"]
@@ -409,7 +410,7 @@ class ManifestacaoAdmin(CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLei
 
 
 @admin.register(ConsultaSEFAZ)
-class ConsultaSEFAZAdmin(CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
+class ConsultaSEFAZAdmin(BuscaSemMascaraMixin, CamposLegiveisMixin, ApagadoSoEmCascataMixin, SomenteLeituraMixin, DaOrganizacaoAdmin):
     # The audit log of every call made to SEFAZ.
     list_display = [
         "criada_em", "tipo", "servico", "documento_legivel", "ambiente", "cstat", "xmotivo", "documentos", "importados",

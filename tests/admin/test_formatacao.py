@@ -204,3 +204,9 @@ def test_certificates_sefaz_queries_manifestations_and_imports_show_masks(membro
     assert campos(pagina(membro, "consultasefaz_change", escopo(ConsultaSEFAZ, org).get().pk))["CNPJ/CPF"] == cnpj
     importacao = escopo(ImportLog, org).exclude(chave="").first()
     assert any(fmt.formatar_chave(importacao.chave) in linha for linha in linhas_da_lista(pagina(membro, "importlog_changelist")))
+    # the exact searches take the chave as printed and the masked CNPJ
+    assert len(linhas_da_lista(pagina(membro, "manifestacao_changelist", q=fmt.formatar_chave(manifestacao.chave)))) == 1
+    assert len(linhas_da_lista(pagina(membro, "consultasefaz_changelist", q=cnpj))) == 1
+    assert fmt.formatar_chave(importacao.chave) in linhas_da_lista(
+        pagina(membro, "importlog_changelist", q=fmt.formatar_chave(importacao.chave))
+    )[0]
