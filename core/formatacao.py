@@ -64,8 +64,16 @@ def formatar_moeda(valor) -> str:
         numero = Decimal(str(valor if valor not in (None, "") else 0))
     except InvalidOperation:
         return str(valor)
-    texto = f"{abs(numero):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    texto = formatar_valor(abs(numero))
     return f"-R$ {texto}" if numero < 0 else f"R$ {texto}"
+
+
+def formatar_valor(numero: Decimal, casas: int = 2) -> str:
+    """1.234,56: a value without the currency sign (the DACTE's boxes, whose labels say "VALOR")."""
+    return f"{numero:,.{casas}f}".translate(_PONTO_E_VIRGULA)
+
+
+_PONTO_E_VIRGULA = str.maketrans(",.", ".,")
 
 
 def formatar_preco(valor) -> str:
@@ -74,8 +82,7 @@ def formatar_preco(valor) -> str:
         numero = Decimal(str(valor if valor not in (None, "") else 0))
     except InvalidOperation:
         return str(valor)
-    casas = max(2, -numero.normalize().as_tuple().exponent)
-    texto = f"{abs(numero):,.{casas}f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    texto = formatar_valor(abs(numero), max(2, -numero.normalize().as_tuple().exponent))
     return f"-R$ {texto}" if numero < 0 else f"R$ {texto}"
 
 

@@ -23,6 +23,8 @@ from barcode.codex import Code128
 from fpdf import FPDF
 from lxml import etree
 
+from core.formatacao import formatar_chave, formatar_documento, formatar_valor
+
 NS = "{http://www.portalfiscal.inf.br/cte}"
 
 MARGEM = 7
@@ -200,7 +202,7 @@ def _identificacao(folha: Folha, raiz, cte) -> None:
         folha.campo(x, y + 12, largura, 8, rotulo, valor, alinhar="C")
         x += largura
     _codigo_de_barras(folha, _chave(cte), MARGEM + 86, y + 20, 80, 14)
-    folha.campo(MARGEM + 86, y + 34, 80, 11, "CHAVE DE ACESSO", _chave_agrupada(_chave(cte)), negrito=True,
+    folha.campo(MARGEM + 86, y + 34, 80, 11, "CHAVE DE ACESSO", formatar_chave(_chave(cte)), negrito=True,
                 alinhar="C", tamanho=7)  # fmt: skip
     _qr_code(folha, _texto(raiz.find(f".//{NS}infCTeSupl"), "qrCodCTe"), MARGEM + 166, y + 12, 30, 33)
     folha.y_livre = y + 45
@@ -474,10 +476,6 @@ def _chave(cte) -> str:
     return (cte.get("Id") or "").removeprefix("CTe")
 
 
-def _chave_agrupada(chave: str) -> str:
-    return " ".join(chave[i : i + 4] for i in range(0, len(chave), 4))
-
-
 def _protocolo(raiz) -> str:
     inf = raiz.find(f".//{NS}protCTe/{NS}infProt")
     if inf is None:
@@ -512,12 +510,7 @@ def _aliquota(g, grupo: str, tag: str) -> str:
 
 
 def _documento(el) -> str:
-    numero = _texto(el, "CNPJ") or _texto(el, "CPF")
-    if len(numero) == 14:
-        return f"{numero[:2]}.{numero[2:5]}.{numero[5:8]}/{numero[8:12]}-{numero[12:]}"
-    if len(numero) == 11:
-        return f"{numero[:3]}.{numero[3:6]}.{numero[6:9]}-{numero[9:]}"
-    return numero
+    return formatar_documento(_texto(el, "CNPJ") or _texto(el, "CPF"))
 
 
 def _cep(cep: str) -> str:
@@ -539,7 +532,7 @@ def _decimal(valor: str) -> Decimal | None:
 
 def _dinheiro(valor: str) -> str:
     numero = _decimal(valor)
-    return f"{numero:,.2f}".translate(str.maketrans(",.", ".,")) if numero is not None else valor
+    return formatar_valor(numero) if numero is not None else valor
 
 
 def _quantidade(valor: str) -> str:
