@@ -79,6 +79,11 @@ def fiscal(banco_do_modulo, navegador, servidor, emissor, transportadora, a1_des
     return Fiscal(admin, guardadas.get(chave=nfes[0].chave), escopo(CTe, organizacao).get(), list(guardadas.order_by("numero")))
 
 
+def colunas_escondidas(cabecalhos) -> list[str]:
+    """The list's columns that end past what the window shows."""
+    return [f"{texto!r} termina em {direita} px, só se vê até {visivel} px" for texto, direita, visivel in cabecalhos if direita > visivel]
+
+
 def sem_erros_no_console(pagina):
     assert erros_no_console(pagina) == [], f"erros no console do navegador em {pagina.nome}"
 
@@ -120,8 +125,7 @@ def test_the_nfe_list_shows_masked_cnpj_and_reais_and_its_columns_fit_1366_px(fi
     for coluna in ("Valor", "Situação"):  # pt-BR labels, with accents (the CSS shows them in capitals)
         assert any(titulo.startswith(coluna.casefold()) for titulo in titulos), f"coluna {coluna} não encontrada: {titulos}"
     # Those two were off-screen in the issue; every column must fit (issue 15, point 1).
-    for texto, direita, visivel in cabecalhos:
-        assert direita <= visivel, f"coluna {texto!r} termina em {direita} px, mas só se vê até {visivel} px"
+    assert colunas_escondidas(cabecalhos) == []
 
 
 def test_the_nfe_page_has_its_chave_in_blocks_masks_and_buttons(fiscal):
@@ -156,11 +160,18 @@ def test_the_webhooks_list(fiscal):
     assert "http://127.0.0.1:9/fiscal/webhook" in pagina.texto
 
 
+@pytest.mark.xfail(strict=True, reason="a lista de webhooks ainda não cabe em 1366 px: as colunas depois de 'Falhas' ficam fora")
+def test_the_webhooks_list_fits_1366_px(fiscal):
+    fiscal.admin.abrir(reverse("admin:core_webhook_changelist"), "lista-webhooks")
+    assert colunas_escondidas(fiscal.admin.cabecalhos_da_lista()) == []
+
+
 def test_the_certificates_list_shows_the_masked_cnpj(fiscal):
     pagina = fiscal.admin.abrir(reverse("admin:core_certificadodigital_changelist"), "lista-certificados")
     sem_erros_no_console(pagina)
     assert "61.585.865/0001-51" in pagina.texto
     assert "61585865000151" not in pagina.texto
+    assert colunas_escondidas(fiscal.admin.cabecalhos_da_lista()) == []
 
 
 def test_the_webhook_health_page(fiscal):
