@@ -162,7 +162,10 @@ class ReenvioForm(forms.Form):
 @admin.register(Webhook)
 class WebhookAdmin(DaOrganizacaoAdmin):
     so_administradores = True  # changing, testing and resending (core/admin/base.py)
-    list_display = ["nome", "endereco", "ativo", "taxa_de_sucesso", "ultima_entrega", "falhas_seguidas", "criado_em"]
+    # Name and URL share a cell, the URL allowed to wrap anywhere: a long receiver address pushed the
+    # health columns past a 1366 px screen. The creation date is on the webhook's page.
+    list_display = ["webhook", "ativo", "taxa_de_sucesso", "ultima_entrega", "falhas_seguidas"]
+    list_display_links = ["webhook"]
     list_filter = ["ativo"]
     search_fields = ["nome"]
     actions = ["testar", "reenviar_falhas"]
@@ -219,6 +222,12 @@ class WebhookAdmin(DaOrganizacaoAdmin):
     @admin.display(description="URL")
     def endereco(self, obj):
         return url_segura(obj.url)
+
+    @admin.display(description="webhook", ordering="nome")
+    def webhook(self, obj):
+        return format_html(
+            '<strong>{}</strong><br><small style="overflow-wrap:anywhere">{}</small>', obj.nome, url_segura(obj.url)
+        )
 
     @admin.display(description="sucesso (30 dias)", ordering="sucessos_30d")
     def taxa_de_sucesso(self, obj):

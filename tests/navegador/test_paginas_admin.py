@@ -160,7 +160,6 @@ def test_the_webhooks_list(fiscal):
     assert "http://127.0.0.1:9/fiscal/webhook" in pagina.texto
 
 
-@pytest.mark.xfail(strict=True, reason="a lista de webhooks ainda não cabe em 1366 px: as colunas depois de 'Falhas' ficam fora")
 def test_the_webhooks_list_fits_1366_px(fiscal):
     fiscal.admin.abrir(reverse("admin:core_webhook_changelist"), "lista-webhooks")
     assert colunas_escondidas(fiscal.admin.cabecalhos_da_lista()) == []
