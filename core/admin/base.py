@@ -15,6 +15,8 @@ This module imports no other module of the package: the area modules import it, 
 
 from django.contrib import admin, messages
 from django.db import models
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from .. import formatacao as fmt
 from ..documentos.chave import somente_documento
@@ -215,10 +217,23 @@ class ListaEnxutaMixin:
 
 
 # Raw codes shown by name on a document's page (core.formatacao); tipo_evento needs its document type.
+TIPOS_DE_DOCUMENTO_DA_PARTE = {"cnpj": "CNPJ", "cpf": "CPF", "estrangeiro": "Identificação de estrangeiro"}
+
+
+def _nome_do_tipo_de_documento(tipo) -> str:
+    return TIPOS_DE_DOCUMENTO_DA_PARTE.get(tipo or "", tipo or fmt.VAZIO)
+
+
+def _chaves(chaves) -> str:
+    """A list of chaves (a CT-e's NF-e), each in blocks of four, one per line."""
+    return format_html_join(mark_safe("<br>"), "{}", ((fmt.formatar_chave(chave),) for chave in chaves or []))
+
+
 NOMES_DE_CODIGOS = {
     "modelo": fmt.nome_do_modelo, "modal": fmt.nome_do_modal, "ambiente": fmt.nome_do_ambiente,
     "tipo_cte": fmt.nome_do_tipo_cte, "tipo_servico": fmt.nome_do_tipo_servico,
     "tomador_papel": fmt.nome_do_papel_tomador, "finalidade": fmt.nome_da_finalidade,
+    "destinatario_tipo_documento": _nome_do_tipo_de_documento, "chaves_nfe": _chaves,
 }  # fmt: skip
 CAMPOS_NAO_DOCUMENTO = {"tipo_documento", "destinatario_tipo_documento"}
 

@@ -92,9 +92,10 @@ class XMLOriginalMixin:
         return format_html('<a href="{}">baixar XML</a>', reverse("admin:%s_%s_xml" % info, args=[obj.pk]))
 
 
-# The reform's fields on a page of their own section, so a 2025 document's page reads as before.
+# The reform's fields on a page of their own section, so a 2025 document's page reads as before. The
+# finalidade (finNFe) stays with the document's own fields: a devolução matters with or without the reform.
 CAMPOS_REFORMA = (
-    "finalidade", "valor_nf", "valor_nf_tot", "valor_bc_ibs_cbs", "valor_ibs", "valor_ibs_uf", "valor_ibs_mun",
+    "valor_nf", "valor_nf_tot", "valor_bc_ibs_cbs", "valor_ibs", "valor_ibs_uf", "valor_ibs_mun",
     "valor_cbs", "valor_credito_presumido_ibs", "valor_credito_presumido_cbs", "valor_is", "cst_ibs_cbs",
     "classificacao_tributaria", "aliquota_ibs_uf", "aliquota_ibs_mun", "aliquota_cbs", "valor_total_dfe",
     "tributos_reforma",
@@ -109,7 +110,10 @@ class SecaoReformaMixin:
         campos = [campo for _, opcoes in fieldsets for campo in opcoes["fields"]]
         reforma = [campo for campo in campos if campo in CAMPOS_REFORMA]
         demais = [campo for campo in campos if campo not in CAMPOS_REFORMA]
-        return [(None, {"fields": demais}), ("Reforma tributária (IBS, CBS, IS)", {"fields": reforma})]
+        secao = {"fields": reforma}
+        if obj is not None and not obj.tributos_reforma:
+            secao["classes"] = ["collapse"]  # a document without the reform's groups: a page of "—" otherwise
+        return [(None, {"fields": demais}), ("Reforma tributária (IBS, CBS, IS)", secao)]
 
 
 CAMPOS_REFORMA_DO_ITEM = ("valor_item", "cst_ibs_cbs", "classificacao_tributaria", "valor_ibs", "valor_cbs", "valor_is")
@@ -172,7 +176,8 @@ class NFeAdmin(
     date_hierarchy = "data_emissao"
     readonly_fields = ["dias_para_manifestar"]  # the XML is the page's "Baixar XML" button (acoes_documentos)
     exclude = ["arquivo", "organizacao"]
-    inlines = [NFeItemInline, EventoInline]
+    # The document's events are the page's timeline (acoes_documentos), with more than a table would show.
+    inlines = [NFeItemInline]
 
     @admin.display(description="dias até o prazo da manifestação")
     def dias_para_manifestar(self, nfe):
@@ -201,7 +206,7 @@ class CTeAdmin(
     list_filter = ["situacao", "assinatura", "modal", "modelo", "origem", "uf_inicio", "uf_fim", "data_emissao"]
     date_hierarchy = "data_emissao"
     exclude = ["arquivo", "organizacao"]
-    inlines = [EventoCTeInline]
+    inlines = []  # the events are the page's timeline, as on the NF-e page
     show_full_result_count = False
 
     @admin.display(description="Modal", ordering="modal")

@@ -155,7 +155,10 @@ class DocumentoFiscal(DaOrganizacao):
         abstract = True
 
     def __str__(self):
-        return f"{self.modelo}/{self.serie}/{self.numero} {self.chave}"
+        # What the admin's title, breadcrumb and messages show: "NF-e 1000/1 · 3526 1211 ...".
+        from core.formatacao import formatar_chave, nome_do_modelo  # formatacao imports the models
+
+        return f"{nome_do_modelo(self.modelo)} {self.numero}/{self.serie} · {formatar_chave(self.chave)}"
 
 
 def _indices(prefixo: str, *extras: str) -> list:

@@ -91,6 +91,7 @@ def test_a_reform_document_shows_its_ibs_cbs_is_and_finalidade_in_a_section_of_t
     pagina = cliente.get(reverse("admin:core_nfe_change", args=[nfe.pk])).content.decode()
     assert "Reforma tributária (IBS, CBS, IS)" in pagina
     assert "Nota de débito" in pagina
+    assert 'class="module aligned collapse"' not in pagina  # open: the note has the groups (folded only without)
     item = nfe.itens.order_by("numero").first()
     for valor in (nfe.valor_ibs, nfe.valor_cbs, nfe.valor_is, nfe.valor_nf_tot, item.valor_item, item.valor_cbs):
         assert formatar_moeda(valor) in pagina, valor

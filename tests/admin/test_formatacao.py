@@ -89,7 +89,8 @@ def documentos(db, org, emissor, transportadora, a1_destinatario, settings):
     settings.FISCAL_ACEITAR_HOMOLOGACAO = True  # the NF-e is a homologation one, to show ambiente 2 by name
     nfe = gerar_nfe(certificado=emissor, emitente_cnpj=CNPJ_EMITENTE, destinatario="cpf", destinatario_documento=CPF,
                     destinatario_nome="MARIA DA SILVA", data_emissao=NOITE_DE_31, finalidade=4, ambiente=2)  # fmt: skip
-    cte = gerar_cte(certificado=transportadora, modal="01", tipo_servico="1", tomador="4", tomador_documento=CPF)
+    cte = gerar_cte(certificado=transportadora, modal="01", tipo_servico="1", tomador="4", tomador_documento=CPF,
+                    chaves_nfe=[nfe.chave])  # fmt: skip
     ciencia = gerar_evento_nfe(certificado=a1_destinatario, chave=nfe.chave, tipo_evento="210210")
     for documento in (nfe, cte, ciencia):
         resultados = importar_bytes(organizacao=org, nome="x.xml", conteudo=documento.xml, origem=Origem.UPLOAD)
@@ -156,7 +157,9 @@ def test_the_nfe_page_shows_the_grouped_chave_masks_money_and_code_names(membro,
     texto = " ".join(" ".join(arvore.itertext()).split())
     for item in nfe.itens.all():
         assert f"{fmt.formatar_preco(item.valor_unitario)} {fmt.formatar_moeda(item.valor_total)}" in texto
-    assert "210210 Ciência da Operação" in texto
+    assert "Ciência da Operação (210210)" in texto  # the events timeline (there is no events table besides it)
+    assert valores["Tipo de documento do destinatário"] == "CPF"
+    assert f"NF-e {nfe.numero}/{nfe.serie} · {fmt.formatar_chave(nfe.chave)}" in texto  # title and breadcrumb
     assert "CST do IBS/CBS" not in texto  # the reform's item columns only on a note that has the reform's groups
 
 
@@ -173,6 +176,13 @@ def test_the_cte_list_and_page_show_the_modal_and_service_by_name(membro, docume
     assert valores["Tipo de CT-e"] == "0 Normal"
     assert valores["Valor da prestação"] == fmt.formatar_moeda(cte.valor_prestacao)
     assert valores["CNPJ/CPF do tomador"] == "529.982.247-25"
+    arvore = pagina(membro, "cte_change", cte.pk)
+    texto = " ".join(" ".join(arvore.itertext()).split())
+    assert cte.chaves_nfe and all(fmt.formatar_chave(chave) in texto for chave in cte.chaves_nfe)
+    assert '["' not in texto  # the list of NF-e is not shown as JSON
+    # a CT-e without the reform's groups keeps that section folded
+    (secao,) = [f for f in arvore.iter("fieldset") if "Reforma tributária" in " ".join(f.itertext())]
+    assert "collapse" in secao.get("class", "")
 
 
 def test_the_events_list_names_the_event_type_and_groups_the_chave(membro, documentos):
