@@ -3,8 +3,8 @@
 One module for every human-facing surface (the admin, the e-mails, the dashboard), so a CNPJ or a
 value reads the same everywhere. Everything here is pure (no database).
 
-Dates and times are shown in settings.TIME_ZONE (America/Sao_Paulo by default): an organization has no
-time zone of its own, so "the organization's time zone" is the installation's.
+Dates and times are shown in Django's current time zone: the organization's (`Organizacao.fuso_horario`)
+in the admin and the e-mails, which activate it (core.fuso_horario); settings.TIME_ZONE elsewhere.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def formatar_numero(valor) -> str:
 
 
 def formatar_data_hora(valor) -> str:
-    """dd/mm/aaaa hh:mm in settings.TIME_ZONE; dates as dd/mm/aaaa; "" when absent."""
+    """dd/mm/aaaa hh:mm in the current time zone; dates as dd/mm/aaaa; "" when absent."""
     valor = _data_ou_data_hora(valor)
     if isinstance(valor, datetime):
         return _local(valor).strftime("%d/%m/%Y %H:%M")
@@ -102,7 +102,7 @@ def formatar_data_hora(valor) -> str:
 
 
 def formatar_data(valor) -> str:
-    """dd/mm/aaaa; a moment is first brought to settings.TIME_ZONE (23:30 in Brasília is not tomorrow)."""
+    """dd/mm/aaaa; a moment is first brought to the current time zone (23:30 in Brasília is not tomorrow)."""
     valor = _data_ou_data_hora(valor)
     if isinstance(valor, datetime):
         valor = _local(valor).date()
@@ -110,7 +110,7 @@ def formatar_data(valor) -> str:
 
 
 def _local(valor: datetime) -> datetime:
-    return timezone.localtime(valor, timezone.get_default_timezone()) if timezone.is_aware(valor) else valor
+    return timezone.localtime(valor) if timezone.is_aware(valor) else valor
 
 
 def _data_ou_data_hora(valor):

@@ -15,8 +15,8 @@ from .base import ComOrganizacaoAdmin
 
 @admin.register(Organizacao)
 class OrganizacaoAdmin(admin.ModelAdmin):
-    list_display = ["nome", "slug", "ativa", "limite_requisicoes_por_minuto", "criada_em"]
-    list_filter = ["ativa"]
+    list_display = ["nome", "slug", "ativa", "fuso_horario", "limite_requisicoes_por_minuto", "criada_em"]
+    list_filter = ["ativa", "fuso_horario"]
     search_fields = ["nome", "slug"]
     prepopulated_fields = {"slug": ["nome"]}
 

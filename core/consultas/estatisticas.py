@@ -24,13 +24,13 @@ TOPO = 10
 ZERO = Decimal("0.00")
 
 
-def limites_locais(inicio: date, fim: date) -> tuple[datetime, datetime]:
-    """[start of `inicio`, start of the day after `fim`) in settings.TIME_ZONE.
+def limites_locais(inicio: date, fim: date, zona=None) -> tuple[datetime, datetime]:
+    """[start of `inicio`, start of the day after `fim`) in `zona` (default: settings.TIME_ZONE).
 
     A half-open range on data_emissao itself (no function around the column) keeps the
     (organizacao, -data_emissao) index usable.
     """
-    zona = timezone.get_default_timezone()
+    zona = zona or timezone.get_default_timezone()
     return (
         datetime.combine(inicio, time.min, tzinfo=zona),
         datetime.combine(fim + timedelta(days=1), time.min, tzinfo=zona),

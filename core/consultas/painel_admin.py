@@ -8,8 +8,10 @@ and for the capture the certificates, their options' organization defaults, thei
 latest SEFAZ call. Always one organization: the admin user's, or the one a superuser picks
 (`organizacoes_para_escolher`). Webhook health has its own page (core.consultas.saude_webhooks).
 
-"The month" is the calendar month of today in settings.TIME_ZONE, by emission date: the stored local
-date (`data_emissao_local`), the same day the document's own pages and the API show.
+"The month" is the calendar month of today in the current time zone (in the admin, the organization's:
+core.fuso_horario), by emission date in that zone, the same day the document's admin pages show. The
+days are computed in the query (TruncDate in the zone), not read from `data_emissao_local`, which is
+settings.TIME_ZONE's day: for an organization in Manaus a document of 00:30 in Brasília is yesterday's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.certificados.a1 import dias_para_vencer
@@ -46,7 +49,7 @@ def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> 
     """{"organizacao", "inicio", "fim", "documentos": {"nfe", "cte"}, "dias", "manifestacao",
     "certificados_vencendo", "captura"}."""
     agora = agora or timezone.now()
-    hoje = timezone.localtime(agora, timezone.get_default_timezone()).date()
+    hoje = timezone.localdate(agora)
     inicio, fim = hoje.replace(day=1), _ultimo_dia_do_mes(hoje)
     nfe = _do_mes(escopo(NFe, organizacao), inicio, fim)
     cte = _do_mes(escopo(CTe, organizacao), inicio, fim)
@@ -63,14 +66,16 @@ def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> 
 
 
 def _do_mes(documentos: QuerySet, inicio: date, fim: date) -> list[dict]:
-    """[{"data_emissao_local", "situacao", "quantidade", "valor"}]: one row per (day, situação), one query."""
-    desde, ate = limites_locais(inicio, fim)
+    """[{"dia", "situacao", "quantidade", "valor"}]: one row per (day, situação), one query."""
+    zona = timezone.get_current_timezone()
+    desde, ate = limites_locais(inicio, fim, zona)
     campo = CAMPOS_VALOR[documentos.model]
-    # The WHERE on data_emissao keeps the date index usable; the GROUP BY is on the stored local date.
+    # The WHERE on data_emissao keeps the date index usable; the GROUP BY is on its day in the zone.
     return list(
         documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate)
         .order_by()
-        .values("data_emissao_local", "situacao")
+        .annotate(dia=TruncDate("data_emissao", tzinfo=zona))
+        .values("dia", "situacao")
         .annotate(quantidade=Count("id"), valor=Sum(campo))
     )
 
@@ -99,7 +104,7 @@ def _por_dia(nfe: list[dict], cte: list[dict], inicio: date, fim: date) -> list[
     contagens: dict[tuple[str, date], int] = {}
     for tipo, linhas in (("nfe", nfe), ("cte", cte)):
         for linha in linhas:
-            chave = (tipo, linha["data_emissao_local"])
+            chave = (tipo, linha["dia"])
             contagens[chave] = contagens.get(chave, 0) + linha["quantidade"]
     return [
         {"dia": dia, "nfe": contagens.get(("nfe", dia), 0), "cte": contagens.get(("cte", dia), 0)}

@@ -36,7 +36,10 @@ def limitar(modelo: type[models.Model], campos: dict) -> dict:
 
 
 def datas_de_emissao(data_emissao: datetime) -> dict:
-    return {"data_emissao": data_emissao, "data_emissao_local": timezone.localtime(data_emissao).date()}
+    # settings.TIME_ZONE, never the current zone: an import started from an admin page runs in the
+    # organization's zone (core.fuso_horario), and the stored day must not depend on who started it.
+    local = timezone.localtime(data_emissao, timezone.get_default_timezone())
+    return {"data_emissao": data_emissao, "data_emissao_local": local.date()}
 
 
 def _parte(prefixo: str, parte: Parte | None) -> dict:

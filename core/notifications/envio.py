@@ -6,9 +6,9 @@
   they wait, neither sent nor dropped, until it is reactivated. A row whose lease expired (a worker
   died mid-send) is claimed again.
 - Send: OUTSIDE any transaction, one SMTP connection per batch; the message is rendered now from the
-  stored rows (the event, the import's events, the day), with the recipient's preferences of now: an
-  inactive user, one without an address, no longer a member, or who turned that notification off is
-  `pulado`.
+  stored rows (the event, the import's events, the day), in the organization's time zone, with the
+  recipient's preferences of now: an inactive user, one without an address, no longer a member, or
+  who turned that notification off is `pulado`.
 - Record: `enviado` at once after each message, guarded by the lease. A success is recorded once, so
   a row is sent at most once, except when the process dies between the SMTP server accepting the
   message and that UPDATE: the lease then expires and the row is sent once more. A failure (SMTP down,
@@ -43,6 +43,7 @@ from core.models import (
     Webhook,
 )
 from core import filas
+from core.fuso_horario import zona_da_organizacao
 from core.models.emails import agenda_de_emails
 from core.tenancy import SemOrganizacao, escopo, todas_as_organizacoes
 
@@ -153,7 +154,9 @@ def _enviar_e_registrar(envio: EnvioEmail, conexao) -> bool:
             _falhou(envio, exc)
         return True
     try:
-        enviado = _enviar(envio, conexao)
+        # Rendered now, so its dates and times read in the organization's zone (core.fuso_horario).
+        with timezone.override(zona_da_organizacao(envio.organizacao)):
+            enviado = _enviar(envio, conexao)
     except Pulado as motivo:
         _concluir(envio, Status.PULADO, erro=str(motivo))
     except Exception as exc:  # SMTP down or refusing, a rendering bug: retried on the schedule, never a crash loop

@@ -36,7 +36,7 @@ def documento(valor) -> str:
 
 @register.filter
 def data_hora(valor) -> str:
-    """dd/mm/aaaa hh:mm in settings.TIME_ZONE; "—" when absent."""
+    """dd/mm/aaaa hh:mm in the current time zone (the organization's, core.fuso_horario); "—" when absent."""
     return formatacao.formatar_data_hora(valor) or formatacao.VAZIO
 
 
