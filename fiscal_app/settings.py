@@ -140,6 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "pt-br"
+FORMAT_MODULE_PATH = ["fiscal_app.formatos"]  # dates as 31/01/2026 23:30 (fiscal_app/formatos/pt_BR)
 TIME_ZONE = env.str("TIME_ZONE", default="America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
