@@ -43,6 +43,16 @@ def _caches_vazios():
 
 
 @pytest.fixture
+def receptor():
+    """A webhook receiver on loopback (tests/webhooks/receptor.py) answering 200, closed after the test."""
+    from tests.webhooks.receptor import Receptor
+
+    r = Receptor()
+    yield r
+    r.fechar()
+
+
+@pytest.fixture
 def nova_org(db):
     return criar_organizacao(nome="Comercial Alfa Ltda", email="dona@alfa.com.br", senha="senha-forte-123")
 

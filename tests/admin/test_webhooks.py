@@ -22,13 +22,6 @@ LISTA = reverse("admin:core_webhook_changelist")
 
 
 @pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
-
-
-@pytest.fixture
 def receptor_com_erro():
     r = Receptor([(500, {})])
     yield r

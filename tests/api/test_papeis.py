@@ -17,7 +17,6 @@ from core.models import CertificadoDigital, ImportLog, Membro, Origem, Preferenc
 from core.tenancy import escopo
 from core.webhooks.gestao import criar_webhook
 from tests.membros import novo_membro
-from tests.webhooks.receptor import Receptor
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +29,6 @@ def _webhooks_locais(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     settings.WEBHOOK_ENTREGA_IMEDIATA = False
     settings.WEBHOOK_RETRY_SCHEDULE = "0,0,0"
-
-
-@pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ def _config(settings):
     settings.WEBHOOK_RETRY_SCHEDULE = "0,0,0"
 
 
-@pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
-
-
 def criar(api, url, **campos):
     resposta = api.post("/api/webhooks/", {"nome": "ERP", "url": url, **campos}, format="json")
     assert resposta.status_code == 201, resposta.json()

@@ -60,13 +60,6 @@ def logs(org):
 
 
 @pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
-
-
-@pytest.fixture
 def envios(monkeypatch):
     """Every attempt as it leaves (time, url, body, headers), including those that never connect.
 

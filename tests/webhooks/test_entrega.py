@@ -35,13 +35,6 @@ def _config(settings):
     settings.WEBHOOK_LEASE_SECONDS = 60
 
 
-@pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
-
-
 def criar_webhook(org, url, **campos):
     campos.setdefault("segredo", gerar_segredo())
     return inserir(Webhook, org, [Webhook(organizacao=org, nome="ERP", url=url, **campos)])[0]

@@ -26,7 +26,7 @@ from core.models import Evento, WebhookLog
 from core.tenancy import escopo
 from core.webhooks import entrega, imediata, rede
 from core.webhooks.imediata import encerrar_entrega_imediata
-from tests.webhooks.receptor import Receptor, esperar
+from tests.webhooks.receptor import esperar
 from tests.webhooks.test_confiabilidade import (
     RAIZ,
     Worker,
@@ -50,13 +50,6 @@ def _config(settings):
     settings.WEBHOOK_LEASE_SECONDS = LEASE_SEGUNDOS
     yield
     encerrar_entrega_imediata(prazo=10)  # no pool thread of this test outlives it
-
-
-@pytest.fixture
-def receptor():
-    r = Receptor()
-    yield r
-    r.fechar()
 
 
 @pytest.fixture
