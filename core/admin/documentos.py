@@ -150,19 +150,6 @@ class NomeDoEventoMixin:
         return evento.cancelado
 
 
-class EventoInline(CamposLegiveisMixin, NomeDoEventoMixin, admin.TabularInline):
-    model = EventoDocumento
-    fields = ["tipo_evento_legivel", "cancelado", "sequencia", "data_evento", "codigo_status", "protocolo"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    fk_name = "nfe"
-
-
-class EventoCTeInline(EventoInline):
-    fk_name = "cte"
-
-
 @admin.register(NFe)
 class NFeAdmin(
     PaginaDaNFeMixin, BuscaDeDocumentosMixin, ColunasDeDocumentoMixin, CamposLegiveisMixin, SecaoReformaMixin, XMLOriginalMixin,
