@@ -1,3 +1,4 @@
+from .agregados import AgregadoCTe, AgregadoEmitente, AgregadoNFe, AgregadoRota, Grao
 from .base import DaOrganizacao
 from .documentos import (
     ArquivoXML,
@@ -24,6 +25,11 @@ from .tokens import TokenDeAPI
 from .webhooks import ClasseDeFalha, Webhook, WebhookLog
 
 __all__ = [
+    "AgregadoCTe",
+    "AgregadoEmitente",
+    "AgregadoNFe",
+    "AgregadoRota",
+    "Grao",
     "APIRequestLog",
     "ContadorDeRequisicoes",
     "ExecucaoDeTarefa",

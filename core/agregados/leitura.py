@@ -1,0 +1,37 @@
+"""Reading the rollups: a date range as rows of whole months plus edge days, and cents back into reais."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Q
+
+from core.models.agregados import Grao
+
+ZERO = Decimal("0.00")
+
+
+def no_periodo(inicio: date, fim: date) -> Q:
+    """The rollup rows that add up to the days from `inicio` to `fim` (both included), each day exactly once:
+    the months wholly inside at month grain, the days before and after them at day grain."""
+    primeiro_mes = inicio if inicio.day == 1 else _mes_seguinte(inicio)
+    fim_e_o_ultimo_dia = _mes_seguinte(fim) - timedelta(days=1) == fim
+    ultimo_mes = fim.replace(day=1) if fim_e_o_ultimo_dia else (fim.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if primeiro_mes > ultimo_mes:  # no whole month inside
+        return Q(grao=Grao.DIA, periodo__gte=inicio, periodo__lte=fim)
+    condicao = Q(grao=Grao.MES, periodo__gte=primeiro_mes, periodo__lte=ultimo_mes)
+    if inicio < primeiro_mes:
+        condicao |= Q(grao=Grao.DIA, periodo__gte=inicio, periodo__lt=primeiro_mes)
+    depois_do_ultimo = _mes_seguinte(ultimo_mes)
+    if depois_do_ultimo <= fim:
+        condicao |= Q(grao=Grao.DIA, periodo__gte=depois_do_ultimo, periodo__lte=fim)
+    return condicao
+
+
+def _mes_seguinte(dia: date) -> date:
+    return (dia.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def em_reais(centavos: int | None) -> Decimal:
+    return Decimal(centavos).scaleb(-2) if centavos else ZERO
