@@ -17,7 +17,7 @@ from api.serializers.sefaz import ManifestarSerializer, ResultadosManifestacaoSe
 from api.views.arquivos import DacteMixin, DanfeMixin, ExportarMixin
 from api.views.sefaz import responder_manifestacao
 from core.consultas.exportacao import nome_da_escolha
-from core.consultas.totais import totais
+from core.consultas.totais import totais_filtrados
 from core.models import CTe, EventoDocumento, Finalidade, NFe, OutroDocumento
 
 
@@ -55,7 +55,11 @@ class DocumentoViewSet(DaOrganizacaoMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"], pagination_class=None)
     def totais(self, request):
         """Quantidade e somas dos documentos que atendem aos filtros, no total e por situação."""
-        return Response(self.serializer_totais(totais(self.filter_queryset(self.get_queryset()))).data)
+        documentos = self.filter_queryset(self.get_queryset())  # validates every parameter: 400 naming it
+        filtros = DjangoFilterBackend().get_filterset(request, documentos, self)
+        filtros.is_valid()
+        dados = totais_filtrados(documentos, organizacao=request.organizacao, filtros=filtros.form.cleaned_data)
+        return Response(self.serializer_totais(dados).data)
 
 
 @extend_schema_view(totais=extend_schema(responses=TotaisNFeSerializer, filters=True))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
+from core.models import Organizacao
 from core.models.agregados import Grao
 
 ZERO = Decimal("0.00")
@@ -35,3 +36,21 @@ def _mes_seguinte(dia: date) -> date:
 
 def em_reais(centavos: int | None) -> Decimal:
     return Decimal(centavos).scaleb(-2) if centavos else ZERO
+
+
+def do_periodo(modelo, organizacao, inicio: date, fim: date, *, por_dia: bool = False):
+    """The rollup rows of `organizacao` that add up to the days from `inicio` to `fim`; `por_dia`: day rows only."""
+    if not isinstance(organizacao, Organizacao) or organizacao.pk is None:
+        raise TypeError(f"organização inválida para consultar {modelo.__name__}: {organizacao!r}")
+    periodo = Q(grao=Grao.DIA, periodo__gte=inicio, periodo__lte=fim) if por_dia else no_periodo(inicio, fim)
+    return modelo.objects.filter(periodo, organizacao=organizacao)
+
+
+def somas(*colunas: str) -> dict:
+    """quantidade and the sums of `colunas` (cents), to annotate a grouped rollup query."""
+    return {"soma_quantidade": Sum("quantidade"), **{f"soma_{coluna}": Sum(coluna) for coluna in colunas}}
+
+
+def lidas(linha: dict, **nomes: str) -> dict:
+    """{"quantidade", <nome>: reais of column} from a row annotated with `somas` (nomes: nome -> column)."""
+    return {"quantidade": linha["soma_quantidade"] or 0, **{nome: em_reais(linha[f"soma_{coluna}"]) for nome, coluna in nomes.items()}}

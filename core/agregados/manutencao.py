@@ -24,6 +24,17 @@ def _repetidas(definicao: Definicao, organizacao_id: int | None) -> tuple[str, l
     ), parametros
 
 
+def linhas_a_compactar(organizacao_id: int | None = None) -> int:
+    """How many rows share their key with another (what `compactar` would fold)."""
+    total = 0
+    with connection.cursor() as cursor:
+        for definicao in DEFINICOES:
+            repetidas, parametros = _repetidas(definicao, organizacao_id)
+            cursor.execute(f"SELECT COUNT(*) FROM ({repetidas}) AS repetidas", parametros)  # noqa: S608 (names from core.agregados.definicoes, no input)
+            total += cursor.fetchone()[0]
+    return total
+
+
 def compactar(organizacao_id: int | None = None) -> int:
     """Fold every key's rows into one row (dropping keys that sum to zero); returns the rows removed."""
     removidas = 0
@@ -86,3 +97,33 @@ def reconstruir(organizacao_id: int | None = None) -> int:
             )
             escritas += cursor.rowcount
     return escritas
+
+
+def diferencas(organizacao_id: int) -> list[tuple[str, tuple]]:
+    """The (table, key) pairs where the rollups' sums differ from the documents' (nothing when exact)."""
+    erradas = []
+    with connection.cursor() as cursor:
+        for definicao in DEFINICOES:
+            somas, alguma = _somas(definicao)
+            chave = ", ".join(definicao.chave)
+            cursor.execute(
+                f"SELECT {chave}, {somas} FROM {definicao.tabela} WHERE organizacao_id = %s "  # noqa: S608 (names from core.agregados.definicoes, no input)
+                f"GROUP BY {chave} HAVING {alguma}",
+                [organizacao_id],
+            )
+            guardadas = _por_chave(cursor.fetchall(), len(definicao.chave))
+            origem = f"(SELECT * FROM {definicao.origem} WHERE organizacao_id = %s)"  # noqa: S608 (names from core.agregados.definicoes, no input)
+            selecoes = " UNION ALL ".join(selecao(definicao, connection.vendor, "r", 1, grao, origem) for grao in ("d", "m"))
+            cursor.execute(
+                f"SELECT {chave}, {somas} FROM ({selecoes}) AS linhas GROUP BY {chave}",  # noqa: S608 (names from core.agregados.definicoes, no input)
+                [organizacao_id] * 2,
+            )
+            esperadas = _por_chave(cursor.fetchall(), len(definicao.chave))
+            erradas += [(definicao.tabela, c) for c in sorted(guardadas.keys() | esperadas.keys(), key=str)
+                        if guardadas.get(c) != esperadas.get(c)]  # fmt: skip
+    return erradas
+
+
+def _por_chave(linhas, tamanho: int) -> dict[tuple, tuple]:
+    # Dates come back as text from SQLite's date() and as date objects elsewhere: compare them as text.
+    return {tuple(str(v) for v in linha[:tamanho]): tuple(int(v) for v in linha[tamanho:]) for linha in linhas}

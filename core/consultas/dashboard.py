@@ -1,21 +1,23 @@
 """The dashboard: today and this month at a glance, recent imports and what needs attention.
 
 A fixed number of queries (ten) whatever the amount of data: each block is one aggregate or one
-slice of at most ten rows. The date ranges use the (organizacao, -data_emissao) index and the import
-log its (organizacao, status, -criado_em) one.
+slice of at most ten rows. The sums of today and of the month, and the count of NF-e waiting for their full
+XML, come from the rollups (core.agregados: today's day row and the month's month row); the import log uses
+its (organizacao, status, -criado_em) index.
 """
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
 from core.certificados.a1 import dias_para_vencer
-from core.models import CertificadoDigital, CTe, Finalidade, ImportLog, NFe, Organizacao, Webhook, WebhookLog
+from core.agregados.leitura import em_reais
+from core.models import AgregadoCTe, AgregadoNFe, CertificadoDigital, Finalidade, Grao, ImportLog, NFe, Organizacao, Webhook
+from core.models import WebhookLog
 from core.tenancy import escopo
 
-from .estatisticas import limites_locais
 from .reforma import FINALIDADES_DE_OPERACAO
 
 RECENTES = 10
@@ -33,11 +35,15 @@ def painel(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
     agora = agora or timezone.now()
     hoje = timezone.localtime(agora, timezone.get_default_timezone()).date()
     periodos = {"hoje": (hoje, hoje), "mes": (hoje.replace(day=1), _ultimo_dia_do_mes(hoje))}
-    nfe = _somas_por_finalidade(escopo(NFe, organizacao), periodos)
-    cte = _somas(escopo(CTe, organizacao), "valor_prestacao", periodos)
+    nfe = _somas_por_finalidade(organizacao, periodos)
+    cte = _somas(organizacao, periodos)
     importacoes = escopo(ImportLog, organizacao).order_by("-criado_em", "-id")
     erros = importacoes.filter(status=ImportLog.Status.ERRO, criado_em__gte=agora - JANELA_DE_ERROS)
     pendentes = escopo(NFe, organizacao).filter(completa=False)
+    # Every month of the organization's history, a few rows each: the count without touching the documents.
+    quantidade_pendente = AgregadoNFe.objects.filter(organizacao=organizacao, grao=Grao.MES, completa=False).aggregate(
+        quantidade=Sum("quantidade")
+    )["quantidade"]
     resumos = {
         nome: {"inicio": i, "fim": f, "nfe": nfe[nome]["operacoes"], "cte": cte[nome],
                "nfe_por_finalidade": nfe[nome]["por_finalidade"]}
@@ -48,7 +54,7 @@ def painel(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
         "ultimas_importacoes": list(importacoes.values(*CAMPOS_IMPORTACAO)[:RECENTES]),
         "erros_24h": {"quantidade": erros.count(), "recentes": list(erros.values(*CAMPOS_IMPORTACAO)[:RECENTES])},
         "nfe_pendentes": {
-            "quantidade": pendentes.count(),
+            "quantidade": quantidade_pendente or 0,
             "recentes": list(
                 pendentes.order_by("-data_emissao", "-id").values(*CAMPOS_DOCUMENTO, valor=F("valor_total"))[:RECENTES]
             ),
@@ -90,25 +96,21 @@ def _saude_dos_webhooks(organizacao: Organizacao, agora: datetime) -> dict:
     return {**webhooks, **tentativas}
 
 
-def _somas(documentos: QuerySet, campo_valor: str, periodos: dict[str, tuple[date, date]]) -> dict:
-    """{periodo: {"quantidade", "valor", "ibs", "cbs"}} for every period, in one query of filtered aggregates."""
-    documentos, agregados = _no_periodo(documentos, campo_valor, periodos)
-    linha = documentos.aggregate(**agregados)
+def _somas(organizacao: Organizacao, periodos: dict[str, tuple[date, date]]) -> dict:
+    """{periodo: {"quantidade", "valor", "ibs", "cbs"}} of the CT-e, in one query of filtered sums."""
+    linha = _das_linhas(AgregadoCTe, organizacao, periodos).aggregate(**_agregados(periodos, "valor_prestacao"))
     return {nome: _do_periodo(linha, nome) for nome in periodos}
 
 
-def _somas_por_finalidade(nfes: QuerySet, periodos: dict[str, tuple[date, date]]) -> dict:
+def _somas_por_finalidade(organizacao: Organizacao, periodos: dict[str, tuple[date, date]]) -> dict:
     """{periodo: {"operacoes": <somas>, "por_finalidade": [<somas> with finalidade]}}, in one query grouped by
     finNFe. Operations (core.consultas.reforma) are what "NF-e" means on the dashboard, as in the statistics."""
-    nfes, agregados = _no_periodo(nfes, "valor_total", periodos)
-    linhas = sorted(
-        nfes.order_by().values("finalidade").annotate(**agregados),
-        key=lambda linha: (linha["finalidade"] is None, linha["finalidade"] or 0),
-    )
+    agrupadas = _das_linhas(AgregadoNFe, organizacao, periodos).values("finalidade").annotate(**_agregados(periodos, "valor_total"))
+    linhas = sorted(agrupadas, key=lambda linha: (not linha["finalidade"], linha["finalidade"]))
     resultado = {}
     for nome in periodos:
         por_finalidade = [
-            {"finalidade": f, "finalidade_nome": Finalidade(f).label if f is not None else None, **somas}
+            {"finalidade": f or None, "finalidade_nome": Finalidade(f).label if f else None, **somas}
             for f, somas in ((linha["finalidade"], _do_periodo(linha, nome)) for linha in linhas)
             if somas["quantidade"]
         ]
@@ -117,24 +119,36 @@ def _somas_por_finalidade(nfes: QuerySet, periodos: dict[str, tuple[date, date]]
     return resultado
 
 
-def _no_periodo(documentos: QuerySet, campo_valor: str, periodos: dict[str, tuple[date, date]]):
-    """The documents of all periods and the filtered aggregates that split them by period."""
-    limites = {nome: limites_locais(inicio, fim) for nome, (inicio, fim) in periodos.items()}
+def _linhas_do_periodo(inicio: date, fim: date) -> Q:
+    """Today is one day row; the month is its month row (the dashboard's periods are never anything else)."""
+    if inicio == fim:
+        return Q(grao=Grao.DIA, periodo=inicio)
+    assert inicio.day == 1 and fim == _ultimo_dia_do_mes(inicio), (inicio, fim)
+    return Q(grao=Grao.MES, periodo=inicio)
+
+
+def _das_linhas(modelo, organizacao: Organizacao, periodos: dict[str, tuple[date, date]]):
+    condicao = Q()
+    for inicio, fim in periodos.values():
+        condicao |= _linhas_do_periodo(inicio, fim)
+    return modelo.objects.filter(condicao, organizacao=organizacao)
+
+
+def _agregados(periodos: dict[str, tuple[date, date]], campo_valor: str) -> dict:
+    """The filtered sums that split the rows of all periods by period."""
     agregados = {}
-    for nome, (desde, ate) in limites.items():
-        filtro = Q(data_emissao__gte=desde, data_emissao__lt=ate)
-        agregados[f"{nome}_quantidade"] = Count("id", filter=filtro)
+    for nome, (inicio, fim) in periodos.items():
+        filtro = _linhas_do_periodo(inicio, fim)
+        agregados[f"{nome}_quantidade"] = Sum("quantidade", filter=filtro)
         for campo, coluna in ((campo_valor, "valor"), ("valor_ibs", "ibs"), ("valor_cbs", "cbs")):
             agregados[f"{nome}_{coluna}"] = Sum(campo, filter=filtro)
-    # The WHERE spans all periods so the date index bounds the scan; the filters split it up.
-    desde, ate = min(d for d, _ in limites.values()), max(a for _, a in limites.values())
-    return documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate), agregados
+    return agregados
 
 
 def _do_periodo(linha: dict, nome: str) -> dict:
     return {
-        "quantidade": linha[f"{nome}_quantidade"],
-        **{coluna: linha[f"{nome}_{coluna}"] or ZERO for coluna in ("valor", "ibs", "cbs")},
+        "quantidade": linha[f"{nome}_quantidade"] or 0,
+        **{coluna: em_reais(linha[f"{nome}_{coluna}"]) for coluna in ("valor", "ibs", "cbs")},
     }
 
 

@@ -1,7 +1,9 @@
 """Statistics of a period: series per day or month, top emitters and routes, distributions.
 
-Every number is a database aggregate (values/annotate), so the cost is a fixed handful of queries
-whatever the number of documents; Python only fills the periods that had no document with zeros.
+Every number comes from the rollups (core.agregados): the period is read as its whole months plus the days at
+its edges, so a year costs a fixed handful of small grouped queries whether the organization has a thousand
+documents or a million. Python only folds edge days into their month and fills periods without documents
+with zeros. The day of a document is its emission date in settings.TIME_ZONE.
 
 NF-e count as operations only (finNFe 1, 2, 3, or unknown for a summary: core.consultas.reforma) in the
 series, the top emitters, por_uf and por_situacao: a return or a credit/debit note corrects an earlier
@@ -11,17 +13,20 @@ operation and summed with it would count the same money twice. `por_finalidade` 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, QuerySet, Sum
+from django.db.models import Q
 from django.utils import timezone
 
-from core.models import CTe, Finalidade, NFe, Organizacao
-from core.tenancy import escopo
+from core.agregados.leitura import do_periodo, lidas, somas
+from core.models import AgregadoCTe, AgregadoEmitente, AgregadoNFe, AgregadoRota, Finalidade, Organizacao
 
-from .reforma import so_operacoes
+from .reforma import FINALIDADES_DE_OPERACAO
 
 DIA, MES = "dia", "mes"
 TOPO = 10
 ZERO = Decimal("0.00")
+# core.consultas.reforma.so_operacoes on the rollup, where a summary's missing finNFe is 0
+OPERACOES = Q(finalidade__in=[0, *FINALIDADES_DE_OPERACAO])
+VALOR = {AgregadoNFe: "valor_total", AgregadoCTe: "valor_prestacao"}
 
 
 def limites_locais(inicio: date, fim: date, zona=None) -> tuple[datetime, datetime]:
@@ -39,48 +44,40 @@ def limites_locais(inicio: date, fim: date, zona=None) -> tuple[datetime, dateti
 
 def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict:
     """Everything /api/estatisticas/ shows for documents issued from `inicio` to `fim` (local dates)."""
-    desde, ate = limites_locais(inicio, fim)
-    todas_as_nfes = escopo(NFe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
-    nfes = todas_as_nfes.filter(so_operacoes())
-    ctes = escopo(CTe, organizacao).filter(data_emissao__gte=desde, data_emissao__lt=ate)
+    nfes = do_periodo(AgregadoNFe, organizacao, inicio, fim)
+    ctes = do_periodo(AgregadoCTe, organizacao, inicio, fim)
     return {
         "inicio": inicio,
         "fim": fim,
         "agrupar": agrupar,
-        "series": _series(nfes, ctes, periodos(inicio, fim, agrupar), agrupar),
-        "top_emitentes": _top_emitentes(nfes),
-        "top_rotas": _top_rotas(ctes),
+        "series": series(organizacao, inicio, fim, agrupar),
+        "top_emitentes": top_emitentes(organizacao, inicio, fim),
+        "top_rotas": top_rotas(organizacao, inicio, fim),
         "por_uf": {
-            "nfe": _distribuicao(nfes, "uf", "emitente_uf", "valor_total"),
+            "nfe": _distribuicao(nfes.filter(OPERACOES), "uf", "emitente_uf"),
             # The carrier issues the CT-e where the service starts, so uf_inicio is its UF.
-            "cte": _distribuicao(ctes, "uf", "uf_inicio", "valor_prestacao"),
+            "cte": _distribuicao(ctes, "uf", "uf_inicio"),
         },
         "por_situacao": {
-            "nfe": _distribuicao(nfes, "situacao", "situacao", "valor_total"),
-            "cte": _distribuicao(ctes, "situacao", "situacao", "valor_prestacao"),
+            "nfe": _distribuicao(nfes.filter(OPERACOES), "situacao", "situacao"),
+            "cte": _distribuicao(ctes, "situacao", "situacao"),
         },
-        "por_finalidade": {"nfe": por_finalidade(todas_as_nfes)},
+        "por_finalidade": {"nfe": por_finalidade(nfes)},
     }
 
 
-def por_finalidade(nfes: QuerySet) -> list[dict]:
-    """[{"finalidade", "finalidade_nome", "quantidade", "valor", "ibs", "cbs"}] of every finalidade present,
-    in finNFe order, summaries (no finNFe) last."""
-    linhas = nfes.order_by().values("finalidade").annotate(quantidade=Count("id"), **_somas("valor_total"))
+def por_finalidade(nfes) -> list[dict]:
+    """[{"finalidade", "finalidade_nome", "quantidade", "valor", "ibs", "cbs"}] of every finalidade present in
+    the NF-e rollup rows `nfes`, in finNFe order, summaries (no finNFe) last."""
+    linhas = nfes.values("finalidade").annotate(**somas("valor_total", "valor_ibs", "valor_cbs")).filter(soma_quantidade__gt=0)
     return [
         {
-            "finalidade": linha["finalidade"],
-            "finalidade_nome": Finalidade(linha["finalidade"]).label if linha["finalidade"] is not None else None,
-            "quantidade": linha["quantidade"],
-            **{campo: linha[campo] or ZERO for campo in ("valor", "ibs", "cbs")},
+            "finalidade": linha["finalidade"] or None,
+            "finalidade_nome": Finalidade(linha["finalidade"]).label if linha["finalidade"] else None,
+            **lidas(linha, valor="valor_total", ibs="valor_ibs", cbs="valor_cbs"),
         }
-        for linha in sorted(linhas, key=lambda linha: (linha["finalidade"] is None, linha["finalidade"] or 0))
+        for linha in sorted(linhas, key=lambda linha: (not linha["finalidade"], linha["finalidade"]))
     ]
-
-
-def _somas(campo_valor: str) -> dict:
-    """The document's value and the reform's IBS and CBS (NULL without the group: left out of the sum)."""
-    return {"valor": Sum(campo_valor), "ibs": Sum("valor_ibs"), "cbs": Sum("valor_cbs")}
 
 
 def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
@@ -94,56 +91,72 @@ def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
     return meses
 
 
-def _series(nfes: QuerySet, ctes: QuerySet, todos: list[date], agrupar: str) -> list[dict]:
-    por_nfe = _por_periodo(nfes, "valor_total", agrupar)
-    por_cte = _por_periodo(ctes, "valor_prestacao", agrupar)
+def series(organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> list[dict]:
+    """[{"periodo", "nfe": {"quantidade", "valor", "ibs", "cbs"}, "cte": {...}}] for every period, zeros included."""
+    por_nfe = _por_periodo(AgregadoNFe, organizacao, inicio, fim, agrupar)
+    por_cte = _por_periodo(AgregadoCTe, organizacao, inicio, fim, agrupar)
     vazio = {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO}
     return [
         {"periodo": periodo, "nfe": por_nfe.get(periodo, vazio), "cte": por_cte.get(periodo, vazio)}
-        for periodo in todos
+        for periodo in periodos(inicio, fim, agrupar)
     ]
 
 
-def _por_periodo(documentos: QuerySet, campo_valor: str, agrupar: str) -> dict[date, dict]:
-    # Grouped by the stored local date (a plain column, native on every database); months are then
-    # folded from at most a few thousand day rows.
-    linhas = (
-        documentos.values("data_emissao_local")
-        .annotate(quantidade=Count("id"), **_somas(campo_valor))
-        .order_by("data_emissao_local")
-    )
+def _por_periodo(modelo, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict[date, dict]:
+    linhas = do_periodo(modelo, organizacao, inicio, fim, por_dia=agrupar == DIA)
+    if modelo is AgregadoNFe:
+        linhas = linhas.filter(OPERACOES)
     periodos: dict[date, dict] = {}
-    for linha in linhas:
-        dia = linha["data_emissao_local"]
-        chave = dia if agrupar == DIA else dia.replace(day=1)
+    agrupadas = linhas.values("periodo").annotate(**somas(VALOR[modelo], "valor_ibs", "valor_cbs")).order_by("periodo")
+    for linha in agrupadas:
+        # A month row's periodo is already the month's first day; edge days fold into their month.
+        chave = linha["periodo"] if agrupar == DIA else linha["periodo"].replace(day=1)
         soma = periodos.setdefault(chave, {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO})
-        soma["quantidade"] += linha["quantidade"]
-        for campo in ("valor", "ibs", "cbs"):
-            soma[campo] += linha[campo] or ZERO
-    return periodos
+        for campo, valor in lidas(linha, valor=VALOR[modelo], ibs="valor_ibs", cbs="valor_cbs").items():
+            soma[campo] += valor
+    return {periodo: soma for periodo, soma in periodos.items() if soma["quantidade"]}
 
 
-def _top_emitentes(nfes: QuerySet) -> list[dict]:
-    # Grouped by document only: a company that renamed itself is still one emitter.
-    return list(
-        nfes.values(documento=F("emitente_documento"))
-        .annotate(nome=Max("emitente_nome"), quantidade=Count("id"), valor=Sum("valor_total"))
-        .order_by("-valor", "-quantidade", "documento")[:TOPO]
+def top_emitentes(organizacao: Organizacao, inicio: date, fim: date, limite: int = TOPO) -> list[dict]:
+    """The NF-e emitters (operations only) with the highest value: [{"documento", "nome", "quantidade", "valor"}].
+    Grouped by document only: a company that renamed itself is still one emitter, under its greatest name."""
+    # By (document, name) in SQL, so a name whose documents are all gone (sums netting to zero) drops out;
+    # then by document here: a few hundred rows, however many documents they stand for.
+    linhas = (
+        do_periodo(AgregadoEmitente, organizacao, inicio, fim)
+        .values("emitente_documento", "emitente_nome")
+        .annotate(**somas("valor_total"))
+        .filter(soma_quantidade__gt=0)
     )
+    emitentes: dict[str, dict] = {}
+    for linha in linhas:
+        somado = lidas(linha, valor="valor_total")
+        emitente = emitentes.setdefault(linha["emitente_documento"], {"documento": linha["emitente_documento"],
+                                                                     "nome": "", "quantidade": 0, "valor": ZERO})  # fmt: skip
+        emitente["nome"] = max(emitente["nome"], linha["emitente_nome"])
+        emitente["quantidade"] += somado["quantidade"]
+        emitente["valor"] += somado["valor"]
+    return sorted(emitentes.values(), key=lambda e: (-e["valor"], -e["quantidade"], e["documento"]))[:limite]
 
 
-def _top_rotas(ctes: QuerySet) -> list[dict]:
-    rota = ("uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim")
-    return list(
-        ctes.values(*rota)
-        .annotate(quantidade=Count("id"), valor=Sum("valor_prestacao"))
-        .order_by("-valor", "-quantidade", *rota)[:TOPO]
+def top_rotas(organizacao: Organizacao, inicio: date, fim: date, limite: int = TOPO, *, por_uf: bool = False) -> list[dict]:
+    """The CT-e routes with the highest value: [{"uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim",
+    "quantidade", "valor"}]; `por_uf`: by state pair only ({"uf_inicio", "uf_fim", ...})."""
+    rota = ("uf_inicio", "uf_fim") if por_uf else ("uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim")
+    linhas = (
+        do_periodo(AgregadoRota, organizacao, inicio, fim)
+        .values(*rota)
+        .annotate(**somas("valor_prestacao"))
+        .filter(soma_quantidade__gt=0)
+        .order_by("-soma_valor_prestacao", "-soma_quantidade", *rota)[:limite]
     )
+    return [{**{campo: linha[campo] for campo in rota}, **lidas(linha, valor="valor_prestacao")} for linha in linhas]
 
 
-def _distribuicao(documentos: QuerySet, nome: str, campo: str, campo_valor: str) -> list[dict]:
-    # values(situacao=F("situacao")) would clash with the field itself, hence the plain form.
-    agrupados = documentos.values(campo) if nome == campo else documentos.values(**{nome: F(campo)})
-    return list(
-        agrupados.annotate(quantidade=Count("id"), valor=Sum(campo_valor)).order_by("-valor", "-quantidade", nome)
+def _distribuicao(linhas, nome: str, coluna: str) -> list[dict]:
+    """[{nome, "quantidade", "valor"}] grouped by `coluna`, the highest value first."""
+    valor = VALOR[linhas.model]
+    agrupadas = (
+        linhas.values(coluna).annotate(**somas(valor)).filter(soma_quantidade__gt=0).order_by(f"-soma_{valor}", "-soma_quantidade", coluna)
     )
+    return [{nome: linha[coluna], **lidas(linha, valor=valor)} for linha in agrupadas]

@@ -9,9 +9,12 @@ latest SEFAZ call. Always one organization: the admin user's, or the one a super
 (`organizacoes_para_escolher`). Webhook health has its own page (core.consultas.saude_webhooks).
 
 "The month" is the calendar month of today in the current time zone (in the admin, the organization's:
-core.fuso_horario), by emission date in that zone, the same day the document's admin pages show. The
-days are computed in the query (TruncDate in the zone), not read from `data_emissao_local`, which is
-settings.TIME_ZONE's day: for an organization in Manaus a document of 00:30 in Brasília is yesterday's.
+core.fuso_horario), by emission date in that zone, the same day the document's admin pages show. When that
+zone's days are settings.TIME_ZONE's days (every UTC-3 zone: Bahia, Recife, Belém...), the month comes from
+the rollups' day rows (core.agregados), at a cost that does not grow with the documents. For another zone
+(Manaus, Acre, Noronha) a document of 00:30 in Brasília is another day, which the rollups (kept by
+settings.TIME_ZONE's day) cannot tell: the days are then computed in the query (TruncDate in the zone) over
+the month's documents, bounded by the (organizacao, -data_emissao) index.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.certificados.a1 import dias_para_vencer
 from core.documentos.manifestacao_estado import dias_restantes, pendentes_de_manifestacao
-from core.models import CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CTe, CursorDistribuicao, NFe
+from core.agregados.leitura import do_periodo, em_reais
+from core.models import AgregadoCTe, AgregadoNFe, CertificadoDigital, ConfiguracaoConsulta, ConsultaSEFAZ, CTe, CursorDistribuicao, NFe
 from core.models import Organizacao, Situacao
 from core.sefaz.cursores import permitida_em
 from core.tenancy import escopo
@@ -43,6 +47,7 @@ LIMITE_CAPTURA = 20
 # when the month has some.
 SITUACOES_FIXAS = (Situacao.AUTORIZADA, Situacao.CANCELADA, Situacao.DENEGADA)
 CAMPOS_VALOR = {NFe: "valor_total", CTe: "valor_prestacao"}
+AGREGADOS = {NFe: AgregadoNFe, CTe: AgregadoCTe}
 
 
 def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
@@ -51,8 +56,8 @@ def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> 
     agora = agora or timezone.now()
     hoje = timezone.localdate(agora)
     inicio, fim = hoje.replace(day=1), _ultimo_dia_do_mes(hoje)
-    nfe = _do_mes(escopo(NFe, organizacao), inicio, fim)
-    cte = _do_mes(escopo(CTe, organizacao), inicio, fim)
+    nfe = _do_mes(NFe, organizacao, inicio, fim)
+    cte = _do_mes(CTe, organizacao, inicio, fim)
     return {
         "organizacao": organizacao,
         "inicio": inicio,
@@ -65,18 +70,36 @@ def painel_admin(*, organizacao: Organizacao, agora: datetime | None = None) -> 
     }
 
 
-def _do_mes(documentos: QuerySet, inicio: date, fim: date) -> list[dict]:
+def _do_mes(modelo, organizacao: Organizacao, inicio: date, fim: date) -> list[dict]:
     """[{"dia", "situacao", "quantidade", "valor"}]: one row per (day, situação), one query."""
     zona = timezone.get_current_timezone()
+    campo = CAMPOS_VALOR[modelo]
+    if _dias_iguais(zona, timezone.get_default_timezone(), inicio, fim):
+        linhas = (
+            do_periodo(AGREGADOS[modelo], organizacao, inicio, fim, por_dia=True)
+            .values("periodo", "situacao")
+            .annotate(soma_quantidade=Sum("quantidade"), soma_valor=Sum(campo))
+            .filter(soma_quantidade__gt=0)
+        )
+        return [{"dia": linha["periodo"], "situacao": linha["situacao"], "quantidade": linha["soma_quantidade"],
+                 "valor": em_reais(linha["soma_valor"])} for linha in linhas]  # fmt: skip
     desde, ate = limites_locais(inicio, fim, zona)
-    campo = CAMPOS_VALOR[documentos.model]
     # The WHERE on data_emissao keeps the date index usable; the GROUP BY is on its day in the zone.
     return list(
-        documentos.filter(data_emissao__gte=desde, data_emissao__lt=ate)
+        escopo(modelo, organizacao)
+        .filter(data_emissao__gte=desde, data_emissao__lt=ate)
         .order_by()
         .annotate(dia=TruncDate("data_emissao", tzinfo=zona))
         .values("dia", "situacao")
         .annotate(quantidade=Count("id"), valor=Sum(campo))
+    )
+
+
+def _dias_iguais(zona, padrao, inicio: date, fim: date) -> bool:
+    """Whether every day from `inicio` to `fim` starts at the same instant in both zones."""
+    return all(
+        limites_locais(dia, dia, zona)[0] == limites_locais(dia, dia, padrao)[0]
+        for dia in periodos(inicio, fim + timedelta(days=1), DIA)
     )
 
 

@@ -1,10 +1,9 @@
 """One organization's day, for the daily e-mail: documents, top emitters and routes, what failed, and
 the certificates about to expire.
 
-The documents are counted by local emission date (settings.TIME_ZONE), with the same aggregates and the
+The documents are counted by local emission date (settings.TIME_ZONE), from the same rollups and with the
 same rule as /api/estatisticas/ (NF-e: operations only, core.consultas.reforma), so the e-mail and the API
-never disagree about a day. Seven queries whatever the
-amount of data or the number of people who receive it.
+never disagree about a day. Seven queries whatever the amount of data or the number of people who receive it.
 """
 
 from __future__ import annotations
@@ -12,15 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Sum
 from django.utils import timezone
 
-from core.models import CertificadoDigital, CTe, ImportLog, NFe, Organizacao, WebhookLog
+from core.models import CertificadoDigital, ImportLog, Organizacao, WebhookLog
 from core.tenancy import escopo
 from core.webhooks.estatisticas import FALHAS
 
-from .estatisticas import DIA, _series, _top_emitentes, limites_locais, periodos
-from .reforma import so_operacoes
+from .estatisticas import DIA, limites_locais, series, top_emitentes, top_rotas
 
 TOPO = 5
 DIAS_NO_GRAFICO = 7
@@ -51,23 +48,17 @@ class ResumoDoDia:
 def resumo_do_dia(*, organizacao: Organizacao, dia: date, agora: datetime | None = None) -> ResumoDoDia:
     agora = agora or timezone.now()
     desde, ate = limites_locais(dia, dia)
-    inicio_do_grafico = dia - timedelta(days=DIAS_NO_GRAFICO - 1)
-    semana_desde, _ = limites_locais(inicio_do_grafico, dia)
-    nfes, ctes = escopo(NFe, organizacao).filter(so_operacoes()), escopo(CTe, organizacao)
     # One grouped query per kind covers both the chart and the day itself (its last bar).
-    por_dia = _series(
-        nfes.filter(data_emissao__gte=semana_desde, data_emissao__lt=ate),
-        ctes.filter(data_emissao__gte=semana_desde, data_emissao__lt=ate),
-        periodos(inicio_do_grafico, dia, DIA),
-        DIA,
-    )
+    por_dia = series(organizacao, dia - timedelta(days=DIAS_NO_GRAFICO - 1), dia, DIA)
     return ResumoDoDia(
         organizacao_id=organizacao.pk,
         data=dia,
         nfe=por_dia[-1]["nfe"],
         cte=por_dia[-1]["cte"],
-        top_emitentes=_top_emitentes(nfes.filter(data_emissao__gte=desde, data_emissao__lt=ate))[:TOPO],
-        top_rotas=_top_rotas_por_uf(ctes.filter(data_emissao__gte=desde, data_emissao__lt=ate)),
+        top_emitentes=top_emitentes(organizacao, dia, dia, TOPO),
+        # By state pair, not by city pair as /api/estatisticas/ ranks them: an e-mail has room for five
+        # lines, and "SP → RJ" says more there than five cities of São Paulo.
+        top_rotas=top_rotas(organizacao, dia, dia, TOPO, por_uf=True),
         erros_importacao=escopo(ImportLog, organizacao)
         .filter(status=ImportLog.Status.ERRO, criado_em__gte=desde, criado_em__lt=ate)
         .count(),
@@ -76,16 +67,6 @@ def resumo_do_dia(*, organizacao: Organizacao, dia: date, agora: datetime | None
         .count(),
         certificados_vencendo=_certificados_vencendo(organizacao, agora),
         por_dia=por_dia,
-    )
-
-
-def _top_rotas_por_uf(ctes) -> list[dict]:
-    # By state pair (the cte_rota_idx columns), not by city pair as /api/estatisticas/ ranks them:
-    # an e-mail has room for five lines, and "SP → RJ" says more there than five cities of São Paulo.
-    return list(
-        ctes.values("uf_inicio", "uf_fim")
-        .annotate(quantidade=Count("id"), valor=Sum("valor_prestacao"))
-        .order_by("-valor", "-quantidade", "uf_inicio", "uf_fim")[:TOPO]
     )
 
 

@@ -132,9 +132,18 @@ def prazos_manifestacao(*, simular: bool = False, escrever: Callable[[str], None
     return f"prazos_manifestacao (simulação): {sum(devidos.values())} NF-e seria(m) avisada(s)."
 
 
+def compactar_agregados(*, simular: bool = False, escrever: Callable[[str], None] = _nada) -> str:
+    """Fold the rollups' delta rows (core.agregados): reads stay as small as the keys, not the writes."""
+    from core.agregados.manutencao import compactar, linhas_a_compactar
+
+    if simular:
+        return f"compactar_agregados (simulação): {linhas_a_compactar()} linha(s) de agregados a compactar."
+    return f"compactar_agregados: {compactar()} linha(s) de agregados a menos."
+
+
 # The order of a run without --task: fetch documents first, then announce certificates and deadlines,
-# deliver the events they produced (webhooks, then the e-mail queue), queue yesterday's summary, and
-# clean up last (the heaviest, the least urgent).
+# deliver the events they produced (webhooks, then the e-mail queue), queue yesterday's summary, fold the
+# rollups, and clean up last (the heaviest, the least urgent).
 TAREFAS: dict[str, Tarefa] = {
     tarefa.nome: tarefa
     for tarefa in (
@@ -144,6 +153,7 @@ TAREFAS: dict[str, Tarefa] = {
         Tarefa("entregar_webhooks", entregar_webhooks, timedelta(minutes=5), "* * * * *"),
         Tarefa("enviar_emails", enviar_emails, timedelta(minutes=5), "* * * * *"),
         Tarefa("enviar_relatorios", enviar_relatorios, timedelta(hours=2), "0 6 * * *"),
+        Tarefa("compactar_agregados", compactar_agregados, timedelta(minutes=10), "* * * * *"),
         Tarefa("limpeza_logs", limpeza_logs, timedelta(hours=6), "30 3 * * *"),
     )
 }
