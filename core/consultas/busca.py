@@ -1,8 +1,9 @@
 """One search box over NF-e and CT-e: chave, part of a chave, número, CNPJ/CPF or a name.
 
-`interpretar()` decides what the text can be; `buscar()` (the API's /api/buscar/) runs at most four
-queries (exact and partial, per model), each cut at `limite` rows, and ranks the union: the exact chave,
-then exact número/documento, then partial matches, the newest first within a rank. `condicao()` is the
+`interpretar()` decides what the text can be; `buscar()` (the API's /api/buscar/) runs one query per
+exact field (chave, número or each CNPJ/CPF field) and one partial query per model, each cut at `limite`
+rows, and ranks the union: the exact chave, then exact número/documento, then partial matches, the newest
+first within a rank. `condicao()` is the
 same match as one filter on one model: the admin's search box of NF-e, CT-e and outros documentos.
 """
 
@@ -20,7 +21,7 @@ MINIMO_PARTE_CHAVE = 6
 MAXIMO_NUMERO = 9
 MINIMO_NOME = 3
 RANK_CHAVE, RANK_EXATO, RANK_PARCIAL = 0, 1, 2
-CAMPOS = ("chave", "numero", "serie", "data_emissao", "emitente_nome", "emitente_documento", "situacao")
+CAMPOS = ("id", "chave", "numero", "serie", "data_emissao", "emitente_nome", "emitente_documento", "situacao")
 _DIGITOS = re.compile(r"[0-9]+")
 
 
@@ -44,7 +45,8 @@ class _Alvo:
     tipo: str
     modelo: type
     campo_valor: str
-    # Only the documents with an (organizacao, <field>) index: exact lookups stay index scans.
+    # Only the documents with an (organizacao, <field>, data_emissao, id) index: each exact lookup walks
+    # its index newest first and stops at `limite` rows.
     campos_documento: tuple[str, ...]
     campos_nome: tuple[str, ...]
 
@@ -113,11 +115,9 @@ def _interpretar_digitos(digitos: str) -> Termo:
 def buscar(*, organizacao: Organizacao, termo: Termo, limite: int) -> list[dict]:
     """Up to `limite` documents of `organizacao` matching `termo`, best first."""
     encontrados = []
+    rank = RANK_CHAVE if termo.chave else RANK_EXATO
     for alvo in ALVOS:
-        exatos = _exatos(alvo, termo)
-        if exatos is not None:
-            rank = RANK_CHAVE if termo.chave else RANK_EXATO
-            encontrados += _consultar(escopo(alvo.modelo, organizacao).filter(exatos), alvo, rank, limite)
+        encontrados += _consultar_cada(escopo(alvo.modelo, organizacao), _exatas(alvo, termo), alvo, rank, limite)
     if len(encontrados) < limite:
         for alvo in ALVOS:
             parciais, exatos = _parciais(alvo, termo), _exatos(alvo, termo)
@@ -138,6 +138,11 @@ def condicao(modelo: type, termo: Termo) -> Q:
 
 
 def _exatos(alvo: _Alvo, termo: Termo) -> Q | None:
+    return _ou(_exatas(alvo, termo))
+
+
+def _exatas(alvo: _Alvo, termo: Termo) -> list[Q]:
+    """One condition per indexed field; OR them with _ou() for a single filter."""
     condicoes = []
     if termo.chave:
         condicoes.append(Q(chave=termo.chave))
@@ -145,7 +150,7 @@ def _exatos(alvo: _Alvo, termo: Termo) -> Q | None:
         condicoes.append(Q(numero=termo.numero))
     if termo.documento:
         condicoes += [Q(**{campo: termo.documento}) for campo in alvo.campos_documento]
-    return _ou(condicoes)
+    return condicoes
 
 
 def _parciais(alvo: _Alvo, termo: Termo) -> Q | None:
@@ -164,6 +169,20 @@ def _ou(condicoes: list[Q]) -> Q | None:
     for condicao in condicoes[1:]:
         resultado |= condicao
     return resultado
+
+
+def _consultar_cada(documentos: QuerySet, condicoes: list[Q], alvo: _Alvo, rank: int, limite: int) -> list[dict]:
+    """The newest `limite` documents matching any of `condicoes`, as one OR query would list them.
+
+    An OR over two columns cannot walk one index in date order: the database either reads the date index
+    and filters every row (the whole table for a CNPJ with few documents) or fetches every match and sorts
+    it. One query per field walks (organizacao, <field>, data_emissao, id) and stops at `limite` rows.
+    """
+    unicos = {}
+    for condicao in condicoes:
+        unicos.update((linha["id"], linha) for linha in _consultar(documentos.filter(condicao), alvo, rank, limite))
+    linhas = sorted(unicos.values(), key=lambda linha: (linha["data_emissao"], linha["id"]), reverse=True)
+    return linhas[:limite]
 
 
 def _consultar(documentos: QuerySet, alvo: _Alvo, rank: int, limite: int) -> list[dict]:

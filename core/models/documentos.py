@@ -161,15 +161,22 @@ class DocumentoFiscal(DaOrganizacao):
         return f"{nome_do_modelo(self.modelo)} {self.numero}/{self.serie} · {formatar_chave(self.chave)}"
 
 
-def _indices(prefixo: str, *extras: str) -> list:
+# The API's order: the fields an exact search looks up end with it, so the search (core.consultas.busca)
+# reads the newest `limite` matches off the index instead of sorting every match.
+RECENTES = ["-data_emissao", "-id"]
+
+
+def _indices(prefixo: str, *extras: str, buscados: tuple[str, ...] = ()) -> list:
     """Indexes for the API filters; every one starts with organizacao because every query does."""
     campos = [
-        ("emissao", ["organizacao", "-data_emissao", "-id"]),
-        ("emit", ["organizacao", "emitente_documento"]),
-        ("dest", ["organizacao", "destinatario_documento"]),
+        ("emissao", ["organizacao", *RECENTES]),
+        ("emit", ["organizacao", "emitente_documento", *RECENTES]),
+        ("dest", ["organizacao", "destinatario_documento", *RECENTES]),
         ("sit", ["organizacao", "situacao", "data_emissao"]),
-        ("num", ["organizacao", "numero"]),
-    ] + [(extra, ["organizacao", extra]) for extra in extras]
+        ("num", ["organizacao", "numero", *RECENTES]),
+    ]
+    campos += [(extra, ["organizacao", extra]) for extra in extras]
+    campos += [(campo, ["organizacao", campo, *RECENTES]) for campo in buscados]
     return [models.Index(fields=f, name=f"{prefixo}_{nome}_idx") for nome, f in campos]
 
 
@@ -318,7 +325,7 @@ class CTe(GrupoIBSCBS, DocumentoFiscal):
         verbose_name = "CT-e"
         verbose_name_plural = "CT-e"
         constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="cte_chave_unica")]
-        indexes = _indices("cte", "valor_prestacao", "tomador_documento", "modal") + [
+        indexes = _indices("cte", "valor_prestacao", "modal", buscados=("tomador_documento",)) + [
             models.Index(fields=["organizacao", "uf_inicio", "uf_fim"], name="cte_rota_idx"),
         ]
 
