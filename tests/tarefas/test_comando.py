@@ -15,7 +15,7 @@ from .conftest import falhar, rodar
 pytestmark = pytest.mark.django_db
 
 NOMES = ["consultas_sefaz", "entregar_webhooks", "enviar_emails", "limpeza_logs", "enviar_relatorios", "certificados_vencendo",
-         "prazos_manifestacao"]
+         "prazos_manifestacao", "compactar_agregados"]
 Resultado = ExecucaoDeTarefa.Resultado
 
 
@@ -27,7 +27,7 @@ def travar_em_outra_maquina(nome: str, expira_em_minutos: float = 10) -> TravaDe
     )  # fmt: skip
 
 
-def test_it_knows_exactly_the_seven_public_task_names():
+def test_it_knows_exactly_the_eight_public_task_names():
     assert sorted(TAREFAS) == sorted(NOMES)
 
 
@@ -35,10 +35,10 @@ def test_it_runs_every_task_once_in_a_fixed_order(espioes):
     saida = rodar()
 
     assert saida.codigo == 0
-    assert [e.chamadas for e in espioes.values()] == [[False]] * 7
+    assert [e.chamadas for e in espioes.values()] == [[False]] * 8
     assert list(ExecucaoDeTarefa.objects.order_by("id").values_list("tarefa", flat=True)) == list(TAREFAS)
     assert list(TAREFAS) == ["consultas_sefaz", "certificados_vencendo", "prazos_manifestacao", "entregar_webhooks",
-                             "enviar_emails", "enviar_relatorios", "limpeza_logs"]  # fmt: skip
+                             "enviar_emails", "enviar_relatorios", "compactar_agregados", "limpeza_logs"]  # fmt: skip
     assert saida.out.splitlines() == [f"{nome}: feito." for nome in TAREFAS]
 
 
@@ -127,7 +127,7 @@ def test_a_failing_task_does_not_stop_the_others_and_the_exit_code_is_1(espioes,
     falha = ExecucaoDeTarefa.objects.get(resultado=Resultado.FALHA)
     assert falha.tarefa == "certificados_vencendo" and "servidor de e-mail fora do ar" in falha.erro
     assert "Traceback" in falha.erro
-    assert ExecucaoDeTarefa.objects.filter(resultado=Resultado.SUCESSO).count() == 6
+    assert ExecucaoDeTarefa.objects.filter(resultado=Resultado.SUCESSO).count() == len(TAREFAS) - 1
     assert not TravaDeTarefa.objects.exists()  # released even by the failed one
 
 
@@ -179,7 +179,7 @@ def test_dry_run_asks_every_task_to_simulate_and_takes_no_lock(espioes):
 
     assert rodar("--dry-run").codigo == 0
 
-    assert [e.chamadas for e in espioes.values()] == [[True]] * 7
+    assert [e.chamadas for e in espioes.values()] == [[True]] * 8
     assert list(TravaDeTarefa.objects.values_list("nome", flat=True)) == ["limpeza_logs"]
     assert set(ExecucaoDeTarefa.objects.values_list("simulacao", flat=True)) == {True}
 
@@ -214,7 +214,7 @@ def test_dry_run_reports_what_each_real_task_would_do_and_changes_nothing(org, n
     assert mail.outbox == [] and not RelatorioEnviado.objects.exists() and not TravaDeTarefa.objects.exists()
     assert "prazos_manifestacao (simulação): 0 NF-e seria(m) avisada(s)." in saida.out
     assert "enviar_emails (simulação): 0 e-mail(s) devido(s) agora." in saida.out
-    assert ExecucaoDeTarefa.objects.filter(simulacao=True, resultado=Resultado.SUCESSO).count() == 7
+    assert ExecucaoDeTarefa.objects.filter(simulacao=True, resultado=Resultado.SUCESSO).count() == 8
 
 
 @pytest.mark.parametrize("documento", ["README.md", "INTEGRACOES.md"])
