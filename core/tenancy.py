@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from .escrita_em_massa import inserir_tabelas
 from .models import DaOrganizacao, Membro, Organizacao
 
 
@@ -68,15 +69,35 @@ def token_de_api(chave: str):
     return TokenDeAPI._default_manager.select_related(*relacionados).filter(hash=hash_da_chave(chave)).first()
 
 
-def inserir(modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list, *, ignorar_conflitos=False) -> list:
+def inserir(
+    modelo: type[DaOrganizacao], organizacao: Organizacao, objetos: list, *, ignorar_conflitos=False, em_massa=False
+) -> list:
     """Bulk-insert rows, refusing any that would land in another organization.
 
     With `ignorar_conflitos`, rows clashing with a unique constraint are skipped (and get no pk).
+    With `em_massa`, the rows go through core.escrita_em_massa (COPY on PostgreSQL, a multi-row INSERT of
+    values converted once per column on SQLite) instead of the ORM's bulk_create: the same rows, much less
+    Python per row; for the import's batches and their events. It cannot ignore conflicts.
     """
+    if em_massa and not ignorar_conflitos:
+        inserir_em_massa(organizacao, [(modelo, objetos)])
+        return objetos
+    _da_organizacao(modelo, organizacao, objetos)
+    return modelo._default_manager.bulk_create(objetos, batch_size=500, ignore_conflicts=ignorar_conflitos)
+
+
+def inserir_em_massa(organizacao: Organizacao, grupos: list[tuple[type[DaOrganizacao], list]]) -> None:
+    """Insert the new rows of several models of `organizacao`, in order, with core.escrita_em_massa (on
+    PostgreSQL: one query reserves every id, then one COPY per model), refusing rows of another organization."""
+    for modelo, objetos in grupos:
+        _da_organizacao(modelo, organizacao, objetos)
+    inserir_tabelas(grupos)
+
+
+def _da_organizacao(modelo, organizacao: Organizacao, objetos: list) -> None:
     for objeto in objetos:
         if objeto.organizacao_id != organizacao.pk:
             raise ValueError(f"{modelo.__name__} da organização {objeto.organizacao_id} inserido em {organizacao.pk}")
-    return modelo._default_manager.bulk_create(objetos, batch_size=500, ignore_conflicts=ignorar_conflitos)
 
 
 def todas_as_organizacoes(modelo: type[DaOrganizacao]) -> QuerySet:

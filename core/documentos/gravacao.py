@@ -30,7 +30,7 @@ from core.models import (
     TipoDocumento,
 )
 from core.eventos.emissao import registrar_eventos
-from core.tenancy import escopo, inserir
+from core.tenancy import escopo, inserir_em_massa
 
 from . import conflito
 from .campos import campos_cte, campos_evento, campos_nfe, campos_outro, campos_resumo_nfe, limitar
@@ -157,10 +157,24 @@ class _Existentes:
         eventos = escopo(EventoDocumento, organizacao).filter(chave__in=chaves)
         return cls(
             nfes={n.chave: n for n in escopo(NFe, organizacao).filter(chave__in=chaves)},
-            ctes={c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)},
+            ctes=cls._ctes(organizacao, itens),
             eventos={(e.chave, e.tipo_evento, e.sequencia): e for e in eventos},
             outros=cls._outros(organizacao, itens),
         )
+
+    @staticmethod
+    def _ctes(organizacao, itens) -> dict[str, CTe]:
+        # Only a CT-e or a CT-e-layout event can touch a CT-e: an NF-e batch skips the query.
+        chaves = {
+            item.chave for item in itens
+            if isinstance(item, Preparado) and (
+                isinstance(item.dados, DadosCTe)
+                or (isinstance(item.dados, DadosEvento) and item.dados.tipo_documento == TipoDocumento.CTE)
+            )
+        }  # fmt: skip
+        if not chaves:
+            return {}
+        return {c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)}
 
     @staticmethod
     def _outros(organizacao, itens) -> dict[str, OutroDocumento]:
@@ -524,18 +538,23 @@ class _Lote:
     # -- writing -----------------------------------------------------------------------------
 
     def salvar(self) -> None:
-        self._salvar_arquivos()
+        self._esquecer_arquivos_guardados()
+        # Every new row of the batch in bulk (core.escrita_em_massa: COPY on PostgreSQL), before the updates,
+        # which may point an existing row at one of them (a summary upgraded to this batch's file).
+        inserir_em_massa(self.organizacao, [
+            (ArquivoXML, list(self.arquivos.values())),
+            (NFe, self.nfes_novas),
+            (CTe, self.ctes_novos),
+            (OutroDocumento, self.outros_novos),
+            (NFeItem, self.itens_novos),
+            (EventoDocumento, self.eventos_novos),
+            (ImportLog, self.logs),
+        ])  # fmt: skip
         for objeto, campos in self.atualizacoes.values():
             objeto.save(update_fields=sorted(campos | {"atualizado_em"}))
-        inserir(NFe, self.organizacao, self.nfes_novas)
-        inserir(CTe, self.organizacao, self.ctes_novos)
-        inserir(OutroDocumento, self.organizacao, self.outros_novos)
-        inserir(NFeItem, self.organizacao, self.itens_novos)
-        inserir(EventoDocumento, self.organizacao, self.eventos_novos)
         self._salvar_vinculos_de_orfaos()
         self._salvar_eventos_cancelados()
         self._recalcular_manifestacoes()
-        inserir(ImportLog, self.organizacao, self.logs)
         # The events are written in this same transaction: a committed change always has its event.
         registrar_eventos(self.organizacao, self._eventos())
         for sinal, documento, extra in self.sinais:
@@ -548,8 +567,8 @@ class _Lote:
                     signals.import_log_signal, ImportLog, instance=log, organizacao=self.organizacao
                 )
 
-    def _salvar_arquivos(self) -> None:
-        """Insert the batch's files, except those already stored: a reprocess, a repeated upload or a
+    def _esquecer_arquivos_guardados(self) -> None:
+        """Leave out of the insert the batch's files already stored: a reprocess, a repeated upload or a
         failure later stored as a document points at the bytes kept the first time."""
         if not self.arquivos:
             return
@@ -558,7 +577,6 @@ class _Lote:
             arquivo = self.arquivos.pop(sha256, None)
             if arquivo is not None:  # the rows built from it take the stored pk when they are saved
                 arquivo.pk, arquivo._state.adding, arquivo._state.db = pk, False, guardados.db
-        inserir(ArquivoXML, self.organizacao, list(self.arquivos.values()))
 
     def _eventos(self) -> list[tuple[str, dict]]:
         erros = [(signals.import_log_signal, log, {}) for log in self.logs if log.status == ImportLog.Status.ERRO]

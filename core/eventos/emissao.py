@@ -42,7 +42,8 @@ def disparar_webhook(evento: str, dados: dict, organizacao: Organizacao) -> Even
 
 def registrar_eventos(organizacao: Organizacao, eventos: list[tuple[str, dict]]) -> list[Evento]:
     """Many events in one insert (an import batch emits one per document)."""
-    linhas = inserir(Evento, organizacao, [novo_evento(evento, dados, organizacao) for evento, dados in eventos])
+    linhas = [novo_evento(evento, dados, organizacao) for evento, dados in eventos]
+    inserir(Evento, organizacao, linhas, em_massa=True)
     # Same transaction: the deliveries (webhooks, e-mails) exist if and only if the events do.
     consumir(linhas)
     return linhas

@@ -67,7 +67,7 @@ def enfileirar_entregas(eventos: list[Evento]) -> list[WebhookLog]:
             if _assina(w, e.tipo)
         ]
         if linhas:
-            criadas += inserir(WebhookLog, organizacao, linhas)
+            criadas += inserir(WebhookLog, organizacao, linhas, em_massa=True)
     if criadas and getattr(settings, "WEBHOOK_ENTREGA_IMEDIATA", True):
         ids = [log.pk for log in criadas] if all(log.pk for log in criadas) else None
         transaction.on_commit(lambda: iniciar_entrega_em_segundo_plano(ids))
