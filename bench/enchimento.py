@@ -21,6 +21,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.agregados.manutencao import compactar
 from core.documentos.chave import calcular_digito
 from core.models import ArquivoXML, CTe, NFe, NFeItem
 from core.tenancy import inserir
@@ -68,6 +69,9 @@ class Gerador:
             feitos += lote
             progresso(feitos)
         self.escritor.acertar_sequencias()
+        # What the cron's compactar_agregados does every minute: each fill batch (a COPY, a SQLite
+        # executemany) left its rollup deltas (core.agregados), folded here into one row per key.
+        compactar(self.organizacao.pk)
 
     def _lote(self, quantidade: int, ids: dict) -> None:
         org = self.organizacao.pk
