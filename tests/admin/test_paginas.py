@@ -25,7 +25,9 @@ REGISTRADOS = sorted(m._meta.label_lower for m in admin.site._registry)
 # Not in the admin on purpose: the stored original XML (downloaded from its document's page) and the
 # NF-e items (inline in their NF-e), the tries of a manifestation (inline in it).
 # ContadorDeRequisicoes: the rate limiter's per-minute counters, a few minutes of rows, nothing to read.
-FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao", "core.contadorderequisicoes"}
+FORA_DO_ADMIN = {"core.arquivoxml", "core.nfeitem", "core.tentativademanifestacao", "core.contadorderequisicoes",
+                 # the rollups: signed delta rows kept by triggers, read through the dashboard, never edited
+                 "core.agregadonfe", "core.agregadocte", "core.agregadoemitente", "core.agregadorota"}  # fmt: skip
 # Pages an organization's staff member may not open at all.
 SO_DO_SUPERUSUARIO = {
     "core.execucaodetarefa", "core.travadetarefa", "auth.user", "auth.group",
