@@ -55,9 +55,12 @@ def painel(*, organizacao: Organizacao, agora: datetime | None = None) -> dict:
         "erros_24h": {"quantidade": erros.count(), "recentes": list(erros.values(*CAMPOS_IMPORTACAO)[:RECENTES])},
         "nfe_pendentes": {
             "quantidade": quantidade_pendente or 0,
+            # nfe_incompletas_idx: the ten latest, read directly; none to read when the rollup counts none.
             "recentes": list(
                 pendentes.order_by("-data_emissao", "-id").values(*CAMPOS_DOCUMENTO, valor=F("valor_total"))[:RECENTES]
-            ),
+            )
+            if quantidade_pendente
+            else [],
         },
         "certificados_vencendo": _certificados_vencendo(organizacao, agora),
         "webhooks": _saude_dos_webhooks(organizacao, agora),

@@ -246,6 +246,10 @@ class NFe(DocumentoFiscal):
         constraints = [models.UniqueConstraint(fields=["organizacao", "chave"], name="nfe_chave_unica")]
         indexes = _indices("nfe", "valor_total", "emitente_uf", "finalidade") + [
             models.Index(fields=["organizacao", "prazo_manifestacao"], name="nfe_prazo_manif_idx"),
+            # The dashboard's latest summaries waiting for their full XML: only those rows, newest first, so
+            # the ten latest are read directly however rare they are among a million documents.
+            models.Index(fields=["organizacao", "-data_emissao", "-id"], condition=models.Q(completa=False),
+                         name="nfe_incompletas_idx"),
         ]
 
 

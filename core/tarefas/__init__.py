@@ -1,8 +1,8 @@
 """Scheduled tasks (issue 6): what `python manage.py run_scheduled_tasks [--task=NOME]` runs from cron.
 
 - catalogo.py: the eight tasks (`consultas_sefaz`, `certificados_vencendo`, `prazos_manifestacao`,
-  `entregar_webhooks`, `enviar_emails`, `enviar_relatorios`, `compactar_agregados`, `limpeza_logs`), the order a run without --task follows, each one's lock
-  duration and suggested schedule. A task is a function `(*, simular, escrever) -> str`.
+  `entregar_webhooks`, `enviar_emails`, `enviar_relatorios`, `compactar_agregados`, `limpeza_logs`), the order a
+  run without --task follows, each one's lock duration and suggested schedule. A task is a function `(*, simular, escrever) -> str`.
 - trava.py: a lock per task in the database (`TravaDeTarefa`), so it holds across machines: taken by
   INSERT or by a conditional UPDATE of an expired row, released at the end, never inside a long
   transaction. A second run of a running task says so and ends with exit code 0.
