@@ -14,20 +14,28 @@ ZERO = Decimal("0.00")
 
 
 def no_periodo(inicio: date, fim: date) -> Q:
-    """The rollup rows that add up to the days from `inicio` to `fim` (both included), each day exactly once:
-    the months wholly inside at month grain, the days before and after them at day grain."""
+    """The rollup rows that add up to the days from `inicio` to `fim` (both included), each day exactly once."""
+    condicao = Q(pk__in=[])
+    for grao, de, ate in partes(inicio, fim):
+        condicao |= Q(grao=grao, periodo__gte=de, periodo__lte=ate)
+    return condicao
+
+
+def partes(inicio: date, fim: date) -> list[tuple[str, date, date]]:
+    """[(grain, first period, last period)]: the months wholly inside at month grain, the days before and after
+    them at day grain (at most three parts, whatever the length of the range)."""
     primeiro_mes = inicio if inicio.day == 1 else _mes_seguinte(inicio)
     fim_e_o_ultimo_dia = _mes_seguinte(fim) - timedelta(days=1) == fim
     ultimo_mes = fim.replace(day=1) if fim_e_o_ultimo_dia else (fim.replace(day=1) - timedelta(days=1)).replace(day=1)
     if primeiro_mes > ultimo_mes:  # no whole month inside
-        return Q(grao=Grao.DIA, periodo__gte=inicio, periodo__lte=fim)
-    condicao = Q(grao=Grao.MES, periodo__gte=primeiro_mes, periodo__lte=ultimo_mes)
+        return [(Grao.DIA, inicio, fim)] if inicio <= fim else []
+    resultado = [(Grao.MES, primeiro_mes, ultimo_mes)]
     if inicio < primeiro_mes:
-        condicao |= Q(grao=Grao.DIA, periodo__gte=inicio, periodo__lt=primeiro_mes)
+        resultado.append((Grao.DIA, inicio, primeiro_mes - timedelta(days=1)))
     depois_do_ultimo = _mes_seguinte(ultimo_mes)
     if depois_do_ultimo <= fim:
-        condicao |= Q(grao=Grao.DIA, periodo__gte=depois_do_ultimo, periodo__lte=fim)
-    return condicao
+        resultado.append((Grao.DIA, depois_do_ultimo, fim))
+    return resultado
 
 
 def _mes_seguinte(dia: date) -> date:
