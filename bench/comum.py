@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 @contextlib.contextmanager
@@ -32,6 +34,62 @@ def banco_descartavel(nome: str) -> Iterator[Path]:
             registro.parar()  # the API request log rows still queued go to this database, not the real one
             connection.close()
             connection.creation.destroy_test_db(nome_original, verbosity=0)
+
+
+@contextlib.contextmanager
+def copia_do_banco(sufixo: str) -> Iterator[BaseDatabaseWrapper]:
+    """A copy of the throw-away database as it is now, as a second connection; dropped at the end.
+
+    With `usando()`, a benchmark keeps two sizes of the same data side by side and alternates its requests
+    between them, so a change in the machine's load (other processes) moves both sides alike.
+    """
+    from core.registro_requisicoes import registro
+
+    registro.parar()  # its thread holds a connection, and PostgreSQL copies only a database nobody is in
+    origem = connection.settings_dict["NAME"]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        destino = f"{origem}_{sufixo}"
+        connection.close()
+        with _servidor() as cursor:
+            nomes = connection.ops.quote_name(destino), connection.ops.quote_name(origem)
+            cursor.execute("DROP DATABASE IF EXISTS %s" % nomes[0])
+            cursor.execute("CREATE DATABASE %s TEMPLATE %s" % nomes)
+    else:
+        destino = str(Path(origem).with_name(f"{Path(origem).stem}_{sufixo}.sqlite3"))
+        connection.ensure_connection()
+        with contextlib.closing(sqlite3.connect(destino)) as copia:
+            connection.connection.backup(copia)
+    outra = type(connections[DEFAULT_DB_ALIAS])({**connection.settings_dict, "NAME": destino}, DEFAULT_DB_ALIAS)
+    try:
+        yield outra
+    finally:
+        outra.close()
+        if postgres:
+            with _servidor() as cursor:
+                cursor.execute("DROP DATABASE IF EXISTS %s" % connection.ops.quote_name(destino))
+
+
+@contextlib.contextmanager
+def usando(banco: BaseDatabaseWrapper) -> Iterator[None]:
+    """Run Django's default connection (`django.db.connection`, every query of a request) on `banco`."""
+    anterior = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = banco
+    try:
+        yield
+    finally:
+        connections[DEFAULT_DB_ALIAS] = anterior
+
+
+@contextlib.contextmanager
+def _servidor():
+    """A cursor on PostgreSQL's `postgres` database, for CREATE/DROP DATABASE (never inside a transaction)."""
+    servidor = type(connections[DEFAULT_DB_ALIAS])({**connection.settings_dict, "NAME": "postgres"}, "bench_servidor")
+    try:
+        with servidor.cursor() as cursor:
+            yield cursor
+    finally:
+        servidor.close()
 
 
 def confiar_na_ac_de_teste(pasta: Path) -> None:
