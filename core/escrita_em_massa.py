@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import DateField, Field
+from django.db.models import DateField, DateTimeField, Field
 from django.utils import timezone
 
 # Internal types whose values of exactly these Python types the ORM hands to the driver unchanged.
@@ -141,6 +141,17 @@ class _Tabela:
 
     def _com_pre_save(self, campo):
         conexao, preparar = self.conexao, campo.get_db_prep_save
+        if isinstance(campo, DateField):
+            # auto_now / auto_now_add: what their pre_save sets, taken once for the whole statement (as
+            # now() is in SQL) and converted once.
+            agora = timezone.now() if isinstance(campo, DateTimeField) else datetime.date.today()
+            convertido, nome = preparar(agora, conexao), campo.attname
+
+            def marcar(objeto):
+                setattr(objeto, nome, agora)
+                return convertido
+
+            return marcar
         return lambda objeto: preparar(campo.pre_save(objeto, True), conexao)
 
     def _conversao(self, campo) -> tuple[tuple, object]:
