@@ -76,8 +76,9 @@ def selecao(definicao: Definicao, vendor: str, linha: str, sinal: int, grao: str
         *(expressao.format(**r) for expressao in definicao.dimensoes.values()),
         str(sinal),
         *(f"{sinal} * {CENTAVOS[vendor].format(r=linha, campo=campo)}" for campo in definicao.somas),
+        "FALSE",  # a delta, until compactar_agregados folds it
     ]
-    nomes = definicao.colunas
+    nomes = (*definicao.colunas, "compactada")
     sql = "SELECT " + ", ".join(f"{expressao} AS {nome}" for expressao, nome in zip(colunas, nomes, strict=True))
     if origem:
         sql += f" FROM {origem} AS {linha}"
@@ -97,8 +98,8 @@ def _deltas(definicao: Definicao, vendor: str, partes: list[tuple[str, int, str]
     somas = ", ".join(f"SUM({coluna})" for coluna in ("quantidade", *definicao.somas))
     algum = " OR ".join(f"SUM({coluna}) <> 0" for coluna in ("quantidade", *definicao.somas))
     return (
-        f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}) "  # noqa: S608 (names from core.agregados.definicoes, no input)
-        f"SELECT {chave}, {somas} FROM ({' UNION ALL '.join(selecoes)}) AS deltas "
+        f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}, compactada) "  # noqa: S608 (names from core.agregados.definicoes, no input)
+        f"SELECT {chave}, {somas}, FALSE FROM ({' UNION ALL '.join(selecoes)}) AS deltas "
         f"GROUP BY {chave} HAVING {algum}"
     )
 
@@ -133,7 +134,7 @@ def colunas_lidas(definicao: Definicao) -> list[str]:
 def _sqlite(definicao: Definicao) -> list[str]:
     def inserir(*partes: tuple[str, int]) -> str:
         selecoes = [selecao(definicao, "sqlite", linha, sinal, grao) for linha, sinal in partes for grao in ("d", "m")]
-        return f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}) {' UNION ALL '.join(selecoes)};"
+        return f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}, compactada) {' UNION ALL '.join(selecoes)};"
 
     mudou = " OR ".join(f"OLD.{coluna} IS NOT NEW.{coluna}" for coluna in colunas_lidas(definicao))
     origem = definicao.origem

@@ -14,29 +14,35 @@ def _somas(definicao: Definicao) -> tuple[str, str]:
     return ", ".join(f"SUM({c})" for c in colunas), " OR ".join(f"SUM({c}) <> 0" for c in colunas)
 
 
-def _repetidas(definicao: Definicao, organizacao_id: int | None) -> tuple[str, list]:
-    """The ids of the rows whose key has more than one row (of one organization, or of all)."""
-    filtro, parametros = ("WHERE organizacao_id = %s", [organizacao_id]) if organizacao_id else ("", [])
-    chave = ", ".join(definicao.chave)
-    return (
-        f"SELECT id FROM (SELECT id, COUNT(*) OVER (PARTITION BY {chave}) AS linhas FROM {definicao.tabela} {filtro}) "  # noqa: S608 (names from core.agregados.definicoes, no input)
-        "AS contadas WHERE linhas > 1"
-    ), parametros
+def _do_filtro(organizacao_id: int | None, prefixo: str = "AND") -> tuple[str, list]:
+    return (f"{prefixo} organizacao_id = %s", [organizacao_id]) if organizacao_id else ("", [])
+
+
+def _chaves_com_deltas(definicao: Definicao, organizacao_id: int | None) -> tuple[str, list]:
+    """The distinct keys that have a delta row (the partial index *_deltas_idx finds them)."""
+    filtro, parametros = _do_filtro(organizacao_id)
+    return f"SELECT DISTINCT {', '.join(definicao.chave)} FROM {definicao.tabela} WHERE NOT compactada {filtro}", parametros  # noqa: S608 (names from core.agregados.definicoes, no input)
+
+
+def _da_chave(definicao: Definicao, tabela: str, outra: str) -> str:
+    # Every key column is NOT NULL (finalidade is stored as 0 without finNFe): plain equality is exact.
+    return " AND ".join(f"{tabela}.{coluna} = {outra}.{coluna}" for coluna in definicao.chave)
 
 
 def linhas_a_compactar(organizacao_id: int | None = None) -> int:
-    """How many rows share their key with another (what `compactar` would fold)."""
+    """How many delta rows the next compaction folds."""
     total = 0
+    filtro, parametros = _do_filtro(organizacao_id)
     with connection.cursor() as cursor:
         for definicao in DEFINICOES:
-            repetidas, parametros = _repetidas(definicao, organizacao_id)
-            cursor.execute(f"SELECT COUNT(*) FROM ({repetidas}) AS repetidas", parametros)  # noqa: S608 (names from core.agregados.definicoes, no input)
+            cursor.execute(f"SELECT COUNT(*) FROM {definicao.tabela} WHERE NOT compactada {filtro}", parametros)  # noqa: S608 (names from core.agregados.definicoes, no input)
             total += cursor.fetchone()[0]
     return total
 
 
 def compactar(organizacao_id: int | None = None) -> int:
-    """Fold every key's rows into one row (dropping keys that sum to zero); returns the rows removed."""
+    """Fold every key that has delta rows into one row (dropping keys that sum to zero); returns the rows
+    removed. The work is proportional to the deltas since the last compaction, not to the table."""
     removidas = 0
     for definicao in DEFINICOES:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -45,30 +51,36 @@ def compactar(organizacao_id: int | None = None) -> int:
 
 
 def _compactar(cursor, definicao: Definicao, organizacao_id: int | None) -> int:
-    repetidas, parametros = _repetidas(definicao, organizacao_id)
+    chaves, parametros = _chaves_com_deltas(definicao, organizacao_id)
     somas, alguma = _somas(definicao)
-    chave, colunas = ", ".join(definicao.chave), ", ".join(definicao.colunas)
+    chave, colunas, tabela = ", ".join(definicao.chave), ", ".join(definicao.colunas), definicao.tabela
     if connection.vendor == "postgresql":
-        # One statement: the rows folded are exactly the rows deleted. A delta committed meanwhile by an
-        # import is not in this statement's snapshot, so it is neither deleted nor summed: it stays a delta.
+        # One statement, one snapshot: the rows folded are exactly the rows deleted. A delta an import commits
+        # meanwhile is not in the snapshot, so it is neither deleted nor summed: it stays for the next run.
         cursor.execute(
-            f"WITH apagadas AS (DELETE FROM {definicao.tabela} WHERE id IN ({repetidas}) RETURNING {colunas}), "  # noqa: S608 (names from core.agregados.definicoes, no input)
-            f"novas AS (INSERT INTO {definicao.tabela} ({colunas}) SELECT {chave}, {somas} FROM apagadas "
+            f"WITH chaves AS ({chaves}), "  # noqa: S608 (names from core.agregados.definicoes, no input)
+            f"apagadas AS (DELETE FROM {tabela} USING chaves WHERE {_da_chave(definicao, tabela, 'chaves')} "
+            f"RETURNING {', '.join(f'{tabela}.{c}' for c in definicao.colunas)}), "
+            f"novas AS (INSERT INTO {tabela} ({colunas}, compactada) SELECT {chave}, {somas}, TRUE FROM apagadas "
             f"GROUP BY {chave} HAVING {alguma} RETURNING 1) "
             "SELECT (SELECT COUNT(*) FROM apagadas) - (SELECT COUNT(*) FROM novas)",
             parametros,
         )
         return cursor.fetchone()[0]
     # SQLite: the transaction is IMMEDIATE (settings), so no other writer runs between these statements.
-    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS agregados_repetidas (id INTEGER PRIMARY KEY)")
-    cursor.execute("DELETE FROM agregados_repetidas")
-    cursor.execute(f"INSERT INTO agregados_repetidas {repetidas}", parametros)
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS agregados_a_compactar (id INTEGER PRIMARY KEY)")
+    cursor.execute("DELETE FROM agregados_a_compactar")
     cursor.execute(
-        f"INSERT INTO {definicao.tabela} ({colunas}) SELECT {chave}, {somas} FROM {definicao.tabela} "  # noqa: S608 (names from core.agregados.definicoes, no input)
-        f"WHERE id IN (SELECT id FROM agregados_repetidas) GROUP BY {chave} HAVING {alguma}"
+        f"INSERT INTO agregados_a_compactar SELECT {tabela}.id FROM {tabela} JOIN ({chaves}) AS chaves "  # noqa: S608 (names from core.agregados.definicoes, no input)
+        f"ON {_da_chave(definicao, tabela, 'chaves')}",
+        parametros,
+    )
+    cursor.execute(
+        f"INSERT INTO {tabela} ({colunas}, compactada) SELECT {chave}, {somas}, TRUE FROM {tabela} "  # noqa: S608 (names from core.agregados.definicoes, no input)
+        f"WHERE id IN (SELECT id FROM agregados_a_compactar) GROUP BY {chave} HAVING {alguma}"
     )
     novas = cursor.rowcount
-    cursor.execute(f"DELETE FROM {definicao.tabela} WHERE id IN (SELECT id FROM agregados_repetidas)")  # noqa: S608 (names from core.agregados.definicoes, no input)
+    cursor.execute(f"DELETE FROM {tabela} WHERE id IN (SELECT id FROM agregados_a_compactar)")  # noqa: S608 (names from core.agregados.definicoes, no input)
     return cursor.rowcount - novas
 
 
@@ -82,7 +94,7 @@ def reconstruir(organizacao_id: int | None = None) -> int:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE core_nfe, core_cte IN SHARE MODE")
         for definicao in DEFINICOES:
-            filtro, parametros = ("WHERE organizacao_id = %s", [organizacao_id]) if organizacao_id else ("", [])
+            filtro, parametros = _do_filtro(organizacao_id, "WHERE")
             cursor.execute(f"DELETE FROM {definicao.tabela} {filtro}", parametros)  # noqa: S608 (names from core.agregados.definicoes, no input)
             origem = f"(SELECT * FROM {definicao.origem} {filtro})"  # noqa: S608 (names from core.agregados.definicoes, no input)
             selecoes = " UNION ALL ".join(
@@ -91,7 +103,7 @@ def reconstruir(organizacao_id: int | None = None) -> int:
             somas, alguma = _somas(definicao)
             chave = ", ".join(definicao.chave)
             cursor.execute(
-                f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}) SELECT {chave}, {somas} "  # noqa: S608 (names from core.agregados.definicoes, no input)
+                f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}, compactada) SELECT {chave}, {somas}, TRUE "  # noqa: S608 (names from core.agregados.definicoes, no input)
                 f"FROM ({selecoes}) AS linhas GROUP BY {chave} HAVING {alguma}",
                 parametros * 2,
             )

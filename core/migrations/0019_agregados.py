@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ('grao', models.CharField(choices=[('d', 'Dia'), ('m', 'Mês')], max_length=1)),
                 ('periodo', models.DateField()),
                 ('quantidade', models.BigIntegerField()),
+                ('compactada', models.BooleanField(default=False)),
                 ('modelo', models.CharField(max_length=2)),
                 ('situacao', models.CharField(max_length=20)),
                 ('completa', models.BooleanField()),
@@ -50,7 +51,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'agregado de CT-e',
-                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadocte_periodo_idx')],
+                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadocte_periodo_idx'), models.Index(condition=models.Q(('compactada', False)), fields=['organizacao'], name='agregadocte_deltas_idx')],
             },
         ),
         migrations.CreateModel(
@@ -60,6 +61,7 @@ class Migration(migrations.Migration):
                 ('grao', models.CharField(choices=[('d', 'Dia'), ('m', 'Mês')], max_length=1)),
                 ('periodo', models.DateField()),
                 ('quantidade', models.BigIntegerField()),
+                ('compactada', models.BooleanField(default=False)),
                 ('emitente_documento', models.CharField(max_length=14)),
                 ('emitente_nome', models.CharField(max_length=200)),
                 ('valor_total', models.BigIntegerField(verbose_name='valor total (centavos)')),
@@ -67,7 +69,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'agregado por emitente',
-                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadoemit_periodo_idx')],
+                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadoemit_periodo_idx'), models.Index(condition=models.Q(('compactada', False)), fields=['organizacao'], name='agregadoemit_deltas_idx')],
             },
         ),
         migrations.CreateModel(
@@ -77,6 +79,7 @@ class Migration(migrations.Migration):
                 ('grao', models.CharField(choices=[('d', 'Dia'), ('m', 'Mês')], max_length=1)),
                 ('periodo', models.DateField()),
                 ('quantidade', models.BigIntegerField()),
+                ('compactada', models.BooleanField(default=False)),
                 ('modelo', models.CharField(max_length=2)),
                 ('situacao', models.CharField(max_length=20)),
                 ('finalidade', models.PositiveSmallIntegerField(help_text='finNFe; 0 quando o documento não tem (resumo)')),
@@ -96,7 +99,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'agregado de NF-e',
-                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadonfe_periodo_idx')],
+                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadonfe_periodo_idx'), models.Index(condition=models.Q(('compactada', False)), fields=['organizacao'], name='agregadonfe_deltas_idx')],
             },
         ),
         migrations.CreateModel(
@@ -106,6 +109,7 @@ class Migration(migrations.Migration):
                 ('grao', models.CharField(choices=[('d', 'Dia'), ('m', 'Mês')], max_length=1)),
                 ('periodo', models.DateField()),
                 ('quantidade', models.BigIntegerField()),
+                ('compactada', models.BooleanField(default=False)),
                 ('uf_inicio', models.CharField(max_length=2)),
                 ('municipio_inicio', models.CharField(max_length=60)),
                 ('uf_fim', models.CharField(max_length=2)),
@@ -115,7 +119,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'agregado por rota',
-                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadorota_periodo_idx')],
+                'indexes': [models.Index(fields=['organizacao', 'grao', 'periodo'], name='agregadorota_periodo_idx'), models.Index(condition=models.Q(('compactada', False)), fields=['organizacao'], name='agregadorota_deltas_idx')],
             },
         ),
         migrations.RunPython(instalar_gatilhos, remover_gatilhos),

@@ -35,6 +35,9 @@ class Agregado(models.Model):
     grao = models.CharField(max_length=1, choices=Grao.choices)
     periodo = models.DateField()
     quantidade = models.BigIntegerField()
+    # False on a delta row a trigger appended, True on a row compactar_agregados folded: the deltas are what
+    # the next compaction has to fold (a partial index finds them), never the whole table.
+    compactada = models.BooleanField(default=False)
 
     class Meta:
         abstract = True
@@ -65,7 +68,10 @@ class AgregadoNFe(Agregado):
 
     class Meta:
         verbose_name = "agregado de NF-e"
-        indexes = [models.Index(fields=["organizacao", "grao", "periodo"], name="agregadonfe_periodo_idx")]
+        indexes = [
+            models.Index(fields=["organizacao", "grao", "periodo"], name="agregadonfe_periodo_idx"),
+            models.Index(fields=["organizacao"], condition=models.Q(compactada=False), name="agregadonfe_deltas_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_grao_display()} {self.periodo}: {self.quantidade}"
@@ -89,7 +95,10 @@ class AgregadoCTe(Agregado):
 
     class Meta:
         verbose_name = "agregado de CT-e"
-        indexes = [models.Index(fields=["organizacao", "grao", "periodo"], name="agregadocte_periodo_idx")]
+        indexes = [
+            models.Index(fields=["organizacao", "grao", "periodo"], name="agregadocte_periodo_idx"),
+            models.Index(fields=["organizacao"], condition=models.Q(compactada=False), name="agregadocte_deltas_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_grao_display()} {self.periodo}: {self.quantidade}"
@@ -104,7 +113,10 @@ class AgregadoEmitente(Agregado):
 
     class Meta:
         verbose_name = "agregado por emitente"
-        indexes = [models.Index(fields=["organizacao", "grao", "periodo"], name="agregadoemit_periodo_idx")]
+        indexes = [
+            models.Index(fields=["organizacao", "grao", "periodo"], name="agregadoemit_periodo_idx"),
+            models.Index(fields=["organizacao"], condition=models.Q(compactada=False), name="agregadoemit_deltas_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_grao_display()} {self.periodo}: {self.quantidade}"
@@ -121,7 +133,10 @@ class AgregadoRota(Agregado):
 
     class Meta:
         verbose_name = "agregado por rota"
-        indexes = [models.Index(fields=["organizacao", "grao", "periodo"], name="agregadorota_periodo_idx")]
+        indexes = [
+            models.Index(fields=["organizacao", "grao", "periodo"], name="agregadorota_periodo_idx"),
+            models.Index(fields=["organizacao"], condition=models.Q(compactada=False), name="agregadorota_deltas_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_grao_display()} {self.periodo}: {self.quantidade}"
