@@ -22,7 +22,7 @@ def banco_descartavel(nome: str) -> Iterator[Path]:
     """
     banco = settings.DATABASES["default"]
     with tempfile.TemporaryDirectory() as temporaria:
-        sqlite = banco["ENGINE"].endswith("sqlite3")
+        sqlite = connection.vendor == "sqlite"  # the ENGINE is fiscal_app.sqlite, not Django's name
         banco.setdefault("TEST", {})["NAME"] = str(Path(temporaria) / f"{nome}.sqlite3") if sqlite else f"test_fiscal_{nome}"
         nome_original = banco["NAME"]
         connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -68,6 +68,9 @@ def copia_do_banco(sufixo: str) -> Iterator[BaseDatabaseWrapper]:
         if postgres:
             with _servidor() as cursor:
                 cursor.execute("DROP DATABASE IF EXISTS %s" % connection.ops.quote_name(destino))
+        else:
+            for arquivo in (destino, f"{destino}-wal", f"{destino}-shm"):
+                Path(arquivo).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
