@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .comum import Grupo, nome_local
+from .comum import Grupo
 
 # (model field, path inside IBSCBS) for the NF-e item and the CT-e: the gIBSCBS alternative of the choice.
 _CAMPOS_IBSCBS = (
@@ -61,9 +61,10 @@ def arvore(el: etree._Element) -> dict:
     """An element's children as {local name: text or nested dict}; a repeated name becomes a list."""
     resultado: dict = {}
     for filho in el:
-        if not isinstance(filho.tag, str):
+        tag = filho.tag
+        if not isinstance(tag, str):
             continue
-        nome = nome_local(filho)
+        nome = tag[tag.rfind("}") + 1 :]  # nome_local, inlined: this runs for every element of every group
         valor = arvore(filho) if len(filho) else (filho.text or "").strip()
         if nome in resultado:
             anterior = resultado[nome]
