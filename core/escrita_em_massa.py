@@ -1,5 +1,5 @@
-"""Inserting many new rows of one model without the ORM's per-value work: COPY on PostgreSQL, one
-multi-row INSERT ... RETURNING on SQLite.
+"""Inserting many new rows without the ORM's per-value work: COPY on PostgreSQL, one multi-row
+INSERT ... RETURNING per model on SQLite.
 
     inserir_tabelas([(NFe, nfes), (NFeItem, itens)])  # each row gets its pk, as with bulk_create
 
@@ -16,8 +16,9 @@ batch wrote, its events and outbox rows included. PostgreSQL checks every constr
 (unique, foreign keys, NOT NULL, CHECK) and fires its triggers, statement-level ones included, as for
 an INSERT; a violation aborts the whole COPY and surfaces as the same django.db.IntegrityError, so the
 import's existing path (split the batch, retry each document, "duplicado" for a key another importer
-stored first) still applies. The primary keys are taken from the table's own sequence beforehand
-(nextval: never handed out twice, whatever other sessions insert meanwhile).
+stored first) still applies. The primary keys are taken beforehand from each table's own sequence, for
+every table of the call in one query (nextval: never handed out twice, whatever other sessions insert
+meanwhile).
 
 Like bulk_create: no signals, no save(). Unlike it: conflicts are never ignored (ON CONFLICT DO NOTHING
 stays with bulk_create), and the model must have a single auto-increment primary key or rows that
@@ -95,6 +96,8 @@ class _Tabela:
     def __init__(self, modelo, conexao, gera_pk: bool):
         meta = modelo._meta
         self.modelo, self.conexao, self.gera_pk, self.pk = modelo, conexao, gera_pk, meta.pk
+        if gera_pk and meta.pk.get_internal_type() not in ("AutoField", "BigAutoField", "SmallAutoField"):
+            raise ValueError(f"{modelo.__name__}: linhas sem pk, e a pk não é gerada pelo banco")
         self.tabela = meta.db_table
         self.reserva_ids = gera_pk and conexao.vendor == "postgresql"
         self.campos = [f for f in meta.concrete_fields if not f.generated and not (gera_pk and f is meta.pk)]
