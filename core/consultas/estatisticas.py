@@ -13,10 +13,9 @@ operation and summed with it would count the same money twice. `por_finalidade` 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
-from core.agregados.leitura import do_periodo, lidas, somas
+from core.agregados.leitura import Periodo, do_periodo, lidas
 from core.models import AgregadoCTe, AgregadoEmitente, AgregadoNFe, AgregadoRota, Finalidade, Organizacao
 
 from .reforma import FINALIDADES_DE_OPERACAO
@@ -25,7 +24,7 @@ DIA, MES = "dia", "mes"
 TOPO = 10
 ZERO = Decimal("0.00")
 # core.consultas.reforma.so_operacoes on the rollup, where a summary's missing finNFe is 0
-OPERACOES = Q(finalidade__in=[0, *FINALIDADES_DE_OPERACAO])
+OPERACOES = (0, *FINALIDADES_DE_OPERACAO)
 VALOR = {AgregadoNFe: "valor_total", AgregadoCTe: "valor_prestacao"}
 
 
@@ -44,8 +43,9 @@ def limites_locais(inicio: date, fim: date, zona=None) -> tuple[datetime, dateti
 
 def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict:
     """Everything /api/estatisticas/ shows for documents issued from `inicio` to `fim` (local dates)."""
-    nfes = do_periodo(AgregadoNFe, organizacao, inicio, fim)
-    ctes = do_periodo(AgregadoCTe, organizacao, inicio, fim)
+    nfes = _distribuicoes(do_periodo(AgregadoNFe, organizacao, inicio, fim), ("situacao", "finalidade", "emitente_uf"))
+    ctes = _distribuicoes(do_periodo(AgregadoCTe, organizacao, inicio, fim), ("situacao", "uf_inicio"))
+    operacoes = [linha for linha in nfes if linha["finalidade"] in OPERACOES]
     return {
         "inicio": inicio,
         "fim": fim,
@@ -54,30 +54,45 @@ def estatisticas(*, organizacao: Organizacao, inicio: date, fim: date, agrupar: 
         "top_emitentes": top_emitentes(organizacao, inicio, fim),
         "top_rotas": top_rotas(organizacao, inicio, fim),
         "por_uf": {
-            "nfe": _distribuicao(nfes.filter(OPERACOES), "uf", "emitente_uf"),
+            "nfe": _por(operacoes, "emitente_uf", "uf"),
             # The carrier issues the CT-e where the service starts, so uf_inicio is its UF.
-            "cte": _distribuicao(ctes, "uf", "uf_inicio"),
+            "cte": _por(ctes, "uf_inicio", "uf"),
         },
-        "por_situacao": {
-            "nfe": _distribuicao(nfes.filter(OPERACOES), "situacao", "situacao"),
-            "cte": _distribuicao(ctes, "situacao", "situacao"),
-        },
-        "por_finalidade": {"nfe": por_finalidade(nfes)},
+        "por_situacao": {"nfe": _por(operacoes, "situacao", "situacao"), "cte": _por(ctes, "situacao", "situacao")},
+        "por_finalidade": {"nfe": _por_finalidade(nfes)},
     }
 
 
-def por_finalidade(nfes) -> list[dict]:
-    """[{"finalidade", "finalidade_nome", "quantidade", "valor", "ibs", "cbs"}] of every finalidade present in
-    the NF-e rollup rows `nfes`, in finNFe order, summaries (no finNFe) last."""
-    linhas = nfes.values("finalidade").annotate(**somas("valor_total", "valor_ibs", "valor_cbs")).filter(soma_quantidade__gt=0)
-    return [
-        {
-            "finalidade": linha["finalidade"] or None,
-            "finalidade_nome": Finalidade(linha["finalidade"]).label if linha["finalidade"] else None,
-            **lidas(linha, valor="valor_total", ibs="valor_ibs", cbs="valor_cbs"),
-        }
-        for linha in sorted(linhas, key=lambda linha: (not linha["finalidade"], linha["finalidade"]))
-    ]
+def _distribuicoes(periodo: Periodo, grupos: tuple[str, ...]) -> list[dict]:
+    """The period's rows grouped by every column a distribution needs, in one query: [{<grupos>, "quantidade",
+    "valor", "ibs", "cbs"}] (a few hundred rows however many documents), split in Python by `_por`."""
+    valor = VALOR[periodo.linhas.model]
+    linhas = periodo.linhas.values(*grupos).annotate(**periodo.somas(valor, "valor_ibs", "valor_cbs"))
+    return [{**{g: linha[g] for g in grupos}, **lidas(linha, valor=valor, ibs="valor_ibs", cbs="valor_cbs")}
+            for linha in linhas.filter(soma_quantidade__gt=0)]  # fmt: skip
+
+
+def _por(linhas: list[dict], coluna: str, nome: str) -> list[dict]:
+    """[{nome, "quantidade", "valor"}] by `coluna`, the highest value first."""
+    somas: dict = {}
+    for linha in linhas:
+        soma = somas.setdefault(linha[coluna], {nome: linha[coluna], "quantidade": 0, "valor": ZERO})
+        soma["quantidade"] += linha["quantidade"]
+        soma["valor"] += linha["valor"]
+    return sorted(somas.values(), key=lambda s: (-s["valor"], -s["quantidade"], s[nome]))
+
+
+def _por_finalidade(linhas: list[dict]) -> list[dict]:
+    """[{"finalidade", "finalidade_nome", "quantidade", "valor", "ibs", "cbs"}] of every finalidade present,
+    in finNFe order, summaries (no finNFe, 0 in the rollup) last."""
+    somas: dict = {}
+    for linha in linhas:
+        f = linha["finalidade"] or None
+        soma = somas.setdefault(f, {"finalidade": f, "finalidade_nome": Finalidade(f).label if f else None,
+                                    "quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO})  # fmt: skip
+        for campo in ("quantidade", "valor", "ibs", "cbs"):
+            soma[campo] += linha[campo]
+    return [somas[f] for f in sorted(somas, key=lambda f: (f is None, f or 0))]
 
 
 def periodos(inicio: date, fim: date, agrupar: str) -> list[date]:
@@ -103,18 +118,18 @@ def series(organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> l
 
 
 def _por_periodo(modelo, organizacao: Organizacao, inicio: date, fim: date, agrupar: str) -> dict[date, dict]:
-    linhas = do_periodo(modelo, organizacao, inicio, fim, por_dia=agrupar == DIA)
+    periodo = do_periodo(modelo, organizacao, inicio, fim, por_dia=agrupar == DIA)
     if modelo is AgregadoNFe:
-        linhas = linhas.filter(OPERACOES)
-    periodos: dict[date, dict] = {}
-    agrupadas = linhas.values("periodo").annotate(**somas(VALOR[modelo], "valor_ibs", "valor_cbs")).order_by("periodo")
-    for linha in agrupadas:
-        # A month row's periodo is already the month's first day; edge days fold into their month.
+        periodo = periodo.filter(finalidade__in=OPERACOES)
+    somas: dict[date, dict] = {}
+    # Month rows and edge-day rows (added, or subtracted from their month) fold into their month here.
+    agrupadas = periodo.linhas.values("periodo").annotate(**periodo.somas(VALOR[modelo], "valor_ibs", "valor_cbs"))
+    for linha in agrupadas.order_by("periodo"):
         chave = linha["periodo"] if agrupar == DIA else linha["periodo"].replace(day=1)
-        soma = periodos.setdefault(chave, {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO})
+        soma = somas.setdefault(chave, {"quantidade": 0, "valor": ZERO, "ibs": ZERO, "cbs": ZERO})
         for campo, valor in lidas(linha, valor=VALOR[modelo], ibs="valor_ibs", cbs="valor_cbs").items():
             soma[campo] += valor
-    return {periodo: soma for periodo, soma in periodos.items() if soma["quantidade"]}
+    return {chave: soma for chave, soma in somas.items() if soma["quantidade"]}
 
 
 def top_emitentes(organizacao: Organizacao, inicio: date, fim: date, limite: int = TOPO) -> list[dict]:
@@ -122,10 +137,10 @@ def top_emitentes(organizacao: Organizacao, inicio: date, fim: date, limite: int
     Grouped by document only: a company that renamed itself is still one emitter, under its greatest name."""
     # By (document, name) in SQL, so a name whose documents are all gone (sums netting to zero) drops out;
     # then by document here: a few hundred rows, however many documents they stand for.
+    periodo = do_periodo(AgregadoEmitente, organizacao, inicio, fim)
     linhas = (
-        do_periodo(AgregadoEmitente, organizacao, inicio, fim)
-        .values("emitente_documento", "emitente_nome")
-        .annotate(**somas("valor_total"))
+        periodo.linhas.values("emitente_documento", "emitente_nome")
+        .annotate(**periodo.somas("valor_total"))
         .filter(soma_quantidade__gt=0)
     )
     emitentes: dict[str, dict] = {}
@@ -143,20 +158,11 @@ def top_rotas(organizacao: Organizacao, inicio: date, fim: date, limite: int = T
     """The CT-e routes with the highest value: [{"uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim",
     "quantidade", "valor"}]; `por_uf`: by state pair only ({"uf_inicio", "uf_fim", ...})."""
     rota = ("uf_inicio", "uf_fim") if por_uf else ("uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim")
+    periodo = do_periodo(AgregadoRota, organizacao, inicio, fim)
     linhas = (
-        do_periodo(AgregadoRota, organizacao, inicio, fim)
-        .values(*rota)
-        .annotate(**somas("valor_prestacao"))
+        periodo.linhas.values(*rota)
+        .annotate(**periodo.somas("valor_prestacao"))
         .filter(soma_quantidade__gt=0)
         .order_by("-soma_valor_prestacao", "-soma_quantidade", *rota)[:limite]
     )
     return [{**{campo: linha[campo] for campo in rota}, **lidas(linha, valor="valor_prestacao")} for linha in linhas]
-
-
-def _distribuicao(linhas, nome: str, coluna: str) -> list[dict]:
-    """[{nome, "quantidade", "valor"}] grouped by `coluna`, the highest value first."""
-    valor = VALOR[linhas.model]
-    agrupadas = (
-        linhas.values(coluna).annotate(**somas(valor)).filter(soma_quantidade__gt=0).order_by(f"-soma_{valor}", "-soma_quantidade", coluna)
-    )
-    return [{nome: linha[coluna], **lidas(linha, valor=valor)} for linha in agrupadas]

@@ -77,7 +77,7 @@ def _do_mes(modelo, organizacao: Organizacao, inicio: date, fim: date) -> list[d
     if _dias_iguais(zona, timezone.get_default_timezone(), inicio, fim):
         linhas = (
             do_periodo(AGREGADOS[modelo], organizacao, inicio, fim, por_dia=True)
-            .values("periodo", "situacao")
+            .linhas.values("periodo", "situacao")
             .annotate(soma_quantidade=Sum("quantidade"), soma_valor=Sum(campo))
             .filter(soma_quantidade__gt=0)
         )

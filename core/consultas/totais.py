@@ -44,14 +44,8 @@ def totais_filtrados(documentos: QuerySet, *, organizacao: Organizacao, filtros:
     inicio, fim, colunas = condicoes
     campos = CAMPOS_DE_VALOR[documentos.model]
     grupos = ("situacao", "finalidade") if documentos.model is NFe else ("situacao",)
-    agrupadas = (
-        do_periodo(AGREGADOS[documentos.model], organizacao, inicio, fim)
-        .filter(**colunas)
-        .values(*grupos)
-        .annotate(soma_quantidade=Sum("quantidade"), **{f"soma_{campo}": Sum(campo) for campo in campos})
-        .filter(soma_quantidade__gt=0)
-        .order_by(*grupos)
-    )
+    periodo = do_periodo(AGREGADOS[documentos.model], organizacao, inicio, fim).filter(**colunas)
+    agrupadas = periodo.linhas.values(*grupos).annotate(**periodo.somas(*campos)).filter(soma_quantidade__gt=0).order_by(*grupos)
     linhas = [
         {
             **{grupo: (linha[grupo] or None) if grupo == "finalidade" else linha[grupo] for grupo in grupos},

@@ -1,6 +1,8 @@
-"""A date range read from the rollups covers each of its days exactly once, at most three parts."""
+"""A date range read from the rollups adds up to each of its days exactly once (days subtracted from a month
+count negatively), with few rows at the edges."""
 
 import random
+from collections import Counter
 from datetime import date, timedelta
 
 from core.agregados.leitura import partes
@@ -30,11 +32,23 @@ def test_every_day_of_a_range_is_covered_exactly_once():
         casos.append((inicio, inicio + timedelta(days=rng.randint(0, 500))))
     for inicio, fim in casos:
         pedacos = partes(inicio, fim)
-        dias = [dia for pedaco in pedacos for dia in _dias(*pedaco)]
-        assert len(pedacos) <= 3
-        assert sorted(dias) == [inicio + timedelta(days=n) for n in range((fim - inicio).days + 1)], (inicio, fim)
+        contagem = Counter()
+        for grao, de, ate, sinal in pedacos:
+            for dia in _dias(grao, de, ate):
+                contagem[dia] += sinal
+        dias = {inicio + timedelta(days=n) for n in range((fim - inicio).days + 1)}
+        assert {dia for dia, vezes in contagem.items() if vezes} == dias, (inicio, fim)
+        assert set(contagem.values()) <= {0, 1}, (inicio, fim)
+        # never more than half a month of day rows at each edge
+        assert sum((ate - de).days + 1 for grao, de, ate, _ in pedacos if grao == Grao.DIA) <= 2 * 16, (inicio, fim)
 
 
 def test_a_range_of_whole_months_reads_only_month_rows():
-    assert partes(date(2026, 1, 1), date(2026, 12, 31)) == [(Grao.MES, date(2026, 1, 1), date(2026, 12, 1))]
-    assert partes(date(2026, 3, 2), date(2026, 3, 30)) == [(Grao.DIA, date(2026, 3, 2), date(2026, 3, 30))]
+    assert partes(date(2026, 1, 1), date(2026, 12, 31)) == [(Grao.MES, date(2026, 1, 1), date(2026, 12, 1), 1)]
+    assert partes(date(2026, 3, 2), date(2026, 3, 5)) == [(Grao.DIA, date(2026, 3, 2), date(2026, 3, 5), 1)]
+    # a year ending on the 7th: twelve months, the 7 days before the start subtracted, the 7 days of this month
+    assert partes(date(2025, 12, 8), date(2026, 12, 7)) == [
+        (Grao.MES, date(2025, 12, 1), date(2026, 11, 1), 1),
+        (Grao.DIA, date(2025, 12, 1), date(2025, 12, 7), -1),
+        (Grao.DIA, date(2026, 12, 1), date(2026, 12, 7), 1),
+    ]
