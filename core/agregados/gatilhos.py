@@ -1,10 +1,11 @@
 """The triggers that keep the rollups, generated from core.agregados.definicoes for PostgreSQL and SQLite.
 
-Both only append signed delta rows (core.models.agregados says why). PostgreSQL runs one statement-level
-trigger per rollup and operation, reading the statement's transition tables: an import batch (or a COPY)
-appends one row per key it touched, not one per document, and an UPDATE that changes no dimension nor value
-nets to zero and appends nothing. SQLite has row triggers only: one per document and operation, the UPDATE one
-only when a column the rollup reads changed.
+PostgreSQL runs one statement-level trigger per rollup and operation, reading the statement's transition
+tables: an import batch (or a COPY) appends one signed delta row per key it touched, not one per document
+(core.models.agregados says why deltas), and an UPDATE that changes no dimension nor value nets to zero and
+appends nothing. SQLite has row triggers only, one per document and operation (the UPDATE one only when a
+column the rollup reads changed), and a single writer at a time: there a trigger adds to the key's one row
+in place (an UPSERT on a unique index of the key, which only SQLite has), so no delta ever needs compacting.
 
 `instalar` drops and recreates them all, so a migration that changes a definition just calls it again.
 """
@@ -55,6 +56,7 @@ def remocoes(vendor: str) -> list[str]:
                  "DROP FUNCTION IF EXISTS agregados_organizacao()"]  # fmt: skip
     else:
         sqls.append("DROP TRIGGER IF EXISTS agregados_organizacao")
+        sqls += [f"DROP INDEX IF EXISTS {definicao.tabela}_chave_uniq" for definicao in DEFINICOES]
     return sqls
 
 
@@ -66,7 +68,7 @@ def criacoes(vendor: str) -> list[str]:
     return sqls + _limpeza_da_organizacao(vendor)
 
 
-def selecao(definicao: Definicao, vendor: str, linha: str, sinal: int, grao: str, origem: str = "") -> str:
+def selecao(definicao: Definicao, vendor: str, linha: str, sinal: int, grao: str, origem: str = "", compactada: bool = False) -> str:
     """SELECT of one source row (or of every row of `origem`, aliased `linha`) as a delta at one grain."""
     r = {"r": linha}
     colunas = [
@@ -76,7 +78,7 @@ def selecao(definicao: Definicao, vendor: str, linha: str, sinal: int, grao: str
         *(expressao.format(**r) for expressao in definicao.dimensoes.values()),
         str(sinal),
         *(f"{sinal} * {CENTAVOS[vendor].format(r=linha, campo=campo)}" for campo in definicao.somas),
-        "FALSE",  # a delta, until compactar_agregados folds it
+        "TRUE" if compactada else "FALSE",  # FALSE: a delta, until compactar_agregados folds it
     ]
     nomes = (*definicao.colunas, "compactada")
     sql = "SELECT " + ", ".join(f"{expressao} AS {nome}" for expressao, nome in zip(colunas, nomes, strict=True))
@@ -132,13 +134,23 @@ def colunas_lidas(definicao: Definicao) -> list[str]:
 
 
 def _sqlite(definicao: Definicao) -> list[str]:
+    chave = ", ".join(definicao.chave)
+    somar = ", ".join(f"{coluna} = {coluna} + excluded.{coluna}" for coluna in ("quantidade", *definicao.somas))
+
     def inserir(*partes: tuple[str, int]) -> str:
-        selecoes = [selecao(definicao, "sqlite", linha, sinal, grao) for linha, sinal in partes for grao in ("d", "m")]
-        return f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}, compactada) {' UNION ALL '.join(selecoes)};"
+        selecoes = [selecao(definicao, "sqlite", linha, sinal, grao, compactada=True) for linha, sinal in partes for grao in ("d", "m")]
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT (sqlite.org/lang_upsert.html, 2.2)
+        onde = "" if definicao.condicao else " WHERE true"
+        return (
+            f"INSERT INTO {definicao.tabela} ({', '.join(definicao.colunas)}, compactada) {' UNION ALL '.join(selecoes)}{onde} "
+            f"ON CONFLICT ({chave}) DO UPDATE SET {somar};"
+        )
 
     mudou = " OR ".join(f"OLD.{coluna} IS NOT NEW.{coluna}" for coluna in colunas_lidas(definicao))
     origem = definicao.origem
     return [
+        # The tables are empty or compacted when this runs (migration 0019 creates them empty).
+        f"CREATE UNIQUE INDEX {definicao.tabela}_chave_uniq ON {definicao.tabela} ({chave})",
         f"CREATE TRIGGER {_nome(definicao, 'insert')} AFTER INSERT ON {origem} BEGIN {inserir(('NEW', 1))} END",
         f"CREATE TRIGGER {_nome(definicao, 'update')} AFTER UPDATE ON {origem} WHEN {mudou} "
         f"BEGIN {inserir(('OLD', -1), ('NEW', 1))} END",

@@ -1,5 +1,6 @@
-"""Upkeep of the rollups: fold each key's delta rows into one (`compactar`), or rebuild from the documents
-(`reconstruir`). Both keep every sum exact while imports go on."""
+"""Upkeep of the rollups: fold each key's delta rows into one (`compactar`, PostgreSQL: SQLite's triggers leave
+none), rebuild them from the documents (`reconstruir`), or compare the two (`diferencas`). Every sum stays exact
+while imports go on."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def linhas_a_compactar(organizacao_id: int | None = None) -> int:
 def compactar(organizacao_id: int | None = None) -> int:
     """Fold every key that has delta rows into one row (dropping keys that sum to zero); returns the rows
     removed. The work is proportional to the deltas since the last compaction, not to the table."""
+    if connection.vendor != "postgresql":
+        return 0  # SQLite's triggers add to each key's one row in place (core.agregados.gatilhos): no deltas
     removidas = 0
     for definicao in DEFINICOES:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -54,34 +57,18 @@ def _compactar(cursor, definicao: Definicao, organizacao_id: int | None) -> int:
     chaves, parametros = _chaves_com_deltas(definicao, organizacao_id)
     somas, alguma = _somas(definicao)
     chave, colunas, tabela = ", ".join(definicao.chave), ", ".join(definicao.colunas), definicao.tabela
-    if connection.vendor == "postgresql":
-        # One statement, one snapshot: the rows folded are exactly the rows deleted. A delta an import commits
-        # meanwhile is not in the snapshot, so it is neither deleted nor summed: it stays for the next run.
-        cursor.execute(
-            f"WITH chaves AS ({chaves}), "  # noqa: S608 (names from core.agregados.definicoes, no input)
-            f"apagadas AS (DELETE FROM {tabela} USING chaves WHERE {_da_chave(definicao, tabela, 'chaves')} "
-            f"RETURNING {', '.join(f'{tabela}.{c}' for c in definicao.colunas)}), "
-            f"novas AS (INSERT INTO {tabela} ({colunas}, compactada) SELECT {chave}, {somas}, TRUE FROM apagadas "
-            f"GROUP BY {chave} HAVING {alguma} RETURNING 1) "
-            "SELECT (SELECT COUNT(*) FROM apagadas) - (SELECT COUNT(*) FROM novas)",
-            parametros,
-        )
-        return cursor.fetchone()[0]
-    # SQLite: the transaction is IMMEDIATE (settings), so no other writer runs between these statements.
-    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS agregados_a_compactar (id INTEGER PRIMARY KEY)")
-    cursor.execute("DELETE FROM agregados_a_compactar")
+    # One statement, one snapshot: the rows folded are exactly the rows deleted. A delta an import commits
+    # meanwhile is not in the snapshot, so it is neither deleted nor summed: it stays for the next run.
     cursor.execute(
-        f"INSERT INTO agregados_a_compactar SELECT {tabela}.id FROM {tabela} JOIN ({chaves}) AS chaves "  # noqa: S608 (names from core.agregados.definicoes, no input)
-        f"ON {_da_chave(definicao, tabela, 'chaves')}",
+        f"WITH chaves AS ({chaves}), "  # noqa: S608 (names from core.agregados.definicoes, no input)
+        f"apagadas AS (DELETE FROM {tabela} USING chaves WHERE {_da_chave(definicao, tabela, 'chaves')} "
+        f"RETURNING {', '.join(f'{tabela}.{c}' for c in definicao.colunas)}), "
+        f"novas AS (INSERT INTO {tabela} ({colunas}, compactada) SELECT {chave}, {somas}, TRUE FROM apagadas "
+        f"GROUP BY {chave} HAVING {alguma} RETURNING 1) "
+        "SELECT (SELECT COUNT(*) FROM apagadas) - (SELECT COUNT(*) FROM novas)",
         parametros,
     )
-    cursor.execute(
-        f"INSERT INTO {tabela} ({colunas}, compactada) SELECT {chave}, {somas}, TRUE FROM {tabela} "  # noqa: S608 (names from core.agregados.definicoes, no input)
-        f"WHERE id IN (SELECT id FROM agregados_a_compactar) GROUP BY {chave} HAVING {alguma}"
-    )
-    novas = cursor.rowcount
-    cursor.execute(f"DELETE FROM {tabela} WHERE id IN (SELECT id FROM agregados_a_compactar)")  # noqa: S608 (names from core.agregados.definicoes, no input)
-    return cursor.rowcount - novas
+    return cursor.fetchone()[0]
 
 
 def reconstruir(organizacao_id: int | None = None) -> int:

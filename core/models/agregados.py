@@ -5,10 +5,11 @@ thousand documents as at a million. Database triggers (core.agregados.gatilhos, 
 write them in the same transaction as every INSERT, UPDATE and DELETE of core_nfe and core_cte, whatever
 wrote it (import, cancellation, re-reading, the admin, a deleted organization).
 
-A row is a signed delta: the triggers only append (+1 and the values of a new or changed document, -1 and
-the old values of a changed or deleted one), so concurrent imports never wait on each other for a hot row
-and never deadlock on one. `compactar_agregados` folds the rows of a key into one; a read always sums, so it
-is exact before and after. Values are integer cents: SUM over them is exact on SQLite too.
+On PostgreSQL a row is a signed delta: the triggers only append (+1 and the values of a new or changed
+document, -1 and the old values of a changed or deleted one), so concurrent imports never wait on each other
+for a hot row and never deadlock on one; `compactar_agregados` folds the rows of a key into one, and a read
+always sums, so it is exact before and after. SQLite has one writer at a time: its triggers add to the key's
+one row in place. Values are integer cents: SUM over them is exact on SQLite too.
 
 Every row exists at two grains, the day (`grao` "d", `periodo` the day) and the month ("m", `periodo` its
 first day), so a year is read as its whole months plus the days at the edges. The day is the emission date in
