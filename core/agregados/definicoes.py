@@ -17,6 +17,8 @@ class Definicao:
     somas: tuple[str, ...]
     # SQL condition over a source row ("{r}."): the rows that count; empty means all
     condicao: str = ""
+    # the columns the statistics and the dashboard group and sum (SQLite gets an index of them: see gatilhos)
+    lidas: tuple[str, ...] = ()
 
     @property
     def colunas(self) -> tuple[str, ...]:
@@ -38,6 +40,7 @@ NFE = Definicao(
     },
     somas=("valor_total", "valor_produtos", "valor_icms", "valor_ipi", "valor_nf", "valor_nf_tot", "valor_ibs",
            "valor_cbs", "valor_is"),
+    lidas=("situacao", "finalidade", "emitente_uf", "quantidade", "valor_total", "valor_ibs", "valor_cbs"),
 )  # fmt: skip
 
 CTE = Definicao(
@@ -48,6 +51,7 @@ CTE = Definicao(
         "emitente_uf": "{r}.emitente_uf", "uf_inicio": "{r}.uf_inicio",
     },
     somas=("valor_prestacao", "valor_receber", "valor_carga", "valor_ibs", "valor_cbs", "valor_total_dfe"),
+    lidas=("situacao", "uf_inicio", "quantidade", "valor_prestacao", "valor_ibs", "valor_cbs"),
 )  # fmt: skip
 
 EMITENTES = Definicao(
@@ -57,6 +61,7 @@ EMITENTES = Definicao(
     somas=("valor_total",),
     # core.consultas.reforma.so_operacoes, in SQL
     condicao=f"({{r}}.finalidade IN ({_OPERACOES}) OR {{r}}.finalidade IS NULL)",
+    lidas=("emitente_documento", "emitente_nome", "quantidade", "valor_total"),
 )
 
 ROTAS = Definicao(
@@ -67,6 +72,7 @@ ROTAS = Definicao(
         "uf_fim": "{r}.uf_fim", "municipio_fim": "{r}.municipio_fim",
     },
     somas=("valor_prestacao",),
+    lidas=("uf_inicio", "municipio_inicio", "uf_fim", "municipio_fim", "quantidade", "valor_prestacao"),
 )  # fmt: skip
 
 DEFINICOES = (NFE, CTE, EMITENTES, ROTAS)
