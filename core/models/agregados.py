@@ -27,17 +27,18 @@ class Grao(models.TextChoices):
 
 
 class Agregado(models.Model):
-    # No database constraint: when an organization is deleted, the cascade deletes its documents (whose
-    # triggers append negative rows) after Django may already have deleted these; a trigger on
-    # core_organizacao deletes the organization's rows last (core.agregados.gatilhos).
+    # No database constraint, and Django leaves these rows alone: when an organization is deleted, the cascade
+    # deletes its documents, whose triggers still write rollup rows, before the organization's own row goes;
+    # a trigger on core_organizacao then deletes the organization's rollup rows (core.agregados.gatilhos).
     organizacao = models.ForeignKey(
         Organizacao, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     grao = models.CharField(max_length=1, choices=Grao.choices)
     periodo = models.DateField()
     quantidade = models.BigIntegerField()
-    # False on a delta row a trigger appended, True on a row compactar_agregados folded: the deltas are what
-    # the next compaction has to fold (a partial index finds them), never the whole table.
+    # PostgreSQL: False on a delta row a trigger appended, True on a row compactar_agregados folded; the deltas
+    # are what the next compaction folds (a partial index finds them), never the whole table. SQLite: always
+    # True (its triggers add in place).
     compactada = models.BooleanField(default=False)
 
     class Meta:
