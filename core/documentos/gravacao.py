@@ -157,39 +157,25 @@ class _Existentes:
         eventos = escopo(EventoDocumento, organizacao).filter(chave__in=chaves)
         return cls(
             nfes={n.chave: n for n in escopo(NFe, organizacao).filter(chave__in=chaves)},
-            ctes=cls._ctes(organizacao, itens),
+            ctes=cls._do_leiaute_cte(CTe, DadosCTe, organizacao, itens),
             eventos={(e.chave, e.tipo_evento, e.sequencia): e for e in eventos},
-            outros=cls._outros(organizacao, itens),
+            outros=cls._do_leiaute_cte(OutroDocumento, DadosOutro, organizacao, itens),
         )
 
     @staticmethod
-    def _ctes(organizacao, itens) -> dict[str, CTe]:
-        # Only a CT-e or a CT-e-layout event can touch a CT-e: an NF-e batch skips the query.
+    def _do_leiaute_cte(modelo, tipo_dados, organizacao, itens) -> dict:
+        """The stored `modelo` rows for the batch's `tipo_dados` items and CT-e-layout events (GTV-e events
+        included), the only ones that can touch them: an NF-e batch skips the query."""
         chaves = {
             item.chave for item in itens
             if isinstance(item, Preparado) and (
-                isinstance(item.dados, DadosCTe)
+                isinstance(item.dados, tipo_dados)
                 or (isinstance(item.dados, DadosEvento) and item.dados.tipo_documento == TipoDocumento.CTE)
             )
         }  # fmt: skip
         if not chaves:
             return {}
-        return {c.chave: c for c in escopo(CTe, organizacao).filter(chave__in=chaves)}
-
-    @staticmethod
-    def _outros(organizacao, itens) -> dict[str, OutroDocumento]:
-        # Only a kind read in part, or a CT-e-layout event (GTV-e events), can touch an OutroDocumento:
-        # an NF-e batch skips the query.
-        chaves = {
-            item.chave for item in itens
-            if isinstance(item, Preparado) and (
-                isinstance(item.dados, DadosOutro)
-                or (isinstance(item.dados, DadosEvento) and item.dados.tipo_documento == TipoDocumento.CTE)
-            )
-        }  # fmt: skip
-        if not chaves:
-            return {}
-        return {o.chave: o for o in escopo(OutroDocumento, organizacao).filter(chave__in=chaves)}
+        return {d.chave: d for d in escopo(modelo, organizacao).filter(chave__in=chaves)}
 
     def cancelada_por_evento(self, chave: str) -> bool:
         return any(e.cancela_documento for (c, _, _), e in self.eventos.items() if c == chave)

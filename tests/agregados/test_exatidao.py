@@ -266,3 +266,37 @@ def test_the_command_finds_and_mends_a_rollup_that_drifted(org):
     call_command("reconstruir_agregados", "--conferir")
     assert guardado(org) == esperado(org)
     assert reconstruir(org.pk) == sum(len(linhas) for linhas in esperado(org).values())
+
+
+def test_totals_read_the_rollups_only_when_every_filter_is_one_of_their_keys():
+    from core.consultas.totais import _no_agregado
+
+    zona = timezone.get_default_timezone()
+    meia_noite = datetime(2026, 1, 28, tzinfo=zona)
+    fim_do_dia = datetime.combine(date(2026, 2, 3), time.max, tzinfo=zona)
+    assert _no_agregado(NFe, {"data_inicio": meia_noite, "data_fim": fim_do_dia, "situacao": ["autorizada"]}) == (
+        date(2026, 1, 28), date(2026, 2, 3), {"situacao__in": ["autorizada"]}
+    )
+    assert _no_agregado(NFe, {"finalidade": ["1", "4"], "emitente_uf": None, "situacao": []}) == (
+        date(1900, 1, 1), date(2999, 12, 31), {"finalidade__in": [1, 4]}
+    )
+    # A time of day, a CNPJ, a value range, a CT-e filter on an NF-e: answered from the documents instead.
+    assert _no_agregado(NFe, {"data_inicio": meia_noite + timedelta(hours=12)}) is None
+    assert _no_agregado(NFe, {"data_fim": fim_do_dia - timedelta(seconds=1)}) is None
+    assert _no_agregado(NFe, {"emitente": "45723174000110"}) is None
+    assert _no_agregado(NFe, {"valor_min": Decimal("10")}) is None
+    assert _no_agregado(NFe, {"uf_inicio": "SP"}) is None
+    assert _no_agregado(CTe, {"uf_inicio": "SP", "modal": "01"}) == (date(1900, 1, 1), date(2999, 12, 31),
+                                                                    {"uf_inicio": "SP", "modal": "01"})  # fmt: skip
+
+
+def test_totals_of_a_mid_day_range_count_only_the_documents_inside_it(org, emissor, transportadora):
+    nossa = Operacoes(org, emissor, transportadora, 7)
+    for _ in range(4):
+        nossa.resumos()
+    noon = datetime.combine(DIAS[3], time(12), tzinfo=timezone.get_default_timezone())
+    filtros = {"data_inicio": noon, "data_fim": noon + timedelta(days=5)}
+    esperados = escopo(NFe, org).filter(data_emissao__gte=noon, data_emissao__lte=noon + timedelta(days=5))
+    assert totais_filtrados(escopo(NFe, org).filter(**_como_lookups(filtros)), organizacao=org, filtros=filtros)[
+        "quantidade"
+    ] == esperados.count()
