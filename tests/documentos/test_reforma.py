@@ -180,12 +180,42 @@ def _alterar(xml: bytes, caminho: str, novo: str | None) -> bytes:
         ("//n:ide/n:finNFe", "7", "ide/finNFe"),
         ("//n:total/n:IBSCBSTot", None, "IBSCBSTot aparece mais de uma vez"),
         ("//n:total/n:vNFTot", None, "vNFTot aparece mais de uma vez"),
+        ("//n:det[1]/n:imposto/n:IBSCBS/n:gIBSCBS/n:gIBSUF", None,
+         "elemento repetido: infNFe/det[1]/imposto/IBSCBS/gIBSCBS/gIBSUF aparece mais de uma vez"),
+        ("//n:det[1]/n:imposto/n:IBSCBS/n:gIBSCBS/n:gCBS/n:vCBS", None, "IBSCBS/gIBSCBS/gCBS/vCBS aparece"),
+        ("//n:det[1]/n:imposto/n:IBSCBS/n:CST", None, "det[1]/imposto/IBSCBS/CST aparece mais de uma vez"),
+        ("//n:det[1]/n:imposto/n:IS/n:vIS", "", "valor decimal inválido em infNFe/det[1]/imposto/IS/vIS: ''"),
+        ("//n:total/n:ISTot/n:vIS", "1e", "valor decimal inválido em infNFe/total/ISTot/vIS: '1e'"),
     ],
 )
 def test_a_malformed_reform_field_is_refused_naming_its_path(emissor, caminho, novo, mensagem):
     documento = gerar_nfe(certificado=emissor, data_emissao=EM_2027, reforma=True, imposto_seletivo=True)
     with pytest.raises(DocumentoIncompleto, match=re.escape(mensagem)):
         ler_nfe(ler_xml(_alterar(documento.xml, caminho, novo)))
+
+
+def test_a_reform_group_without_its_cst_is_refused(emissor):
+    documento = gerar_nfe(certificado=emissor, data_emissao=EM_2027, reforma=True)
+    raiz = etree.fromstring(documento.xml)
+    cst = raiz.xpath("//n:det[1]/n:imposto/n:IBSCBS/n:CST", namespaces=N)[0]
+    cst.getparent().remove(cst)
+
+    with pytest.raises(DocumentoIncompleto, match=re.escape("elemento obrigatório ausente: infNFe/det[1]/imposto/IBSCBS/CST")):
+        ler_nfe(ler_xml(etree.tostring(raiz)))
+
+
+def test_a_reform_value_in_a_foreign_namespace_is_not_read_as_the_schema_one(emissor):
+    documento = gerar_nfe(certificado=emissor, data_emissao=EM_2027, reforma=True)
+    raiz = etree.fromstring(documento.xml)
+    gcbs = raiz.xpath("//n:det[1]/n:imposto/n:IBSCBS/n:gIBSCBS/n:gCBS", namespaces=N)[0]
+    vcbs = gcbs.find(f"{{{N['n']}}}vCBS")
+    gcbs.remove(vcbs)
+    etree.SubElement(gcbs, "{urn:outro}vCBS").text = "999.99"
+
+    [item, *_] = ler_nfe(ler_xml(etree.tostring(raiz))).itens
+
+    assert item.valor_cbs is None
+    assert item.tributos_reforma["IBSCBS"]["gIBSCBS"]["gCBS"]["{urn:outro}vCBS"] == "999.99"
 
 
 def test_reler_documentos_fills_the_new_fields_of_documents_stored_before(org, emissor, transportadora):

@@ -84,6 +84,9 @@ class Grupo:
         el = self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
         return None if el is None else Grupo(el, f"{self.caminho}/{nome}", self.ns)
 
+    def elemento_opcional(self, nome: str) -> etree._Element | None:
+        return self._filho(nome) if self._repetidos else self._filhos.get(self.ns + nome)
+
     def todos(self, nome: str) -> list[etree._Element]:
         """Every child with that local name (repeated groups: det, infNFe, Comp...)."""
         return list(self.el.iterchildren(self.ns + nome))
