@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, connections
 
 from core.eventos.lotes import em_lote
@@ -24,7 +25,9 @@ from .entrada import Limites, copia_mapeada, medir, parece_zip
 from .gravacao import Resultado
 from .importacao import Entrada, importar
 
-ARQUIVOS_POR_TAREFA = 100
+# Files per task: by default one write batch (FISCAL_IMPORT_BATCH_SIZE), so each task commits once; with
+# 100-file tasks and 200-document batches every batch was cut in half, doubling the per-batch work.
+ARQUIVOS_POR_TAREFA: int | None = None
 MINIMO_PARA_PARALELO = 500
 
 
@@ -66,7 +69,8 @@ def importar_caminhos(
 
     The whole run is one import for the e-mail notifications (one digest, not one per block).
     """
-    blocos = [caminhos[i : i + ARQUIVOS_POR_TAREFA] for i in range(0, len(caminhos), ARQUIVOS_POR_TAREFA)]
+    por_tarefa = ARQUIVOS_POR_TAREFA or settings.FISCAL_IMPORT_BATCH_SIZE
+    blocos = [caminhos[i : i + por_tarefa] for i in range(0, len(caminhos), por_tarefa)]
     with notificacoes_agrupadas(organizacao) as lote:
         if processos <= 1 or not pode_usar_processos():
             for bloco in blocos:
