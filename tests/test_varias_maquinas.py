@@ -5,11 +5,12 @@ and two `run_scheduled_tasks` started together for several rounds, as cron on tw
 the test database (PostgreSQL) and one Redis. Documents are uploaded through both servers (one document
 through both at the same moment), each server creates a webhook pointing at its own loopback receiver,
 and the cron rounds announce an expiring certificate, NF-e near their manifestation deadline and
-yesterday's summary. Then: every event reached each receiver exactly once, every e-mail was written
-once, no document was stored twice, each task ran in every round without failing and did its work once
-(two machines may run a task one after the other; its lock only keeps two runs from overlapping, which
-tests/tarefas/test_trava.py shows), a login on one server is valid on the other, and one rate limit
-counts the requests of both servers.
+yesterday's summary, and capture the NF-e waiting at SEFAZ (the project's simulator, over mutual TLS)
+for the organization's certificate. Then: every event reached each receiver exactly once, every e-mail
+was written once, no document was stored twice, SEFAZ was asked once from NSU 0 and never refused, each
+task ran in every round without failing and did its work once (two machines may run a task one after
+the other; its lock only keeps two runs from overlapping, which tests/tarefas/test_trava.py shows), a
+login on one server is valid on the other, and one rate limit counts the requests of both servers.
 
 The first server delivers right after the commit (WEBHOOK_ENTREGA_IMEDIATA, the default); the second
 has it off, so its events go out only through the workers and the cron, competing for the same rows.
@@ -38,10 +39,12 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from core.certificados import cadastrar_certificado
+from core.sefaz.simulador import Simulador
 from core.geracao.certificado import gerar_certificado
 from core.geracao.documentos import gerar_nfe
 from core.limite.contadores import JANELA_SEGUNDOS, chave_do_contador
 from core.models import (
+    ConsultaSEFAZ,
     EnvioEmail,
     Evento,
     ExecucaoDeTarefa,
@@ -258,12 +261,19 @@ def test_two_of_each_process_on_one_postgresql_and_redis_do_nothing_twice(nova_o
     senha_que_os_processos_leem(nova_org.usuario)
     criar_membro(org, "colega@alfa.com.br", first_name="Carla")
     a1 = gerar_certificado(cnpj=DESTINATARIO, nome="COMERCIAL ALFA LTDA", dias_validade=95)
-    cadastrar_certificado(org, a1.pfx(b"senha-do-a1"), "senha-do-a1", uf="35", servicos=["nfe"])
+    cadastrar_certificado(org, a1.pfx(b"senha-do-a1"), "senha-do-a1", uf="35", servicos=["nfe"],
+                          consulta_automatica=True)  # fmt: skip
     token_beta = beta_com_limite_baixo()
     docs = documentos(emissor)
-    env = ambiente(tmp_path)
+    na_sefaz = [gerar_nfe(certificado=emissor, numero=n, destinatario_documento=DESTINATARIO) for n in (401, 402, 403)]
 
     with ExitStack() as pilha:
+        sefaz = pilha.enter_context(Simulador())
+        for nota in na_sefaz:
+            sefaz.publicar(DESTINATARIO, "nfe", nota.xml)
+        env = ambiente(tmp_path, SEFAZ_CA_BUNDLE=sefaz.ca_pem, SEFAZ_NFE_DISTRIBUICAO_URL=sefaz.url_nfe_distribuicao,
+                       SEFAZ_CTE_DISTRIBUICAO_URL=sefaz.url_cte_distribuicao, SEFAZ_NFE_EVENTO_URL=sefaz.url_nfe_evento,
+                       SEFAZ_PAUSA_ENTRE_PAGINAS="0")  # fmt: skip
         # two machines: a web server each (only the first delivers right after the commit) and a worker each
         workers = [Comando(env, tmp_path, f"worker-{n}", "webhook_worker", "--loop", "--threads", "2",
                            "--intervalo", "0.2") for n in (0, 1)]  # fmt: skip
@@ -296,14 +306,21 @@ def test_two_of_each_process_on_one_postgresql_and_redis_do_nothing_twice(nova_o
     assert entregue and codigos == [0, 0], [w.saida for w in workers]
     # every document once: 15 distinct NF-e in 16 files, the repeated one a duplicate for one of the servers
     assert sum(r["sucesso"] for r in resumos) == 15 and sum(r["duplicado"] for r in resumos) == 1, resumos
-    chaves = [d.chave for lista in docs.values() for d in lista]
+    chaves = [d.chave for lista in [*docs.values(), na_sefaz] for d in lista]
     assert sorted(escopo(NFe, org).values_list("chave", flat=True)) == sorted(chaves)
     sucessos = Counter(escopo(ImportLog, org).filter(status=ImportLog.Status.SUCESSO).values_list("chave", flat=True))
     assert sucessos == Counter(chaves)
+    # SEFAZ: the cursor of the CNPJ was followed by one machine at a time, from NSU 0 once, never refused
+    chamadas = [(c.tipo, c.nsu, c.cstat) for c in sefaz.chamadas]
+    assert chamadas == [("distNSU", 0, 138)], chamadas
+    consultas = ConsultaSEFAZ.objects.filter(documento=DESTINATARIO)
+    assert list(consultas.values_list("nsu_consultado", "cstat", "documentos", "importados")) == [(0, 138, 3, 3)]
     # every event to each receiver exactly once
     eventos = escopo(Evento, org).exclude(id__in=eventos_de_antes)
     tipos = Counter(eventos.values_list("tipo", flat=True))
-    assert tipos == {"nfe_importada": 15, "manifestacao_pendente": 4, "certificado_vencendo": 1}, tipos
+    # 15 NF-e uploaded and 3 captured, one capture run
+    assert tipos == {"nfe_importada": 18, "manifestacao_pendente": 4, "certificado_vencendo": 1,
+                     "consulta_concluida": 1}, tipos  # fmt: skip
     for receptor in receptores:
         assert Counter(receptor.ids) == Counter(eventos.values_list("id", flat=True)), Counter(receptor.ids)
         assert receptor.sobreposicoes == []
