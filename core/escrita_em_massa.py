@@ -199,9 +199,7 @@ class _Tabela:
             with self.conexao.wrap_database_errors, cursor.cursor.copy(sql) as copia:
                 for linha in linhas:
                     copia.write_row(linha)
-            if self.conexao.queries_logged:
-                duracao = f"{time.monotonic() - inicio:.3f}"
-                self.conexao.queries_log.append({"sql": f"{sql} -- {len(linhas)} linhas", "time": duracao})
+            self._registrar_no_log(sql, len(linhas), inicio)
 
     # -- SQLite: INSERT ... VALUES (...), (...) RETURNING ------------------------------------------
 
@@ -225,9 +223,15 @@ class _Tabela:
         inicio = time.monotonic()
         with self.conexao.wrap_database_errors:
             sqlite3.Cursor.execute(cursor.cursor, sql, parametros)
+        self._registrar_no_log(sql, linhas, inicio)
+
+    def _registrar_no_log(self, sql: str, linhas: int, inicio: float) -> None:
+        """The statement in the connection's query log (DEBUG, assertNumQueries), as Django's cursor would
+        have put it there: both paths above call the driver directly. Long statements are cut."""
         if self.conexao.queries_logged:
             duracao = f"{time.monotonic() - inicio:.3f}"
-            self.conexao.queries_log.append({"sql": f"{sql[:200]}... -- {linhas} linhas", "time": duracao})
+            texto = sql if len(sql) <= 200 else f"{sql[:200]}..."
+            self.conexao.queries_log.append({"sql": f"{texto} -- {linhas} linhas", "time": duracao})
 
 
 def _precisa_pre_save(campo) -> bool:

@@ -39,7 +39,6 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from core.certificados import cadastrar_certificado
-from core.sefaz.simulador import Simulador
 from core.geracao.certificado import gerar_certificado
 from core.geracao.documentos import gerar_nfe
 from core.limite.contadores import JANELA_SEGUNDOS, chave_do_contador
@@ -54,6 +53,7 @@ from core.models import (
     WebhookLog,
 )
 from core.organizacoes import criar_organizacao
+from core.sefaz.simulador import Simulador
 from core.tarefas import TAREFAS
 from core.tenancy import escopo
 from tests.middleware.test_varios_processos import esperar_folga_na_janela, url_do_banco_de_teste
